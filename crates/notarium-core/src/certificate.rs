@@ -1,0 +1,138 @@
+//! The deposit certificate, JSON v1 (contract §5). Parsing is strict:
+//! unknown and duplicate fields are rejected, every field must be present.
+
+use crate::encoding::hex_lower;
+use crate::entry::Entry;
+use crate::error::FormatError;
+use crate::merkle::Hash;
+use crate::note::Note;
+use crate::proof::TlogProof;
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub const CERTIFICATE_FORMAT: &str = "notarium/certificate/v1";
+/// Largest certificate JSON a verifier reads.
+pub const MAX_CERTIFICATE_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateJson {
+    pub format: String,
+    pub evidence: EvidenceJson,
+    /// The exact leaf text.
+    pub entry: String,
+    /// The C2SP tlog-proof text with the final checkpoint.
+    pub proof: String,
+    /// PEM of every signer certificate and intermediate needed.
+    pub certificates: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceJson {
+    /// Hex SHA-256 of the evidence file.
+    pub sha256: String,
+    /// Hex of the 32-byte salt.
+    pub salt: String,
+    /// The exact metadata JSON text, or null. Must be present.
+    #[serde(deserialize_with = "present_or_null")]
+    pub metadata: Option<String>,
+    pub submitter: String,
+    pub received_at: String,
+}
+
+/// Makes `Option` fields required (serde otherwise treats absence as null).
+fn present_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+impl CertificateJson {
+    /// Parses the JSON strictly.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, FormatError> {
+        if bytes.len() > MAX_CERTIFICATE_BYTES {
+            return Err(FormatError::field(
+                "certificate",
+                format!("{} bytes, more than {MAX_CERTIFICATE_BYTES}", bytes.len()),
+            ));
+        }
+        let cert: CertificateJson = serde_json::from_slice(bytes)
+            .map_err(|e| FormatError::field("certificate JSON", e.to_string()))?;
+        if cert.format != CERTIFICATE_FORMAT {
+            return Err(FormatError::field(
+                "format",
+                format!("\"{}\" is not {CERTIFICATE_FORMAT}", cert.format),
+            ));
+        }
+        Ok(cert)
+    }
+
+    /// Assembles a certificate for `entry`, leaf `index` of the tree of the
+    /// final checkpoint `checkpoint` (notary signature and cosignatures),
+    /// with the PEM certificates of every signer and intermediate.
+    pub fn issue(
+        entry: &Entry,
+        index: u64,
+        path: Vec<Hash>,
+        checkpoint: Note,
+        certificates: Vec<String>,
+    ) -> Self {
+        let proof = TlogProof {
+            extra: None,
+            index,
+            path,
+            checkpoint,
+        };
+        CertificateJson {
+            format: CERTIFICATE_FORMAT.to_string(),
+            evidence: EvidenceJson {
+                sha256: hex_lower(&entry.evidence_sha256),
+                salt: hex_lower(&entry.salt),
+                metadata: entry.metadata.as_ref().map(|m| m.as_str().to_string()),
+                submitter: entry.submitter.to_string(),
+                received_at: entry.received.to_text(),
+            },
+            entry: entry.leaf_text(),
+            proof: proof.to_text(),
+            certificates,
+        }
+    }
+
+    /// The canonical rendering the notary serves (pretty, two-space indent,
+    /// final newline): the same certificate always gives the same bytes.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("plain strings serialise");
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> String {
+        serde_json::json!({
+            "format": CERTIFICATE_FORMAT,
+            "evidence": {"sha256": "a", "salt": "b", "metadata": null, "submitter": "s", "received_at": "t"},
+            "entry": "e", "proof": "p", "certificates": ["c"]
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn strict_fields() {
+        let ok = sample();
+        let c = CertificateJson::from_json(ok.as_bytes()).unwrap();
+        assert_eq!(
+            CertificateJson::from_json(c.to_json().as_bytes()).unwrap(),
+            c
+        );
+        let extra = ok.replacen("\"entry\"", "\"x\":1,\"entry\"", 1);
+        assert!(CertificateJson::from_json(extra.as_bytes()).is_err());
+        let missing_meta = ok.replacen("\"metadata\":null,", "", 1);
+        assert!(CertificateJson::from_json(missing_meta.as_bytes()).is_err());
+        let dup = ok.replacen("\"entry\":\"e\"", "\"entry\":\"e\",\"entry\":\"e\"", 1);
+        assert!(CertificateJson::from_json(dup.as_bytes()).is_err());
+        let v2 = ok.replacen("certificate/v1", "certificate/v2", 1);
+        assert!(CertificateJson::from_json(v2.as_bytes()).is_err());
+    }
+}

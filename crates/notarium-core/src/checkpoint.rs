@@ -1,0 +1,140 @@
+//! C2SP tlog-checkpoint bodies and the notary's signature over them
+//! (signed-note type 0x02, ECDSA P-256).
+
+use crate::encoding::{b64, parse_b64_hash, parse_decimal};
+use crate::error::{FormatError, KeyError};
+use crate::keys::{SigningKey, VerifyingKey};
+use crate::merkle::Hash;
+use crate::note::{Note, NoteSignature, check_key_name};
+
+/// A checkpoint body: origin, tree size, root hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    origin: String,
+    size: u64,
+    root: Hash,
+}
+
+impl Checkpoint {
+    /// The origin doubles as the notary's note key name, so it must be a
+    /// valid key name (no spaces, no '+').
+    pub fn new(origin: &str, size: u64, root: Hash) -> Result<Self, FormatError> {
+        check_key_name(origin).map_err(|e| FormatError::Checkpoint(e.to_string()))?;
+        if origin.contains('\n') || origin.chars().any(|c| c < ' ') {
+            return Err(FormatError::Checkpoint(
+                "origin has a control character".into(),
+            ));
+        }
+        Ok(Checkpoint {
+            origin: origin.to_string(),
+            size,
+            root,
+        })
+    }
+
+    /// Parses a checkpoint body. Notarium checkpoints have exactly the three
+    /// lines of tlog-checkpoint and no extension lines.
+    pub fn parse(body: &str) -> Result<Self, FormatError> {
+        let bad = |why: String| FormatError::Checkpoint(why);
+        let Some(inner) = body.strip_suffix('\n') else {
+            return Err(bad("does not end with a newline".into()));
+        };
+        let lines: Vec<&str> = inner.split('\n').collect();
+        let [origin, size, root] = lines.as_slice() else {
+            return Err(bad(format!(
+                "expected 3 lines (origin, size, root hash), found {}",
+                lines.len()
+            )));
+        };
+        let size = parse_decimal("tree size", size).map_err(|e| bad(e.to_string()))?;
+        let root = parse_b64_hash("root hash", root).map_err(|e| bad(e.to_string()))?;
+        Checkpoint::new(origin, size, root)
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    pub fn root(&self) -> &Hash {
+        &self.root
+    }
+
+    /// `<origin>\n<size>\n<base64 root>\n`
+    pub fn body(&self) -> String {
+        format!("{}\n{}\n{}\n", self.origin, self.size, b64(&self.root))
+    }
+
+    /// The notary's signature line over this body (key name = origin).
+    pub fn sign(&self, key: &SigningKey) -> Result<NoteSignature, KeyError> {
+        Ok(NoteSignature {
+            name: self.origin.clone(),
+            key_id: key.public().notary_key_id(),
+            signature: key.sign(self.body().as_bytes())?,
+        })
+    }
+
+    /// A signed note of this checkpoint with the notary's signature.
+    pub fn signed_note(&self, key: &SigningKey) -> Result<Note, KeyError> {
+        let mut note = Note::unsigned(&self.body()).expect("checkpoint bodies are valid note text");
+        note.add_signature(self.sign(key)?)
+            .expect("origin is a valid key name");
+        Ok(note)
+    }
+}
+
+/// Whether `sig` is a notary signature by `key` (name and key ID match).
+pub fn is_notary_signature_by(sig: &NoteSignature, origin: &str, key: &VerifyingKey) -> bool {
+    sig.name == origin && sig.key_id == key.notary_key_id()
+}
+
+/// Verifies a notary signature line over a note text.
+pub fn verify_notary_signature(
+    text: &str,
+    sig: &NoteSignature,
+    key: &VerifyingKey,
+) -> Result<(), KeyError> {
+    key.verify(text.as_bytes(), &sig.signature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_round_trips() {
+        let c = Checkpoint::new("notarium.example/log", 7, [9; 32]).unwrap();
+        assert_eq!(Checkpoint::parse(&c.body()).unwrap(), c);
+        assert_eq!(
+            c.body(),
+            "notarium.example/log\n7\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\n"
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_bodies() {
+        for bad in [
+            "o\n7\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
+            "o\n07\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\n",
+            "o\n7\nCQkJ\n",
+            "o o\n7\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\n",
+            "\n7\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\n",
+            "o\n7\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\next\n",
+        ] {
+            assert!(Checkpoint::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn signs_and_verifies() {
+        let k = SigningKey::from_pkcs8_der(&SigningKey::generate_pkcs8().unwrap()).unwrap();
+        let c = Checkpoint::new("o.example/log", 1, [1; 32]).unwrap();
+        let note = c.signed_note(&k).unwrap();
+        let parsed = Note::parse(&note.to_text()).unwrap();
+        let sig = &parsed.signatures()[0];
+        assert!(is_notary_signature_by(sig, "o.example/log", k.public()));
+        verify_notary_signature(parsed.text(), sig, k.public()).unwrap();
+        assert!(verify_notary_signature("o.example/log\n2\n", sig, k.public()).is_err());
+    }
+}

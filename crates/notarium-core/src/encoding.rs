@@ -1,0 +1,190 @@
+//! Strict encodings: every value has exactly one accepted text form, so a
+//! changed byte can never decode to the same value unnoticed.
+
+use crate::error::FormatError;
+use crate::merkle::Hash;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// Lowercase hex, as the contract requires.
+pub fn hex_lower(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// Decodes lowercase hex of exactly `N` bytes; uppercase is rejected.
+pub fn parse_hex32(what: &'static str, s: &str) -> Result<[u8; 32], FormatError> {
+    if s.len() != 64 {
+        return Err(FormatError::field(
+            what,
+            format!(
+                "expected 64 lowercase hex characters, found {} characters",
+                s.len()
+            ),
+        ));
+    }
+    if let Some(c) = s.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
+        return Err(FormatError::field(
+            what,
+            format!("'{c}' is not a lowercase hex digit"),
+        ));
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|e| FormatError::field(what, e.to_string()))?;
+    Ok(out)
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+pub fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Decodes standard padded base64; non-canonical encodings (stray trailing
+/// bits, missing padding, line breaks) are rejected.
+pub fn parse_b64(what: &'static str, s: &str) -> Result<Vec<u8>, FormatError> {
+    STANDARD
+        .decode(s)
+        .map_err(|e| FormatError::field(what, format!("not canonical base64: {e}")))
+}
+
+/// Decodes a base64 SHA-256 hash.
+pub fn parse_b64_hash(what: &'static str, s: &str) -> Result<Hash, FormatError> {
+    let v = parse_b64(what, s)?;
+    v.try_into().map_err(|v: Vec<u8>| {
+        FormatError::field(what, format!("expected 32 bytes, found {}", v.len()))
+    })
+}
+
+/// Decimal without leading zeros (`0` itself is allowed), fitting in u64.
+pub fn parse_decimal(what: &'static str, s: &str) -> Result<u64, FormatError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FormatError::field(
+            what,
+            format!("\"{s}\" is not a decimal number"),
+        ));
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return Err(FormatError::field(
+            what,
+            format!("\"{s}\" has a leading zero"),
+        ));
+    }
+    s.parse()
+        .map_err(|_| FormatError::field(what, format!("\"{s}\" is too large")))
+}
+
+/// One PEM block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PemBlock {
+    pub label: String,
+    pub der: Vec<u8>,
+}
+
+/// The canonical PEM text of a DER value: 64-character lines, final newline.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let body = b64(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Reads every PEM block of a file (text outside blocks is ignored, CRLF
+/// accepted): for configuration files written by people and tools.
+pub fn pem_decode_all(text: &str) -> Result<Vec<PemBlock>, FormatError> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r').trim());
+    while let Some(line) = lines.next() {
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end = format!("-----END {label}-----");
+        let mut body = String::new();
+        loop {
+            match lines.next() {
+                None => return Err(FormatError::Pem(format!("no END line for {label}"))),
+                Some(l) if l == end => break,
+                Some(l) => body.push_str(l),
+            }
+        }
+        let der = parse_b64("PEM body", &body).map_err(|e| FormatError::Pem(e.to_string()))?;
+        out.push(PemBlock {
+            label: label.to_string(),
+            der,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads exactly one PEM block in canonical form (as [`pem_encode`] writes
+/// it): for certificates embedded in deposit certificates, where every byte
+/// must mean something.
+pub fn pem_decode_canonical(label: &str, text: &str) -> Result<Vec<u8>, FormatError> {
+    let blocks = pem_decode_all(text)?;
+    let [block] = blocks.as_slice() else {
+        return Err(FormatError::Pem(format!(
+            "expected exactly one PEM block, found {}",
+            blocks.len()
+        )));
+    };
+    if block.label != label {
+        return Err(FormatError::Pem(format!(
+            "expected a {label}, found a {}",
+            block.label
+        )));
+    }
+    if pem_encode(label, &block.der) != text {
+        return Err(FormatError::Pem(
+            "not in canonical form (64-character lines, no other text, one final newline)".into(),
+        ));
+    }
+    Ok(block.der.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_only() {
+        let h = "00".repeat(31) + "ab";
+        assert!(parse_hex32("x", &h).is_ok());
+        assert!(parse_hex32("x", &h.to_uppercase()).is_err());
+        assert!(parse_hex32("x", &h[1..]).is_err());
+    }
+
+    #[test]
+    fn base64_rejects_non_canonical_trailing_bits() {
+        assert_eq!(parse_b64("x", "AA==").unwrap(), vec![0]);
+        assert!(parse_b64("x", "AB==").is_err());
+        assert!(parse_b64("x", "AA").is_err());
+    }
+
+    #[test]
+    fn decimals_have_one_form() {
+        assert_eq!(parse_decimal("x", "0").unwrap(), 0);
+        assert_eq!(parse_decimal("x", "120").unwrap(), 120);
+        for bad in ["", "01", "+1", "-1", "1 ", "18446744073709551616"] {
+            assert!(parse_decimal("x", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pem_round_trips_and_canonical_form_is_enforced() {
+        let der: Vec<u8> = (0..=200).collect();
+        let pem = pem_encode("CERTIFICATE", &der);
+        assert_eq!(pem_decode_canonical("CERTIFICATE", &pem).unwrap(), der);
+        assert!(pem_decode_canonical("CERTIFICATE", &pem.replace('\n', "\r\n")).is_err());
+        assert!(pem_decode_canonical("PRIVATE KEY", &pem).is_err());
+        assert!(pem_decode_canonical("CERTIFICATE", &format!("x{pem}")).is_err());
+        assert_eq!(
+            pem_decode_all(&pem.replace('\n', "\r\n")).unwrap()[0].der,
+            der
+        );
+    }
+}

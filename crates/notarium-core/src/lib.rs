@@ -1,0 +1,28 @@
+//! The pure verification core of Notarium.
+//!
+//! Formats and checks that courts rely on (see `docs/format.md`): the RFC 9162
+//! Merkle log, C2SP signed notes, checkpoints and cosignatures, tlog-proof,
+//! the log entry, the deposit certificate, X.509 identities, witness policies
+//! and the verification itself. No I/O, no async, no database.
+#![forbid(unsafe_code)]
+
+pub mod certificate;
+pub mod checkpoint;
+pub mod cosignature;
+pub mod encoding;
+pub mod entry;
+pub mod error;
+pub mod identity;
+pub mod keys;
+pub mod merkle;
+pub mod note;
+pub mod policy;
+pub mod proof;
+pub mod time;
+pub mod verify;
+
+pub use certificate::CertificateJson;
+pub use identity::{Role, TrustRoots};
+pub use merkle::Hash;
+pub use policy::Policy;
+pub use verify::{Report, Status, Verifier};
