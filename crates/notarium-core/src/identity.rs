@@ -25,6 +25,26 @@ use x509_parser::oid_registry::{
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Version;
 
+/// DER of AlgorithmIdentifier { ecdsa-with-SHA256 } (no parameters).
+const ECDSA_WITH_SHA256_ALGORITHM_ID: [u8; 12] = [
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+];
+
+/// DER tag-length-value.
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
 /// Longest accepted chain: signer, up to two intermediates, root.
 pub const MAX_CHAIN_DEPTH: usize = 4;
 
@@ -110,6 +130,19 @@ impl CertInfo {
             || cert.tbs_certificate.signature != cert.signature_algorithm
         {
             return Err(refuse("not signed with ecdsa-with-SHA256"));
+        }
+        // The parts outside the signed TBS must be exactly
+        // SEQUENCE { tbs, ecdsa-with-SHA256, BIT STRING(sig) }: a parser's
+        // leniency must not let unsigned bytes change unnoticed.
+        let tbs_raw = cert.tbs_certificate.as_ref();
+        let sig = cert.signature_value.data.as_ref();
+        let mut body = tbs_raw.to_vec();
+        body.extend_from_slice(&ECDSA_WITH_SHA256_ALGORITHM_ID);
+        let mut bits = vec![0u8];
+        bits.extend_from_slice(sig);
+        body.extend(der_tlv(0x03, &bits));
+        if der_tlv(0x30, &body) != der {
+            return Err(refuse("not in DER form outside the signed part"));
         }
         let key = VerifyingKey::from_spki_der(cert.public_key().raw)
             .map_err(|e| refuse(&e.to_string()))?;

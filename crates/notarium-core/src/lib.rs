@@ -17,6 +17,8 @@ pub mod keys;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod proof;
 pub mod time;
 pub mod verify;

@@ -496,6 +496,14 @@ fn parse_certificate(json: &[u8]) -> Result<(CertificateJson, Parsed), FormatErr
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    for (i, c) in certs.iter().enumerate() {
+        if certs[..i].iter().any(|d| d.fingerprint == c.fingerprint) {
+            return Err(FormatError::field(
+                "certificates",
+                format!("certificate {} is included twice", i + 1),
+            ));
+        }
+    }
     let mut parsed = parse_proof_parts(cert.entry.as_bytes(), &cert.proof, certs)?;
     if parsed.proof.extra.is_some() {
         return Err(FormatError::Proof(
