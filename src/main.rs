@@ -1,1 +1,286 @@
-fn main() {}
+//! `notarium`: the notary server, its admin commands, the business client
+//! and the demo. Dispatch only; exit codes: 0 ok, 1 failure, 2 usage or
+//! configuration error.
+
+use clap::{Parser, Subcommand};
+use notarium::config::FileConfig;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "notarium",
+    version,
+    about = "Notarium: evidence notarization on a witnessed transparency log"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the notary server.
+    Serve {
+        /// TOML configuration (see examples/notary.toml).
+        #[arg(long, default_value = "notarium.toml")]
+        config: PathBuf,
+        /// PostgreSQL URL (default: the embedded SQLite store in the data directory).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+    /// Notarize files: hash locally, submit the digests, wait, save certificates.
+    Submit {
+        /// Files or directories (recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The notary's base URL.
+        #[arg(long, env = "NOTARIUM_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// API key (or NOTARIUM_API_KEY).
+        #[arg(long, env = "NOTARIUM_API_KEY", hide_env_values = true)]
+        key: String,
+        /// Extra metadata for every file, a JSON object, e.g. '{"case_reference":"(2026) 1234"}'.
+        #[arg(long)]
+        metadata: Option<String>,
+        /// Where certificates, receipts and entries are saved.
+        #[arg(long, default_value = "certificates")]
+        out: PathBuf,
+        /// Seconds to wait for the certificates.
+        #[arg(long, default_value_t = 120)]
+        wait: u64,
+    },
+    /// Tenants and API keys.
+    Admin {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct StoreArgs {
+    /// Read the store location from this configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Data directory of the embedded store.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Tenants (businesses that submit evidence).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TenantCommand {
+    /// Add a tenant; NAME becomes its submitter id ([a-z0-9][a-z0-9._-]{0,62}).
+    Add { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCommand {
+    /// Create an API key for TENANT; the key is printed once, only its hash is stored.
+    Create { tenant: String },
+}
+
+/// A problem the user can fix: exit 2.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Usage {}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    let json = std::env::var("NOTARIUM_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn base_dir(config: &Path) -> PathBuf {
+    config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
+    let (mut url, mut dir) = (store.database_url, store.data_dir);
+    if let Some(path) = &store.config {
+        let fc = FileConfig::load(path).map_err(|e| Usage(e.to_string()))?;
+        url = url.or(fc.server.database_url);
+        dir = dir.or_else(|| Some(base_dir(path).join(&fc.server.data_dir)));
+    }
+    let dir = dir.unwrap_or_else(|| PathBuf::from("data"));
+    let store = notarium::store::open(url.as_deref(), &dir).await?;
+    let now = notarium_core::time::UtcMillis::now().millis();
+    match command {
+        AdminCommand::Tenant {
+            command: TenantCommand::Add { name },
+        } => {
+            notarium_core::entry::SubmitterId::parse(&name).map_err(|e| Usage(e.to_string()))?;
+            store.add_tenant(&name, now).await.map_err(|e| match e {
+                notarium_store::StoreError::AlreadyExists(_) => {
+                    anyhow::Error::new(Usage(format!("tenant {name} already exists")))
+                }
+                e => e.into(),
+            })?;
+            println!("tenant {name} added");
+        }
+        AdminCommand::Key {
+            command: KeyCommand::Create { tenant },
+        } => {
+            let key = notarium::service::new_api_key();
+            store
+                .add_api_key(&tenant, &notarium::service::key_hash(&key), now)
+                .await
+                .map_err(|e| match e {
+                    notarium_store::StoreError::NotFound(_) => {
+                        anyhow::Error::new(Usage(format!("no tenant {tenant}")))
+                    }
+                    e => e.into(),
+                })?;
+            eprintln!("API key for {tenant} (shown once; only its hash is stored):");
+            println!("{key}");
+        }
+    }
+    Ok(())
+}
+
+async fn submit(
+    paths: Vec<PathBuf>,
+    server: String,
+    key: String,
+    metadata: Option<String>,
+    out: PathBuf,
+    wait: u64,
+) -> anyhow::Result<()> {
+    let metadata = match metadata {
+        None => None,
+        Some(m) => match serde_json::from_str::<serde_json::Value>(&m) {
+            Ok(serde_json::Value::Object(o)) => Some(o),
+            _ => return Err(Usage(format!("--metadata must be a JSON object, got {m}")).into()),
+        },
+    };
+    let files =
+        notarium::client::collect_files(&paths).map_err(|e| Usage(format!("cannot read {e}")))?;
+    if files.is_empty() {
+        return Err(Usage("no files to submit".into()).into());
+    }
+    let opts = notarium::client::SubmitOptions {
+        server,
+        key,
+        metadata,
+        out,
+        wait: std::time::Duration::from_secs(wait),
+        quiet: false,
+    };
+    let results = notarium::client::submit_files(&files, &opts).await;
+    let mut failed = 0;
+    for r in &results {
+        match (&r.certificate, &r.error) {
+            (Some((json, pdf)), _) => println!(
+                "final     {}  ->  {}  {}",
+                r.path.display(),
+                json.display(),
+                pdf.display()
+            ),
+            (None, Some(e)) => {
+                failed += 1;
+                eprintln!("error     {}: {e}", r.path.display());
+            }
+            (None, None) => {}
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} files failed", results.len());
+    }
+    Ok(())
+}
+
+async fn serve(config: PathBuf, database_url: Option<String>) -> anyhow::Result<()> {
+    let mut fc = FileConfig::load(&config).map_err(|e| Usage(e.to_string()))?;
+    if database_url.is_some() {
+        fc.server.database_url = database_url;
+    }
+    let cfg = fc
+        .resolve(&base_dir(&config))
+        .map_err(|e| Usage(e.to_string()))?;
+    let running = notarium::server::start(cfg).await?;
+    // Tests and scripts read the bound address (listen may use port 0).
+    println!("notarium listening on http://{}", running.addr);
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    running.until_signal().await;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("notarium: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve {
+                config,
+                database_url,
+            } => serve(config, database_url).await,
+            Command::Admin { store, command } => admin(store, command).await,
+            Command::Submit {
+                paths,
+                server,
+                key,
+                metadata,
+                out,
+                wait,
+            } => submit(paths, server, key, metadata, out, wait).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("notarium: {e:#}");
+            if e.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

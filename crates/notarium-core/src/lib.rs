@@ -5,6 +5,7 @@
 //! the log entry, the deposit certificate, X.509 identities, witness policies
 //! and the verification itself. No I/O, no async, no database.
 #![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
 
 pub mod certificate;
 pub mod checkpoint;
@@ -17,9 +18,10 @@ pub mod keys;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+pub mod proof;
+pub mod receipt;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod proof;
 pub mod time;
 pub mod verify;
 

@@ -25,7 +25,9 @@ pub struct Signer {
 impl Signer {
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Self {
         let key = SigningKey::from_pkcs8_pem(key_pem).expect("testkit key");
-        let cert = certs_from_pem_file(cert_pem).expect("testkit cert").remove(0);
+        let cert = certs_from_pem_file(cert_pem)
+            .expect("testkit cert")
+            .remove(0);
         let name = cert.common_name.clone().expect("testkit cert has a CN");
         Signer {
             key,
@@ -87,12 +89,7 @@ impl TestLog {
     }
 
     /// A certificate for entry `index` under a checkpoint of the whole log.
-    pub fn certificate(
-        &self,
-        index: u64,
-        note: Note,
-        cert_pems: Vec<String>,
-    ) -> CertificateJson {
+    pub fn certificate(&self, index: u64, note: Note, cert_pems: Vec<String>) -> CertificateJson {
         let path = inclusion_proof(index, self.tree.size(), &self.tree).expect("proof");
         CertificateJson::issue(&self.entries[index as usize], index, path, note, cert_pems)
     }

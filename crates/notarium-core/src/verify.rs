@@ -243,6 +243,71 @@ impl Verifier {
         report.finish()
     }
 
+    /// Verifies a signed receipt for an entry text: the entry is in the
+    /// signed group, and the group is signed by a notary certificate under
+    /// the trust roots that was valid when the entry was received.
+    pub fn verify_receipt(
+        &self,
+        receipt_text: &str,
+        entry_text: &[u8],
+        certs: Vec<CertInfo>,
+    ) -> Report {
+        let mut report = Report::new();
+        let parsed = std::str::from_utf8(entry_text)
+            .map_err(|_| FormatError::Entry("not UTF-8".into()))
+            .and_then(LeafFields::parse)
+            .and_then(|fields| Ok((fields, crate::receipt::Receipt::parse(receipt_text)?)));
+        let (fields, receipt) = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                report.fail("format", e.to_string());
+                return report.finish();
+            }
+        };
+        report.pass("format", "notarium/receipt/v1 and notarium/entry/v1");
+        report.submitter = Some(fields.submitter.to_string());
+        report.received_at = Some(fields.received.to_text());
+        match receipt.check_entry(entry_text) {
+            Ok(()) => report.pass(
+                "inclusion",
+                format!(
+                    "the entry is item {} of a signed group of {}",
+                    receipt.index, receipt.group_size
+                ),
+            ),
+            Err(e) => report.fail("inclusion", e.to_string()),
+        }
+        match &self.origin {
+            Some(o) if *o != receipt.origin => report.fail(
+                "origin",
+                format!("log origin is {}, expected {o}", receipt.origin),
+            ),
+            _ => report.pass("origin", format!("log origin is {}", receipt.origin)),
+        }
+        let sigs: Vec<&NoteSignature> = receipt.notary_signatures().collect();
+        let checkpoint_like = Checkpoint::new(&receipt.origin, 0, [0; 32]).expect("origin checked");
+        let intermediates: Vec<CertInfo> = certs.iter().filter(|c| c.is_ca).cloned().collect();
+        let at = fields.received.unix_seconds().max(0) as u64;
+        match self.check_notary(
+            &sigs,
+            receipt.group.text(),
+            &checkpoint_like,
+            &certs,
+            &intermediates,
+            Some(at),
+        ) {
+            Ok(chain) => report.pass(
+                "notary-signature",
+                format!(
+                    "signed by notary {}, valid when the entry was received",
+                    chain.name
+                ),
+            ),
+            Err(why) => report.fail("notary-signature", why),
+        }
+        report.finish()
+    }
+
     /// Checks 4-6 of contract §6 and the bundle's certificates.
     fn verify_logged(&self, report: &mut Report, p: &Parsed) {
         let cp = &p.checkpoint;

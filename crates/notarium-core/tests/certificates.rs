@@ -39,7 +39,11 @@ fn golden_certificates_verify() {
     ] {
         let r = v.verify_certificate(&json, None);
         assert!(r.valid, "{name}: {:#?}", failed(&r));
-        assert!(r.checks.iter().any(|c| c.id == "file" && c.status == Status::Skipped));
+        assert!(
+            r.checks
+                .iter()
+                .any(|c| c.id == "file" && c.status == Status::Skipped)
+        );
         assert_eq!(r.witnesses.len(), 2, "{name}");
         assert!(r.earliest_witnessed.contains_key(&Role::Court));
         assert!(r.earliest_witnessed.contains_key(&Role::Arbitration));
@@ -50,13 +54,22 @@ fn golden_certificates_verify() {
 fn golden_report_says_what_was_certified() {
     let r = verifier().verify_certificate(&golden_metadata(), Some(&digest(3)));
     assert!(r.valid, "{:#?}", failed(&r));
-    assert_eq!(r.evidence_sha256.as_deref(), Some(hex::encode(digest(3)).as_str()));
+    assert_eq!(
+        r.evidence_sha256.as_deref(),
+        Some(hex::encode(digest(3)).as_str())
+    );
     assert_eq!(r.submitter.as_deref(), Some("acme-trading"));
     assert_eq!(r.received_at.as_deref(), Some("2026-11-29T05:59:53.123Z"));
     let log = r.log.as_ref().unwrap();
-    assert_eq!((log.origin.as_str(), log.index, log.tree_size), (ORIGIN, 3, 5));
+    assert_eq!(
+        (log.origin.as_str(), log.index, log.tree_size),
+        (ORIGIN, 3, 5)
+    );
     assert_eq!(r.earliest_witnessed[&Role::Court], "2026-11-29T06:00:02Z");
-    assert_eq!(r.earliest_witnessed[&Role::Arbitration], "2026-11-29T06:00:03Z");
+    assert_eq!(
+        r.earliest_witnessed[&Role::Arbitration],
+        "2026-11-29T06:00:03Z"
+    );
     let file = r.checks.iter().find(|c| c.id == "file").unwrap();
     assert_eq!(file.status, Status::Pass);
 }
@@ -105,26 +118,60 @@ fn every_changed_byte_of_every_field_is_rejected() {
     let json = golden_metadata();
     let base = CertificateJson::from_json(&json).unwrap();
     let v = verifier();
-    type Field = (&'static str, fn(&mut CertificateJson) -> &mut String, &'static [&'static str]);
+    type Field = (
+        &'static str,
+        fn(&mut CertificateJson) -> &mut String,
+        &'static [&'static str],
+    );
     let fields: Vec<Field> = vec![
         ("format", |c| &mut c.format, &["format"]),
-        ("evidence.sha256", |c| &mut c.evidence.sha256, &["format", "entry"]),
-        ("evidence.salt", |c| &mut c.evidence.salt, &["format", "entry"]),
-        ("evidence.metadata", |c| c.evidence.metadata.as_mut().unwrap(), &["format", "entry"]),
-        ("evidence.submitter", |c| &mut c.evidence.submitter, &["format", "entry"]),
-        ("evidence.received_at", |c| &mut c.evidence.received_at, &["format", "entry"]),
+        (
+            "evidence.sha256",
+            |c| &mut c.evidence.sha256,
+            &["format", "entry"],
+        ),
+        (
+            "evidence.salt",
+            |c| &mut c.evidence.salt,
+            &["format", "entry"],
+        ),
+        (
+            "evidence.metadata",
+            |c| c.evidence.metadata.as_mut().unwrap(),
+            &["format", "entry"],
+        ),
+        (
+            "evidence.submitter",
+            |c| &mut c.evidence.submitter,
+            &["format", "entry"],
+        ),
+        (
+            "evidence.received_at",
+            |c| &mut c.evidence.received_at,
+            &["format", "entry"],
+        ),
         ("entry", |c| &mut c.entry, &["entry", "inclusion"]),
         (
             "proof",
             |c| &mut c.proof,
-            &["format", "inclusion", "origin", "notary-signature", "cosignature", "policy"],
+            &[
+                "format",
+                "inclusion",
+                "origin",
+                "notary-signature",
+                "cosignature",
+                "policy",
+            ],
         ),
     ];
     let mut tried = 0;
     let mut check = |field: &str, tampered: CertificateJson, allowed: &[&str], pos: usize| {
         let r = v.verify_certificate(tampered.to_json().as_bytes(), None);
         let f = failed(&r);
-        assert!(!r.valid, "{field} byte {pos}: tampered certificate accepted");
+        assert!(
+            !r.valid,
+            "{field} byte {pos}: tampered certificate accepted"
+        );
         assert!(
             f.iter().all(|(_, d)| !d.is_empty()),
             "{field} byte {pos}: failure without a reason"
@@ -149,12 +196,20 @@ fn every_changed_byte_of_every_field_is_rejected() {
         let len = base.certificates[i].len();
         for pos in 0..len {
             let mut t = base.clone();
-            let Some(m) = mutate(&t.certificates[i], pos) else { continue };
+            let Some(m) = mutate(&t.certificates[i], pos) else {
+                continue;
+            };
             t.certificates[i] = m;
             check(
                 "certificates",
                 t,
-                &["format", "notary-signature", "cosignature", "policy", "certificates"],
+                &[
+                    "format",
+                    "notary-signature",
+                    "cosignature",
+                    "policy",
+                    "certificates",
+                ],
                 pos,
             );
         }
@@ -168,33 +223,69 @@ fn structural_changes_are_rejected() {
     let v = verifier();
     let mut no_meta = base.clone();
     no_meta.evidence.metadata = None;
-    assert_rejected_by(&v.verify_certificate(no_meta.to_json().as_bytes(), None), "entry", "differs");
+    assert_rejected_by(
+        &v.verify_certificate(no_meta.to_json().as_bytes(), None),
+        "entry",
+        "differs",
+    );
     let mut dropped = base.clone();
     dropped.certificates.pop();
-    assert!(!v.verify_certificate(dropped.to_json().as_bytes(), None).valid);
+    assert!(
+        !v.verify_certificate(dropped.to_json().as_bytes(), None)
+            .valid
+    );
     let mut dup = base.clone();
     dup.certificates.push(base.certificates[0].clone());
     assert!(!v.verify_certificate(dup.to_json().as_bytes(), None).valid);
     let text = String::from_utf8(golden_metadata()).unwrap();
     let unknown = text.replacen("\"entry\"", "\"note\": \"x\",\n  \"entry\"", 1);
-    assert_rejected_by(&v.verify_certificate(unknown.as_bytes(), None), "format", "unknown field");
-    assert_rejected_by(&v.verify_certificate(b"not json", None), "format", "certificate JSON");
+    assert_rejected_by(
+        &v.verify_certificate(unknown.as_bytes(), None),
+        "format",
+        "unknown field",
+    );
+    assert_rejected_by(
+        &v.verify_certificate(b"not json", None),
+        "format",
+        "certificate JSON",
+    );
 }
 
 #[test]
 fn signers_under_another_root_are_rejected() {
     let log = five_entry_log();
-    let (notary, court, arb) = (fixture("other-notary"), fixture("other-court"), dev("arbitration"));
+    let (notary, court, arb) = (
+        fixture("other-notary"),
+        fixture("other-court"),
+        dev("arbitration"),
+    );
     let json = issue(
         &log,
         1,
         &notary,
-        &[Cosign { witness: &court, time: T0 }, Cosign { witness: &arb, time: T0 }],
+        &[
+            Cosign {
+                witness: &court,
+                time: T0,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+        ],
         &[],
     );
     let r = verifier().verify_certificate(&json, None);
-    assert_rejected_by(&r, "notary-signature", "does not chain to a configured trust root");
-    assert_rejected_by(&r, "cosignature", "does not chain to a configured trust root");
+    assert_rejected_by(
+        &r,
+        "notary-signature",
+        "does not chain to a configured trust root",
+    );
+    assert_rejected_by(
+        &r,
+        "cosignature",
+        "does not chain to a configured trust root",
+    );
     assert_rejected_by(&r, "policy", "1 court witness(es) required, 0 valid");
     // And our own certificates are rejected by a verifier trusting only the other root.
     let other = Verifier::new(
@@ -220,12 +311,29 @@ fn a_role_cannot_be_claimed_by_another_witness() {
     let note = log.checkpoint_note(
         ORIGIN,
         &dev("notary"),
-        &[Cosign { witness: &impostor, time: T0 }, Cosign { witness: &arb, time: T0 }],
+        &[
+            Cosign {
+                witness: &impostor,
+                time: T0,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+        ],
     );
-    let pems = vec![dev("notary").cert_pem, court.cert_pem.clone(), arb.cert_pem.clone()];
+    let pems = vec![
+        dev("notary").cert_pem,
+        court.cert_pem.clone(),
+        arb.cert_pem.clone(),
+    ];
     let json = log.certificate(2, note, pems).to_json().into_bytes();
     let r = verifier().verify_certificate(&json, None);
-    assert_rejected_by(&r, "cosignature", "no witness certificate in the file has this name and key ID");
+    assert_rejected_by(
+        &r,
+        "cosignature",
+        "no witness certificate in the file has this name and key ID",
+    );
     assert_rejected_by(&r, "policy", "court");
     // A notary certificate cannot act as a witness either.
     let mut notary_as_witness = dev("notary");
@@ -233,12 +341,29 @@ fn a_role_cannot_be_claimed_by_another_witness() {
     let note = log.checkpoint_note(
         ORIGIN,
         &dev("notary"),
-        &[Cosign { witness: &notary_as_witness, time: T0 }, Cosign { witness: &arb, time: T0 }],
+        &[
+            Cosign {
+                witness: &notary_as_witness,
+                time: T0,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+        ],
     );
     let pems = vec![dev("notary").cert_pem, arb.cert_pem.clone()];
     let json = log.certificate(2, note, pems).to_json().into_bytes();
-    assert_rejected_by(&verifier().verify_certificate(&json, None), "cosignature", "no witness certificate");
-    assert_rejected_by(&verifier().verify_certificate(&json, None), "policy", "court");
+    assert_rejected_by(
+        &verifier().verify_certificate(&json, None),
+        "cosignature",
+        "no witness certificate",
+    );
+    assert_rejected_by(
+        &verifier().verify_certificate(&json, None),
+        "policy",
+        "court",
+    );
 }
 
 #[test]
@@ -250,16 +375,38 @@ fn cosignatures_outside_certificate_validity_are_rejected() {
         &log,
         0,
         &dev("notary"),
-        &[Cosign { witness: &expired, time: T0 }, Cosign { witness: &arb, time: T0 }],
+        &[
+            Cosign {
+                witness: &expired,
+                time: T0,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+        ],
         &[],
     );
-    assert_rejected_by(&verifier().verify_certificate(&json, None), "cosignature", "is not valid at 2026-11-29T06:00:00Z");
+    assert_rejected_by(
+        &verifier().verify_certificate(&json, None),
+        "cosignature",
+        "is not valid at 2026-11-29T06:00:00Z",
+    );
     // A valid witness whose cosignature claims a time before its certificate (2024).
     let json = issue(
         &log,
         0,
         &dev("notary"),
-        &[Cosign { witness: &court, time: 1_704_067_200 - 1 }, Cosign { witness: &arb, time: T0 }],
+        &[
+            Cosign {
+                witness: &court,
+                time: 1_704_067_200 - 1,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+        ],
         &[],
     );
     let r = verifier().verify_certificate(&json, None);
@@ -274,10 +421,23 @@ fn witness_certificate_without_digital_signature_is_rejected() {
         &log,
         0,
         &dev("notary"),
-        &[Cosign { witness: &nods, time: T0 }, Cosign { witness: &arb, time: T0 }],
+        &[
+            Cosign {
+                witness: &nods,
+                time: T0,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+        ],
         &[],
     );
-    assert_rejected_by(&verifier().verify_certificate(&json, None), "cosignature", "no digitalSignature key usage");
+    assert_rejected_by(
+        &verifier().verify_certificate(&json, None),
+        "cosignature",
+        "no digitalSignature key usage",
+    );
 }
 
 #[test]
@@ -292,20 +452,54 @@ fn unused_certificates_and_unknown_signatures_are_rejected() {
         &log,
         0,
         &dev("notary"),
-        &[Cosign { witness: &court, time: T0 }, Cosign { witness: &arb, time: T0 }],
+        &[
+            Cosign {
+                witness: &court,
+                time: T0,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+        ],
         &[extra],
     );
-    assert_rejected_by(&verifier().verify_certificate(&json, None), "certificates", "court2.example/witness");
+    assert_rejected_by(
+        &verifier().verify_certificate(&json, None),
+        "certificates",
+        "court2.example/witness",
+    );
     // A cosignature line from a witness whose certificate is not included.
     let c2 = fixture("court2");
     let note = log.checkpoint_note(
         ORIGIN,
         &dev("notary"),
-        &[Cosign { witness: &court, time: T0 }, Cosign { witness: &arb, time: T0 }, Cosign { witness: &c2, time: T0 }],
+        &[
+            Cosign {
+                witness: &court,
+                time: T0,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+            Cosign {
+                witness: &c2,
+                time: T0,
+            },
+        ],
     );
-    let pems = vec![dev("notary").cert_pem, court.cert_pem.clone(), arb.cert_pem.clone()];
+    let pems = vec![
+        dev("notary").cert_pem,
+        court.cert_pem.clone(),
+        arb.cert_pem.clone(),
+    ];
     let json = log.certificate(0, note, pems).to_json();
-    assert_rejected_by(&verifier().verify_certificate(json.as_bytes(), None), "cosignature", "court2.example/witness");
+    assert_rejected_by(
+        &verifier().verify_certificate(json.as_bytes(), None),
+        "cosignature",
+        "court2.example/witness",
+    );
 }
 
 #[test]
@@ -316,22 +510,51 @@ fn policy_and_origin_are_enforced() {
         Some(ORIGIN.into()),
         Policy::parse("court>=2 arbitration>=1").unwrap(),
     );
-    assert_rejected_by(&strict.verify_certificate(&json, None), "policy", "2 court witness(es) required, 1 valid");
+    assert_rejected_by(
+        &strict.verify_certificate(&json, None),
+        "policy",
+        "2 court witness(es) required, 1 valid",
+    );
     let elsewhere = Verifier::new(
         TrustRoots::from_pem(&read("certs/root.pem")).unwrap(),
         Some("other.example/log".into()),
         Policy::default(),
     );
-    assert_rejected_by(&elsewhere.verify_certificate(&json, None), "origin", "expected other.example/log");
-    let unpinned = Verifier::new(TrustRoots::from_pem(&read("certs/root.pem")).unwrap(), None, Policy::default());
+    assert_rejected_by(
+        &elsewhere.verify_certificate(&json, None),
+        "origin",
+        "expected other.example/log",
+    );
+    let unpinned = Verifier::new(
+        TrustRoots::from_pem(&read("certs/root.pem")).unwrap(),
+        None,
+        Policy::default(),
+    );
     assert!(unpinned.verify_certificate(&json, None).valid);
     // A single witness is not enough under the default policy.
     let log = five_entry_log();
     let court = dev("court");
-    let one = issue(&log, 0, &dev("notary"), &[Cosign { witness: &court, time: T0 }], &[]);
-    assert_rejected_by(&verifier().verify_certificate(&one, None), "policy", "arbitration");
+    let one = issue(
+        &log,
+        0,
+        &dev("notary"),
+        &[Cosign {
+            witness: &court,
+            time: T0,
+        }],
+        &[],
+    );
+    assert_rejected_by(
+        &verifier().verify_certificate(&one, None),
+        "policy",
+        "arbitration",
+    );
     let none = issue(&log, 0, &dev("notary"), &[], &[]);
-    assert_rejected_by(&verifier().verify_certificate(&none, None), "notary-signature", "no verified cosignature");
+    assert_rejected_by(
+        &verifier().verify_certificate(&none, None),
+        "notary-signature",
+        "no verified cosignature",
+    );
 }
 
 #[test]
@@ -347,7 +570,11 @@ fn bare_tlog_proof_verifies_with_entry_and_signer_certificates() {
     assert!(r.valid, "{:#?}", failed(&r));
     assert_eq!(r.submitter.as_deref(), Some("acme-trading"));
     let other_entry = cert.entry.replace("acme-trading", "acme-tradinh");
-    assert_rejected_by(&v.verify_tlog_proof(other_entry.as_bytes(), &cert.proof, certs), "inclusion", "different root");
+    assert_rejected_by(
+        &v.verify_tlog_proof(other_entry.as_bytes(), &cert.proof, certs),
+        "inclusion",
+        "different root",
+    );
 }
 
 #[test]
@@ -355,9 +582,32 @@ fn empty_log_certificates_cannot_exist() {
     // A checkpoint of size 0 proves nothing: index 0 is out of range.
     let log = TestLog::new();
     let (court, arb) = (dev("court"), dev("arbitration"));
-    let note = log.checkpoint_note(ORIGIN, &dev("notary"), &[Cosign { witness: &court, time: T0 }, Cosign { witness: &arb, time: T0 }]);
+    let note = log.checkpoint_note(
+        ORIGIN,
+        &dev("notary"),
+        &[
+            Cosign {
+                witness: &court,
+                time: T0,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0,
+            },
+        ],
+    );
     let mut other = five_entry_log();
     other.tree = log.tree;
-    let c = CertificateJson::issue(&other.entries[0], 0, vec![], note, vec![dev("notary").cert_pem, court.cert_pem, arb.cert_pem]);
-    assert_rejected_by(&verifier().verify_certificate(c.to_json().as_bytes(), None), "inclusion", "not inside a tree of size 0");
+    let c = CertificateJson::issue(
+        &other.entries[0],
+        0,
+        vec![],
+        note,
+        vec![dev("notary").cert_pem, court.cert_pem, arb.cert_pem],
+    );
+    assert_rejected_by(
+        &verifier().verify_certificate(c.to_json().as_bytes(), None),
+        "inclusion",
+        "not inside a tree of size 0",
+    );
 }

@@ -65,7 +65,13 @@ pub fn five_entry_log() -> TestLog {
 
 /// A certificate from `log` for `index` cosigned by `cosigs`, carrying
 /// the notary's and the witnesses' certificates plus `extra` PEMs.
-pub fn issue(log: &TestLog, index: u64, notary: &Signer, cosigs: &[Cosign<'_>], extra: &[String]) -> Vec<u8> {
+pub fn issue(
+    log: &TestLog,
+    index: u64,
+    notary: &Signer,
+    cosigs: &[Cosign<'_>],
+    extra: &[String],
+) -> Vec<u8> {
     let note = log.checkpoint_note(ORIGIN, notary, cosigs);
     let mut pems = vec![notary.cert_pem.clone()];
     pems.extend(cosigs.iter().map(|c| c.witness.cert_pem.clone()));
@@ -79,7 +85,8 @@ pub fn golden(name: &str, make: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, make()).unwrap();
     }
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()))
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()))
 }
 
 pub fn golden_metadata() -> Vec<u8> {
@@ -90,7 +97,16 @@ pub fn golden_metadata() -> Vec<u8> {
             &log,
             3,
             &dev("notary"),
-            &[Cosign { witness: &court, time: T0 + 2 }, Cosign { witness: &arb, time: T0 + 3 }],
+            &[
+                Cosign {
+                    witness: &court,
+                    time: T0 + 2,
+                },
+                Cosign {
+                    witness: &arb,
+                    time: T0 + 3,
+                },
+            ],
             &[],
         )
     })
@@ -105,7 +121,16 @@ pub fn golden_minimal() -> Vec<u8> {
             &log,
             0,
             &dev("notary"),
-            &[Cosign { witness: &arb, time: T0 }, Cosign { witness: &court, time: T0 }],
+            &[
+                Cosign {
+                    witness: &arb,
+                    time: T0,
+                },
+                Cosign {
+                    witness: &court,
+                    time: T0,
+                },
+            ],
             &[],
         )
     })
@@ -117,13 +142,26 @@ pub fn golden_intermediate() -> Vec<u8> {
         let (court2, arb) = (fixture("court2"), dev("arbitration"));
         let inter = notarium_core::encoding::pem_encode(
             "CERTIFICATE",
-            &notarium_core::identity::certs_from_pem_file(&read("tests/fixtures/pki/intermediate.pem")).unwrap()[0].der,
+            &notarium_core::identity::certs_from_pem_file(&read(
+                "tests/fixtures/pki/intermediate.pem",
+            ))
+            .unwrap()[0]
+                .der,
         );
         issue(
             &log,
             4,
             &dev("notary"),
-            &[Cosign { witness: &court2, time: T0 + 10 }, Cosign { witness: &arb, time: T0 + 11 }],
+            &[
+                Cosign {
+                    witness: &court2,
+                    time: T0 + 10,
+                },
+                Cosign {
+                    witness: &arb,
+                    time: T0 + 11,
+                },
+            ],
             &[inter],
         )
     })

@@ -1,0 +1,69 @@
+//! PDFs rendered per second on one core, and their size.
+//!
+//! `cargo bench -p notarium-pdf --bench render`; the goal is at least 100
+//! certificates per second per core. Criterion runs on one thread, so its
+//! throughput figure (elements/s) is the per-core rate.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use notarium_pdf::{RenderOptions, Renderer, TemplateSource, extract_certificate_json, render};
+use std::hint::black_box;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+fn bench(c: &mut Criterion) {
+    let json = common::certificate(3);
+    let minimal = common::certificate(0);
+    let renderer = Renderer::new(&TemplateSource::Builtin).unwrap();
+    let verifier = common::verifier();
+    let pdf = renderer
+        .render(&json, common::CERT_ID, common::VERIFY_URL, None)
+        .unwrap();
+    let pdf_min = renderer
+        .render(&minimal, common::CERT_ID, common::VERIFY_URL, None)
+        .unwrap();
+    eprintln!(
+        "PDF size: {} bytes with metadata, {} bytes without (certificate JSON {} and {} bytes)",
+        pdf.len(),
+        pdf_min.len(),
+        json.len(),
+        minimal.len()
+    );
+
+    let mut g = c.benchmark_group("pdf");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("render (prepared renderer, no verification)", |b| {
+        b.iter(|| {
+            renderer
+                .render(black_box(&json), common::CERT_ID, common::VERIFY_URL, None)
+                .unwrap()
+        })
+    });
+    g.bench_function("render (prepared renderer, with verification)", |b| {
+        b.iter(|| {
+            renderer
+                .render(
+                    black_box(&json),
+                    common::CERT_ID,
+                    common::VERIFY_URL,
+                    Some(&verifier),
+                )
+                .unwrap()
+        })
+    });
+    let opts = RenderOptions::new(common::VERIFY_URL, common::CERT_ID);
+    g.bench_function("render() (template parsed per call)", |b| {
+        b.iter(|| render(black_box(&json), &opts).unwrap())
+    });
+    g.bench_function("extract_certificate_json", |b| {
+        b.iter(|| extract_certificate_json(black_box(&pdf)).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = bench
+}
+criterion_main!(benches);

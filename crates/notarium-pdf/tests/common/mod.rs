@@ -1,0 +1,115 @@
+//! A real certificate built with the development keys (certs/), shared by
+//! the tests and the benchmark.
+#![allow(dead_code)]
+
+use notarium_core::certificate::CertificateJson;
+use notarium_core::checkpoint::Checkpoint;
+use notarium_core::cosignature::cosign;
+use notarium_core::encoding::pem_encode;
+use notarium_core::entry::{Entry, Metadata, SubmitterId};
+use notarium_core::identity::certs_from_pem_file;
+use notarium_core::keys::SigningKey;
+use notarium_core::merkle::{MemoryTree, inclusion_proof, sha256};
+use notarium_core::time::UtcMillis;
+use notarium_core::{Policy, TrustRoots, Verifier};
+use std::path::PathBuf;
+
+pub const ORIGIN: &str = "notarium.example/log";
+pub const COURT: &str = "court.example/witness";
+pub const ARBITRATION: &str = "arbitration.example/witness";
+/// 2026-11-29T06:00:00Z
+pub const T0: u64 = 1_795_932_000;
+pub const VERIFY_URL: &str = "https://notary.example/verify";
+pub const CERT_ID: &str = "NT-2026-000123";
+pub const SUBMITTER: &str = "acme-trading";
+/// Chinese and English metadata, as the notary normalises it.
+pub const METADATA: &str = r#"{"title":"供货合同（2026 年）Supply contract","case_reference":"(2026)京0105民初1234号","file_name":"供货合同-签署版.pdf","media_type":"application/pdf","size":48213}"#;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn read(rel: &str) -> String {
+    std::fs::read_to_string(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+pub fn key(name: &str) -> SigningKey {
+    SigningKey::from_pkcs8_pem(&read(&format!("certs/{name}.key"))).unwrap()
+}
+
+/// The certificate in the canonical PEM that certificates carry.
+pub fn cert_pem(name: &str) -> String {
+    let certs = certs_from_pem_file(&read(&format!("certs/{name}.pem"))).unwrap();
+    pem_encode("CERTIFICATE", &certs[0].der)
+}
+
+pub fn verifier() -> Verifier {
+    Verifier::new(
+        TrustRoots::from_pem(&read("certs/root.pem")).unwrap(),
+        Some(ORIGIN.to_string()),
+        Policy::default(),
+    )
+}
+
+/// The evidence file of entry `i`: its SHA-256.
+pub fn digest(i: u8) -> [u8; 32] {
+    sha256(&[i; 100])
+}
+
+/// A certificate for entry `index` of a five-entry log; entry 3 carries
+/// [`METADATA`]. Cosigned by the court at T0+2 and arbitration at T0+3.
+pub fn certificate(index: u64) -> Vec<u8> {
+    certificate_with(METADATA, index)
+}
+
+/// Like [`certificate`], with other metadata for entry 3.
+pub fn certificate_with(metadata_json: &str, index: u64) -> Vec<u8> {
+    let mut tree = MemoryTree::new();
+    let mut entries = Vec::new();
+    for i in 0..5u8 {
+        let metadata = (i == 3)
+            .then(|| Metadata::normalise(&serde_json::from_str(metadata_json).unwrap()).unwrap());
+        let entry = Entry {
+            evidence_sha256: digest(i),
+            salt: [i + 0x40; 32],
+            metadata,
+            submitter: SubmitterId::parse(SUBMITTER).unwrap(),
+            received: UtcMillis::parse(&format!("2026-11-29T05:59:5{i}.12{i}Z")).unwrap(),
+        };
+        tree.push_leaf_data(entry.leaf_text().as_bytes());
+        entries.push(entry);
+    }
+    let cp = Checkpoint::new(ORIGIN, tree.size(), tree.root()).unwrap();
+    let mut note = cp.signed_note(&key("notary")).unwrap();
+    note.add_signature(
+        cosign(&key("court"), COURT, T0 + 2, &cp)
+            .unwrap()
+            .to_note_signature(),
+    )
+    .unwrap();
+    note.add_signature(
+        cosign(&key("arbitration"), ARBITRATION, T0 + 3, &cp)
+            .unwrap()
+            .to_note_signature(),
+    )
+    .unwrap();
+    let path = inclusion_proof(index, tree.size(), &tree).unwrap();
+    CertificateJson::issue(
+        &entries[index as usize],
+        index,
+        path,
+        note,
+        vec![
+            cert_pem("notary"),
+            cert_pem("court"),
+            cert_pem("arbitration"),
+        ],
+    )
+    .to_json()
+    .into_bytes()
+}
+
+/// The hex SHA-256 of entry `i`'s evidence.
+pub fn digest_hex(i: u8) -> String {
+    notarium_core::encoding::hex_lower(&digest(i))
+}

@@ -1,0 +1,193 @@
+//! The notary's durable state behind one interface, with two
+//! implementations: embedded SQLite (default, one process) and PostgreSQL
+//! (any number of front-ends, one sequencer).
+//!
+//! Rules every implementation enforces (and the conformance suite checks):
+//! - `insert_entries` is durable when it returns (fsync'd commit) and atomic:
+//!   all rows or none.
+//! - Exactly one sequencer writes the log. `acquire_sequencer` grants a
+//!   [`Lease`] with a strictly increasing epoch; `append_batch` commits only
+//!   if the lease's epoch is still the current one and the log size is the
+//!   one the caller extended (fencing), so a deposed sequencer can never
+//!   fork the log or leave a gap.
+//! - Tree node hashes, checkpoints and final checkpoints are immutable once
+//!   written.
+#![forbid(unsafe_code)]
+
+use async_trait::async_trait;
+use notarium_core::merkle::{Hash, NodeId};
+
+mod common;
+pub mod postgres;
+pub mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// A storage failure. `NotLeader` and `Conflict` are expected outcomes of
+/// the sequencer fencing; the rest are operational errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("this process no longer holds the sequencer lease")]
+    NotLeader,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("database: {0}")]
+    Database(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A submission, as stored before it is sequenced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEntry {
+    /// Opaque unique id (32 lowercase hex characters).
+    pub id: String,
+    /// The tenant's submitter id.
+    pub tenant: String,
+    pub evidence_sha256: Hash,
+    pub salt: [u8; 32],
+    /// Exact metadata JSON text, if any.
+    pub metadata: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub received_ms: i64,
+    /// RFC 9162 leaf hash of the entry text.
+    pub leaf_hash: Hash,
+}
+
+/// An entry and, once sequenced, its index in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub entry: NewEntry,
+    pub log_index: Option<u64>,
+}
+
+/// A pending entry as the sequencer needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingLeaf {
+    pub id: String,
+    pub leaf_hash: Hash,
+}
+
+/// A checkpoint signed by the notary (not yet, or not necessarily, final).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRow {
+    pub size: u64,
+    pub root: Hash,
+    /// The signed note with the notary's signature only.
+    pub note: String,
+    pub created_ms: i64,
+}
+
+/// A checkpoint whose cosignatures satisfy the policy. Frozen once written:
+/// certificates built from it are byte-identical forever.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalCheckpoint {
+    pub size: u64,
+    /// The signed note with the notary's signature and the cosignatures.
+    pub note: String,
+    /// Canonical PEM of every signer certificate and intermediate.
+    pub certificates: Vec<String>,
+    pub finalized_ms: i64,
+}
+
+/// The right to sequence the log, fenced by `epoch`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub epoch: i64,
+    pub holder: String,
+}
+
+/// The log's head as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogState {
+    pub size: u64,
+    pub root: Hash,
+    pub epoch: i64,
+}
+
+/// One sequenced batch, committed atomically by [`Store::append_batch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// The log size this batch extends.
+    pub old_size: u64,
+    /// Entry ids in index order: the i-th gets index `old_size + i`.
+    pub entry_ids: Vec<String>,
+    /// Every perfect subtree hash the new leaves complete.
+    pub nodes: Vec<(NodeId, Hash)>,
+    /// The checkpoint of the new size, signed by the notary.
+    pub checkpoint: CheckpointRow,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations (idempotent).
+    async fn migrate(&self) -> Result<()>;
+
+    // Tenants and API keys.
+    async fn add_tenant(&self, tenant: &str, now_ms: i64) -> Result<()>;
+    /// `key_hash`: SHA-256 of the API key (keys are 256-bit random).
+    async fn add_api_key(&self, tenant: &str, key_hash: &Hash, now_ms: i64) -> Result<()>;
+    async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<String>>;
+
+    // Submissions.
+    /// Stores all entries in one durable transaction (group commit).
+    async fn insert_entries(&self, entries: &[NewEntry]) -> Result<()>;
+    /// An entry of `tenant` (None for another tenant's or unknown id).
+    async fn get_entry(&self, tenant: &str, id: &str) -> Result<Option<StoredEntry>>;
+    /// The tenant's entries with this evidence digest, oldest first (at most `limit`).
+    async fn find_entries(
+        &self,
+        tenant: &str,
+        evidence_sha256: &Hash,
+        limit: u32,
+    ) -> Result<Vec<StoredEntry>>;
+    async fn pending_count(&self) -> Result<u64>;
+
+    // Sequencing.
+    /// Tries to become the sequencer; `None` when another process holds it.
+    async fn acquire_sequencer(&self, holder: &str) -> Result<Option<Lease>>;
+    /// Whether `lease` is still held (the connection holding it is alive
+    /// and its epoch is current).
+    async fn lease_alive(&self, lease: &Lease) -> Result<bool>;
+    async fn release_sequencer(&self, lease: &Lease) -> Result<()>;
+    async fn log_state(&self) -> Result<LogState>;
+    /// The oldest pending entries, in submission order.
+    async fn next_pending(&self, limit: u32) -> Result<Vec<PendingLeaf>>;
+    /// Commits a batch if `lease` is current and the log size is
+    /// `batch.old_size`; otherwise `NotLeader` or `Conflict`, and nothing changes.
+    async fn append_batch(&self, lease: &Lease, batch: &Batch) -> Result<()>;
+
+    // The tree.
+    /// Hashes of stored perfect subtrees, in the order asked; `NotFound`
+    /// if any is missing.
+    async fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>>;
+
+    // Checkpoints and witnessing.
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>>;
+    async fn checkpoint(&self, size: u64) -> Result<Option<CheckpointRow>>;
+    /// Records (or replaces) `witness`'s cosignature line for checkpoint `size`.
+    async fn add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+        timestamp: u64,
+    ) -> Result<()>;
+    /// Cosignature lines stored for checkpoint `size`, as (witness, line).
+    async fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>>;
+    /// Freezes a final checkpoint; a second call for the same size is a no-op
+    /// that keeps the first value.
+    async fn finalize(&self, fin: &FinalCheckpoint) -> Result<()>;
+    async fn latest_final(&self) -> Result<Option<FinalCheckpoint>>;
+    /// The smallest final checkpoint whose tree includes leaf `index`.
+    async fn first_final_covering(&self, index: u64) -> Result<Option<FinalCheckpoint>>;
+
+    /// Store reachable (for /readyz).
+    async fn ping(&self) -> Result<()>;
+}

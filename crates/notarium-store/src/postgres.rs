@@ -1,0 +1,842 @@
+//! The shared store: PostgreSQL, for any number of front-ends and one
+//! sequencer.
+//!
+//! Durability: every session runs with `synchronous_commit = on` (the
+//! server default, set explicitly in the connection options so that a role
+//! or database default of `off` cannot weaken it): a commit returns only
+//! once its WAL is flushed to disk (and, with synchronous standbys
+//! configured, to them), so an acknowledged `insert_entries` survives a crash
+//! of the server.
+//!
+//! Bulk work is one round trip: group inserts, node inserts and node reads
+//! pass arrays and `unnest` them server-side.
+//!
+//! Sequencer lease: `acquire_sequencer` opens a DEDICATED connection (not
+//! from the pool), takes the session advisory lock [`SEQUENCER_LOCK_KEY`] on
+//! it with `pg_try_advisory_lock`, and increments `log_state.epoch`. The
+//! store keeps that connection as long as the lease lives; if the process
+//! dies or the connection breaks, PostgreSQL ends the session and drops the
+//! lock, and the next sequencer's acquire moves the epoch on. `append_batch`
+//! is fenced in its transaction by `epoch` and `size` on the single
+//! `log_state` row, so a deposed sequencer that still has pool connections
+//! can never fork the log or leave a gap.
+
+use crate::common::{
+    POSTGRES_MIGRATIONS, batch_new_size, decode_certificates, edge_ids, encode_certificates,
+    node_not_found, pending_migrations, to_hash, to_i64, to_salt, to_u64, verify_batch_tree,
+};
+use crate::{
+    Batch, CheckpointRow, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf, Result, Store,
+    StoreError, StoredEntry,
+};
+use async_trait::async_trait;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use notarium_core::merkle::{Hash, NodeId};
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls, Row};
+
+/// The session advisory lock that makes one process the sequencer
+/// ("Notarium" in ASCII). Advisory locks are per database.
+pub const SEQUENCER_LOCK_KEY: i64 = 0x4e6f_7461_7269_756d;
+/// The transaction advisory lock that serialises migrations ("Notarmig").
+const MIGRATION_LOCK_KEY: i64 = 0x4e6f_7461_726d_6967;
+/// Pooled connections at most.
+const POOL_SIZE: usize = 16;
+/// How long `lease_alive` waits for the lease connection to answer.
+const LEASE_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The PostgreSQL store. Cheap to share: wrap it in an `Arc`.
+pub struct PostgresStore {
+    pool: Pool,
+    /// Settings for the dedicated lease connection.
+    lease_config: tokio_postgres::Config,
+    lease: tokio::sync::Mutex<Option<HeldLease>>,
+}
+
+/// The connection whose session holds the advisory lock.
+struct HeldLease {
+    epoch: i64,
+    client: Client,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cfg = &self.lease_config;
+        f.debug_struct("PostgresStore")
+            .field("hosts", &cfg.get_hosts())
+            .field("ports", &cfg.get_ports())
+            .field("dbname", &cfg.get_dbname())
+            .field("user", &cfg.get_user())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A driver error as text, with the server's message and SQLSTATE if any.
+fn pg_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} ({})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                s.push_str(": ");
+                s.push_str(d);
+            }
+            s
+        }
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(c) = src {
+                s.push_str(": ");
+                s.push_str(&c.to_string());
+                src = c.source();
+            }
+            s
+        }
+    }
+}
+
+fn db_err(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Database(pg_text(&e))
+}
+
+fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => db_err(e),
+        e => StoreError::Database(format!("connection pool: {e}")),
+    }
+}
+
+fn is(e: &tokio_postgres::Error, code: &SqlState) -> bool {
+    e.code() == Some(code)
+}
+
+/// Appends `-c name=value` settings to the connection's startup options.
+fn with_settings(mut cfg: tokio_postgres::Config, settings: &[&str]) -> tokio_postgres::Config {
+    let mut options = cfg.get_options().unwrap_or_default().to_owned();
+    for s in settings {
+        if !options.is_empty() {
+            options.push(' ');
+        }
+        options.push_str("-c ");
+        options.push_str(s);
+    }
+    cfg.options(&options);
+    cfg
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`,
+    /// plain TCP) and checks that it answers.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let base: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("invalid database URL: {e}")))?;
+        let mut base = base;
+        if base.get_application_name().is_none() {
+            base.application_name("notarium");
+        }
+        let cfg = with_settings(base, &["synchronous_commit=on"]);
+        // The lease connection also asks the server to probe the client
+        // every 10 s (gone after ~40 s), so a vanished sequencer host
+        // releases the lock without waiting for the OS default of hours.
+        let lease_config = with_settings(
+            cfg.clone(),
+            &[
+                "tcp_keepalives_idle=10",
+                "tcp_keepalives_interval=10",
+                "tcp_keepalives_count=3",
+            ],
+        );
+        let mgr = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(10)))
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| StoreError::Database(format!("connection pool: {e}")))?;
+        let store = PostgresStore {
+            pool,
+            lease_config,
+            lease: tokio::sync::Mutex::new(None),
+        };
+        let client = store.pool.get().await.map_err(|e| {
+            StoreError::Database(format!(
+                "cannot connect to PostgreSQL ({}): {}",
+                describe(&store.lease_config),
+                match e {
+                    deadpool_postgres::PoolError::Backend(e) => pg_text(&e),
+                    e => e.to_string(),
+                }
+            ))
+        })?;
+        let sync: String = client
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        if sync != "on" {
+            return Err(StoreError::Database(format!(
+                "the server refused synchronous_commit=on (it is {sync})"
+            )));
+        }
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_err)
+    }
+}
+
+/// host:port/dbname as text, without credentials.
+fn describe(cfg: &tokio_postgres::Config) -> String {
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", cfg.get_dbname().unwrap_or(""))
+}
+
+const ENTRY_COLUMNS: &str =
+    "id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash, log_index";
+
+fn entry_from_row(row: &Row) -> Result<StoredEntry> {
+    Ok(StoredEntry {
+        entry: NewEntry {
+            id: row.get(0),
+            tenant: row.get(1),
+            evidence_sha256: to_hash(row.get(2), "evidence digest")?,
+            salt: to_salt(row.get(3))?,
+            metadata: row.get(4),
+            received_ms: row.get(5),
+            leaf_hash: to_hash(row.get(6), "leaf hash")?,
+        },
+        log_index: row
+            .get::<_, Option<i64>>(7)
+            .map(|i| to_u64(i, "log index"))
+            .transpose()?,
+    })
+}
+
+fn checkpoint_from_row(row: &Row) -> Result<CheckpointRow> {
+    Ok(CheckpointRow {
+        size: to_u64(row.get(0), "checkpoint size")?,
+        root: to_hash(row.get(1), "checkpoint root")?,
+        note: row.get(2),
+        created_ms: row.get(3),
+    })
+}
+
+fn final_from_row(row: &Row) -> Result<FinalCheckpoint> {
+    Ok(FinalCheckpoint {
+        size: to_u64(row.get(0), "final checkpoint size")?,
+        note: row.get(1),
+        certificates: decode_certificates(row.get(2))?,
+        finalized_ms: row.get(3),
+    })
+}
+
+async fn read_log_state(c: &impl GenericClient) -> Result<LogState> {
+    let row = c
+        .query_one("SELECT size, root, epoch FROM log_state WHERE id = 1", &[])
+        .await
+        .map_err(db_err)?;
+    Ok(LogState {
+        size: to_u64(row.get(0), "log size")?,
+        root: to_hash(row.get(1), "log root")?,
+        epoch: row.get(2),
+    })
+}
+
+/// Many node hashes in one round trip, in the order asked.
+async fn read_nodes(c: &impl GenericClient, ids: &[NodeId]) -> Result<Vec<Hash>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let levels: Vec<i16> = ids.iter().map(|id| i16::from(id.level)).collect();
+    let mut idxs = Vec::with_capacity(ids.len());
+    for id in ids {
+        idxs.push(i64::try_from(id.index).map_err(|_| node_not_found(*id))?);
+    }
+    let stmt = c
+        .prepare_cached(
+            "SELECT n.hash
+             FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS t(level, idx, ord)
+             LEFT JOIN tree_nodes n ON n.level = t.level AND n.idx = t.idx
+             ORDER BY t.ord",
+        )
+        .await
+        .map_err(db_err)?;
+    let rows = c.query(&stmt, &[&levels, &idxs]).await.map_err(db_err)?;
+    if rows.len() != ids.len() {
+        return Err(StoreError::Database(format!(
+            "asked for {} tree nodes, got {} rows",
+            ids.len(),
+            rows.len()
+        )));
+    }
+    rows.iter()
+        .zip(ids)
+        .map(|(row, id)| match row.get::<_, Option<Vec<u8>>>(0) {
+            Some(h) => to_hash(h, "tree node hash"),
+            None => Err(node_not_found(*id)),
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // Two processes starting at once: the second waits, then finds
+        // everything applied.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
+            .await
+            .map_err(db_err)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    bigint PRIMARY KEY,
+                 name       text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await
+        .map_err(db_err)?;
+        let current: Option<i64> = tx
+            .query_one("SELECT max(version) FROM schema_migrations", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        for m in pending_migrations(POSTGRES_MIGRATIONS, current)? {
+            tx.batch_execute(m.sql).await.map_err(|e| {
+                StoreError::Database(format!("migration {}: {}", m.name, pg_text(&e)))
+            })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                &[&m.version, &m.name],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn add_tenant(&self, tenant: &str, now_ms: i64) -> Result<()> {
+        let client = self.client().await?;
+        match client
+            .execute(
+                "INSERT INTO tenants (tenant, created_ms) VALUES ($1, $2)",
+                &[&tenant, &now_ms],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is(&e, &SqlState::UNIQUE_VIOLATION) => {
+                Err(StoreError::AlreadyExists(format!("tenant {tenant}")))
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    async fn add_api_key(&self, tenant: &str, key_hash: &Hash, now_ms: i64) -> Result<()> {
+        let client = self.client().await?;
+        match client
+            .execute(
+                "INSERT INTO api_keys (key_hash, tenant, created_ms) VALUES ($1, $2, $3)",
+                &[&key_hash.as_slice(), &tenant, &now_ms],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is(&e, &SqlState::UNIQUE_VIOLATION) => {
+                Err(StoreError::AlreadyExists("API key".into()))
+            }
+            Err(e) if is(&e, &SqlState::FOREIGN_KEY_VIOLATION) => {
+                Err(StoreError::NotFound(format!("tenant {tenant}")))
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<String>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT tenant FROM api_keys WHERE key_hash = $1")
+            .await
+            .map_err(db_err)?;
+        let row = client
+            .query_opt(&stmt, &[&key_hash.as_slice()])
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn insert_entries(&self, entries: &[NewEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        let tenants: Vec<&str> = entries.iter().map(|e| e.tenant.as_str()).collect();
+        let digests: Vec<&[u8]> = entries
+            .iter()
+            .map(|e| e.evidence_sha256.as_slice())
+            .collect();
+        let salts: Vec<&[u8]> = entries.iter().map(|e| e.salt.as_slice()).collect();
+        let metadata: Vec<Option<&str>> = entries.iter().map(|e| e.metadata.as_deref()).collect();
+        let received: Vec<i64> = entries.iter().map(|e| e.received_ms).collect();
+        let leaves: Vec<&[u8]> = entries.iter().map(|e| e.leaf_hash.as_slice()).collect();
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO entries
+                   (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash)
+                 SELECT id, tenant, ev, salt, meta, recv, leaf
+                 FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[],
+                             $6::bigint[], $7::bytea[])
+                      WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
+                 ORDER BY ord",
+            )
+            .await
+            .map_err(db_err)?;
+        // One statement is one transaction: all rows or none, durable on return.
+        match client
+            .execute(
+                &stmt,
+                &[
+                    &ids, &tenants, &digests, &salts, &metadata, &received, &leaves,
+                ],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is(&e, &SqlState::UNIQUE_VIOLATION) => Err(StoreError::AlreadyExists(
+                format!("entry ({})", pg_text(&e)),
+            )),
+            Err(e) if is(&e, &SqlState::FOREIGN_KEY_VIOLATION) => {
+                Err(StoreError::NotFound(format!("tenant ({})", pg_text(&e))))
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    async fn get_entry(&self, tenant: &str, id: &str) -> Result<Option<StoredEntry>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries WHERE id = $1 AND tenant = $2"
+            ))
+            .await
+            .map_err(db_err)?;
+        let row = client
+            .query_opt(&stmt, &[&id, &tenant])
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(entry_from_row).transpose()
+    }
+
+    async fn find_entries(
+        &self,
+        tenant: &str,
+        evidence_sha256: &Hash,
+        limit: u32,
+    ) -> Result<Vec<StoredEntry>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries
+                 WHERE tenant = $1 AND evidence_sha256 = $2
+                 ORDER BY seq LIMIT $3"
+            ))
+            .await
+            .map_err(db_err)?;
+        let rows = client
+            .query(
+                &stmt,
+                &[&tenant, &evidence_sha256.as_slice(), &i64::from(limit)],
+            )
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    async fn pending_count(&self) -> Result<u64> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT count(*) FROM entries WHERE log_index IS NULL", &[])
+            .await
+            .map_err(db_err)?;
+        to_u64(row.get(0), "pending count")
+    }
+
+    async fn acquire_sequencer(&self, holder: &str) -> Result<Option<Lease>> {
+        let mut held = self.lease.lock().await;
+        if let Some(h) = held.as_ref() {
+            if !h.client.is_closed() {
+                return Ok(None);
+            }
+            // The old lease connection died: that lease is gone.
+            *held = None;
+        }
+        let (client, connection) = self.lease_config.connect(NoTls).await.map_err(|e| {
+            StoreError::Database(format!(
+                "opening the sequencer lease connection ({}): {}",
+                describe(&self.lease_config),
+                pg_text(&e)
+            ))
+        })?;
+        // The connection task ends when `client` is dropped, which closes
+        // the session and so releases the advisory lock.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SEQUENCER_LOCK_KEY])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        if !got {
+            return Ok(None);
+        }
+        let epoch: i64 = client
+            .query_one(
+                "UPDATE log_state SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch",
+                &[],
+            )
+            .await
+            .map_err(db_err)?
+            .get(0);
+        *held = Some(HeldLease { epoch, client });
+        Ok(Some(Lease {
+            epoch,
+            holder: holder.to_owned(),
+        }))
+    }
+
+    async fn lease_alive(&self, lease: &Lease) -> Result<bool> {
+        let mut held = self.lease.lock().await;
+        let Some(h) = held.as_ref().filter(|h| h.epoch == lease.epoch) else {
+            return Ok(false);
+        };
+        // The probe runs on the lease connection itself: an answer proves the
+        // session, and so the advisory lock, is still there.
+        let probe = tokio::time::timeout(
+            LEASE_PROBE_TIMEOUT,
+            h.client
+                .query_one("SELECT epoch FROM log_state WHERE id = 1", &[]),
+        )
+        .await;
+        match probe {
+            Ok(Ok(row)) => Ok(row.get::<_, i64>(0) == lease.epoch),
+            // No answer: treat the lease as lost and close the connection,
+            // so the server releases the lock if it still holds it.
+            _ => {
+                *held = None;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn release_sequencer(&self, lease: &Lease) -> Result<()> {
+        let mut held = self.lease.lock().await;
+        if held.as_ref().is_none_or(|h| h.epoch != lease.epoch) {
+            return Ok(());
+        }
+        if let Some(h) = held.take() {
+            // Moving the epoch on fences the released lease for good. If the
+            // connection is already broken the session (and lock) is gone,
+            // and the next acquire moves the epoch instead.
+            let _ = h
+                .client
+                .execute(
+                    "UPDATE log_state SET epoch = epoch + 1 WHERE id = 1 AND epoch = $1",
+                    &[&lease.epoch],
+                )
+                .await;
+            let _ = h
+                .client
+                .execute("SELECT pg_advisory_unlock($1)", &[&SEQUENCER_LOCK_KEY])
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn log_state(&self) -> Result<LogState> {
+        let client = self.client().await?;
+        read_log_state(&client).await
+    }
+
+    async fn next_pending(&self, limit: u32) -> Result<Vec<PendingLeaf>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, leaf_hash FROM entries WHERE log_index IS NULL
+                 ORDER BY seq LIMIT $1",
+            )
+            .await
+            .map_err(db_err)?;
+        let rows = client
+            .query(&stmt, &[&i64::from(limit)])
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingLeaf {
+                    id: r.get(0),
+                    leaf_hash: to_hash(r.get(1), "leaf hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn append_batch(&self, lease: &Lease, batch: &Batch) -> Result<()> {
+        let new_size = batch_new_size(batch)?;
+        {
+            let held = self.lease.lock().await;
+            match held.as_ref() {
+                Some(h) if h.epoch == lease.epoch && !h.client.is_closed() => {}
+                _ => return Err(StoreError::NotLeader),
+            }
+        }
+        let old = to_i64(batch.old_size, "old size")?;
+        let new = to_i64(new_size, "new size")?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        // Fencing. The row lock taken here also serialises this transaction
+        // with a new sequencer's epoch increment: whichever commits second
+        // sees the other's effect. Returning early drops `tx`: rollback.
+        let moved = tx
+            .execute(
+                "UPDATE log_state SET size = $1, root = $2
+                 WHERE id = 1 AND epoch = $3 AND size = $4",
+                &[&new, &batch.checkpoint.root.as_slice(), &lease.epoch, &old],
+            )
+            .await
+            .map_err(db_err)?;
+        if moved != 1 {
+            let state = read_log_state(&tx).await?;
+            return Err(if state.epoch != lease.epoch {
+                StoreError::NotLeader
+            } else {
+                StoreError::Conflict(format!(
+                    "the log has {} entries, the batch extends {}",
+                    state.size, batch.old_size
+                ))
+            });
+        }
+        // Only pending entries can be given an index.
+        let ids: Vec<&str> = batch.entry_ids.iter().map(String::as_str).collect();
+        let idxs: Vec<i64> = (old..new).collect();
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE entries AS e SET log_index = t.idx
+                 FROM unnest($1::text[], $2::bigint[]) AS t(id, idx)
+                 WHERE e.id = t.id AND e.log_index IS NULL
+                 RETURNING e.log_index, e.leaf_hash",
+            )
+            .await
+            .map_err(db_err)?;
+        let rows = tx.query(&stmt, &[&ids, &idxs]).await.map_err(db_err)?;
+        let mut leaves: Vec<Option<Hash>> = vec![None; ids.len()];
+        for row in &rows {
+            let pos = usize::try_from(row.get::<_, i64>(0) - old)
+                .ok()
+                .filter(|&p| p < leaves.len())
+                .ok_or_else(|| StoreError::Database("assigned index out of the batch".into()))?;
+            leaves[pos] = Some(to_hash(row.get(1), "leaf hash")?);
+        }
+        let leaves: Vec<Hash> = leaves
+            .into_iter()
+            .zip(&batch.entry_ids)
+            .map(|(leaf, id)| {
+                leaf.ok_or_else(|| {
+                    StoreError::Conflict(format!("entry {id} is unknown or already sequenced"))
+                })
+            })
+            .collect::<Result<_>>()?;
+        let edge = read_nodes(&tx, &edge_ids(batch.old_size)).await?;
+        verify_batch_tree(batch, &edge, &leaves)?;
+        let levels: Vec<i16> = batch
+            .nodes
+            .iter()
+            .map(|(id, _)| i16::from(id.level))
+            .collect();
+        let node_idxs: Vec<i64> = batch
+            .nodes
+            .iter()
+            .map(|(id, _)| to_i64(id.index, "node index"))
+            .collect::<Result<_>>()?;
+        let hashes: Vec<&[u8]> = batch.nodes.iter().map(|(_, h)| h.as_slice()).collect();
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO tree_nodes (level, idx, hash)
+                 SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
+            )
+            .await
+            .map_err(db_err)?;
+        tx.execute(&stmt, &[&levels, &node_idxs, &hashes])
+            .await
+            .map_err(|e| {
+                if is(&e, &SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict(format!("tree node already stored ({})", pg_text(&e)))
+                } else {
+                    db_err(e)
+                }
+            })?;
+        let cp = &batch.checkpoint;
+        tx.execute(
+            "INSERT INTO checkpoints (size, root, note, created_ms) VALUES ($1, $2, $3, $4)",
+            &[&new, &cp.root.as_slice(), &cp.note, &cp.created_ms],
+        )
+        .await
+        .map_err(|e| {
+            if is(&e, &SqlState::UNIQUE_VIOLATION) {
+                StoreError::Conflict(format!("checkpoint {new_size} is already stored"))
+            } else {
+                db_err(e)
+            }
+        })?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        read_nodes(&client, ids).await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT size, root, note, created_ms FROM checkpoints ORDER BY size DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(checkpoint_from_row).transpose()
+    }
+
+    async fn checkpoint(&self, size: u64) -> Result<Option<CheckpointRow>> {
+        let Ok(size) = i64::try_from(size) else {
+            return Ok(None);
+        };
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT size, root, note, created_ms FROM checkpoints WHERE size = $1")
+            .await
+            .map_err(db_err)?;
+        let row = client.query_opt(&stmt, &[&size]).await.map_err(db_err)?;
+        row.as_ref().map(checkpoint_from_row).transpose()
+    }
+
+    async fn add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+        timestamp: u64,
+    ) -> Result<()> {
+        let size_i = to_i64(size, "checkpoint size")?;
+        let timestamp = to_i64(timestamp, "cosignature timestamp")?;
+        let client = self.client().await?;
+        match client
+            .execute(
+                "INSERT INTO cosignatures (size, witness, line, timestamp) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (size, witness)
+                 DO UPDATE SET line = excluded.line, timestamp = excluded.timestamp",
+                &[&size_i, &witness, &line, &timestamp],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is(&e, &SqlState::FOREIGN_KEY_VIOLATION) => {
+                Err(StoreError::NotFound(format!("checkpoint {size}")))
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    async fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>> {
+        let Ok(size) = i64::try_from(size) else {
+            return Ok(Vec::new());
+        };
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT witness, line FROM cosignatures WHERE size = $1 ORDER BY witness",
+                &[&size],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn finalize(&self, fin: &FinalCheckpoint) -> Result<()> {
+        let size = to_i64(fin.size, "final checkpoint size")?;
+        let certificates = encode_certificates(&fin.certificates)?;
+        let client = self.client().await?;
+        match client
+            .execute(
+                "INSERT INTO final_checkpoints (size, note, certificates, finalized_ms)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (size) DO NOTHING",
+                &[&size, &fin.note, &certificates, &fin.finalized_ms],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is(&e, &SqlState::FOREIGN_KEY_VIOLATION) => {
+                Err(StoreError::NotFound(format!("checkpoint {}", fin.size)))
+            }
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    async fn latest_final(&self) -> Result<Option<FinalCheckpoint>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT size, note, certificates, finalized_ms FROM final_checkpoints
+                 ORDER BY size DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(final_from_row).transpose()
+    }
+
+    async fn first_final_covering(&self, index: u64) -> Result<Option<FinalCheckpoint>> {
+        // A tree of size n covers leaves 0..n; no size exceeds i64::MAX.
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT size, note, certificates, finalized_ms FROM final_checkpoints
+                 WHERE size > $1 ORDER BY size ASC LIMIT 1",
+            )
+            .await
+            .map_err(db_err)?;
+        let row = client.query_opt(&stmt, &[&index]).await.map_err(db_err)?;
+        row.as_ref().map(final_from_row).transpose()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let client = self.client().await?;
+        read_log_state(&client).await.map(drop)
+    }
+}

@@ -1,0 +1,1624 @@
+//! One conformance suite for every `Store` implementation.
+//!
+//! Each case in `cases` is an `async fn(&Fixture)` and runs twice, through
+//! the `conformance!` macro at the bottom: against SQLite (a fresh temporary
+//! file per test) and against PostgreSQL (a fresh database per test, created
+//! on the server at `NOTARIUM_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, dropped afterwards). When
+//! the server is unreachable the PostgreSQL tests fail with a message saying
+//! so; they never skip. Backend-specific tests (the SQLite file lock and kill
+//! -9 durability, the PostgreSQL lease across store instances and failover)
+//! follow the macro.
+
+use notarium_core::error::MerkleError;
+use notarium_core::merkle::{
+    self, Frontier, Hash, HashReader, MemoryTree, NodeId, consistency_proof, inclusion_proof,
+    tree_root,
+};
+use notarium_store::{
+    Batch, CheckpointRow, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf, PostgresStore,
+    SqliteStore, Store, StoreError,
+};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+// ---------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------
+
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("notarium-store-test-{}", unique_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var("NOTARIUM_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
+}
+
+/// `url` with its database name replaced by `db`.
+fn url_with_db(url: &str, db: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let authority_start = main.find("://").map_or(0, |i| i + 3);
+    let base = match main[authority_start..].find('/') {
+        Some(slash) => &main[..authority_start + slash],
+        None => main,
+    };
+    format!("{base}/{db}{query}")
+}
+
+async fn admin_client(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = match tokio_postgres::connect(url, tokio_postgres::NoTls).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "PostgreSQL is not reachable at {url} ({e}). These tests never skip: start the \
+             server (scripts/test does) or point NOTARIUM_TEST_DATABASE_URL at one."
+        ),
+    };
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// A database created for one test and dropped (forcibly) after it.
+struct PgDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    async fn create() -> Self {
+        let admin_url = admin_url();
+        let name = format!("notarium_test_{}", unique_suffix());
+        let admin = admin_client(&admin_url).await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {admin_url}: {e}"));
+        let url = url_with_db(&admin_url, &name);
+        PgDb {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        // Drop cannot await; a helper thread with its own runtime can.
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+            })
+        })
+        .join();
+        if !matches!(done, Ok(Ok(()))) {
+            eprintln!("warning: could not drop test database {}", self.name);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// A migrated store on a fresh database, plus back doors for the tests.
+/// Fields drop in order: the store, then the database, then the directory.
+struct Fixture {
+    store: Arc<dyn Store>,
+    kind: Kind,
+    pg: Option<PgDb>,
+    sqlite_path: Option<PathBuf>,
+    _dir: Option<TempDir>,
+}
+
+impl Fixture {
+    async fn new(kind: Kind) -> Self {
+        let fx = match kind {
+            Kind::Sqlite => {
+                let dir = TempDir::new();
+                let path = dir.0.join("notary.db");
+                let store = SqliteStore::open(&path).unwrap();
+                Fixture {
+                    store: Arc::new(store),
+                    kind,
+                    pg: None,
+                    sqlite_path: Some(path),
+                    _dir: Some(dir),
+                }
+            }
+            Kind::Postgres => {
+                let db = PgDb::create().await;
+                let store = PostgresStore::connect(&db.url).await.unwrap();
+                Fixture {
+                    store: Arc::new(store),
+                    kind,
+                    pg: Some(db),
+                    sqlite_path: None,
+                    _dir: None,
+                }
+            }
+        };
+        fx.store.migrate().await.unwrap();
+        fx
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Runs SQL behind the store's back (to move the epoch, to count rows).
+    async fn raw_i64(&self, sql: &str) -> i64 {
+        match self.kind {
+            Kind::Sqlite => {
+                let path = self.sqlite_path.clone().unwrap();
+                let sql = sql.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    let conn = rusqlite::Connection::open(path).unwrap();
+                    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+                    conn.query_row(&sql, [], |r| r.get(0)).unwrap()
+                })
+                .await
+                .unwrap()
+            }
+            Kind::Postgres => {
+                let client = admin_client(&self.pg.as_ref().unwrap().url).await;
+                client.query_one(sql, &[]).await.unwrap().get(0)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+const TENANT: &str = "acme";
+const OTHER: &str = "globex";
+
+fn h(tag: &str) -> Hash {
+    merkle::sha256(tag.as_bytes())
+}
+
+fn entry(tenant: &str, n: u64) -> NewEntry {
+    let salt = h(&format!("salt {n}"));
+    NewEntry {
+        id: format!("{:032x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15 + 1),
+        tenant: tenant.to_owned(),
+        evidence_sha256: h(&format!("evidence {n}")),
+        salt,
+        metadata: n
+            .is_multiple_of(2)
+            .then(|| format!("{{\"title\":\"pièce n° {n}\"}}")),
+        received_ms: 1_764_000_000_000 + n as i64,
+        leaf_hash: merkle::leaf_hash(format!("leaf {n}").as_bytes()),
+    }
+}
+
+async fn with_tenants(store: &dyn Store) {
+    store.add_tenant(TENANT, 1).await.unwrap();
+    store.add_tenant(OTHER, 2).await.unwrap();
+}
+
+/// The sequencer's side of the work: a frontier kept in step with the log.
+struct Seq {
+    frontier: Frontier,
+    memory: MemoryTree,
+}
+
+impl Seq {
+    fn new() -> Self {
+        Seq {
+            frontier: Frontier::new(),
+            memory: MemoryTree::new(),
+        }
+    }
+
+    /// The batch for `leaves` on top of the current log, without committing
+    /// to it (call `commit` once the store accepted it).
+    fn batch(&self, leaves: &[PendingLeaf]) -> (Batch, Frontier) {
+        let mut f = self.frontier.clone();
+        let old_size = f.size();
+        let mut nodes = Vec::new();
+        for l in leaves {
+            f.append_into(l.leaf_hash, &mut nodes);
+        }
+        let batch = Batch {
+            old_size,
+            entry_ids: leaves.iter().map(|l| l.id.clone()).collect(),
+            nodes,
+            checkpoint: CheckpointRow {
+                size: f.size(),
+                root: f.root(),
+                note: format!("notarium.test/log\n{}\n<root>\n\n— notary sig\n", f.size()),
+                created_ms: 1_764_000_000_000 + f.size() as i64,
+            },
+        };
+        (batch, f)
+    }
+
+    fn commit(&mut self, batch: &Batch, f: Frontier, leaves: &[PendingLeaf]) {
+        assert_eq!(batch.checkpoint.size, f.size());
+        self.frontier = f;
+        for l in leaves {
+            self.memory.push_leaf_hash(l.leaf_hash);
+        }
+    }
+
+    /// Sequences the next `n` pending entries.
+    async fn sequence(&mut self, store: &dyn Store, lease: &Lease, n: u32) -> Batch {
+        let leaves = store.next_pending(n).await.unwrap();
+        assert_eq!(leaves.len(), n as usize, "not enough pending entries");
+        let (batch, f) = self.batch(&leaves);
+        store.append_batch(lease, &batch).await.unwrap();
+        self.commit(&batch, f, &leaves);
+        batch
+    }
+}
+
+/// What the tests compare to show that a refused call changed nothing.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    state: LogState,
+    pending: Vec<PendingLeaf>,
+    pending_count: u64,
+    latest: Option<CheckpointRow>,
+    indexes: Vec<Option<u64>>,
+    nodes_stored: i64,
+    checkpoints_stored: i64,
+}
+
+async fn snapshot(fx: &Fixture, ids: &[NewEntry]) -> Snapshot {
+    let s = fx.store();
+    let mut indexes = Vec::new();
+    for e in ids {
+        indexes.push(
+            s.get_entry(&e.tenant, &e.id)
+                .await
+                .unwrap()
+                .expect("entry exists")
+                .log_index,
+        );
+    }
+    Snapshot {
+        state: s.log_state().await.unwrap(),
+        pending: s.next_pending(10_000).await.unwrap(),
+        pending_count: s.pending_count().await.unwrap(),
+        latest: s.latest_checkpoint().await.unwrap(),
+        indexes,
+        nodes_stored: fx.raw_i64("SELECT count(*) FROM tree_nodes").await,
+        checkpoints_stored: fx.raw_i64("SELECT count(*) FROM checkpoints").await,
+    }
+}
+
+/// Records which nodes a proof computation asks for (answering zeros).
+#[derive(Default)]
+struct Recorder(RefCell<Vec<NodeId>>);
+
+impl HashReader for Recorder {
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
+        self.0.borrow_mut().extend_from_slice(ids);
+        Ok(vec![[0; 32]; ids.len()])
+    }
+}
+
+struct MapReader(HashMap<NodeId, Hash>);
+
+impl HashReader for MapReader {
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
+        ids.iter()
+            .map(|id| {
+                self.0
+                    .get(id)
+                    .copied()
+                    .ok_or_else(|| MerkleError::Store(format!("{id:?} not fetched")))
+            })
+            .collect()
+    }
+}
+
+/// Runs a (synchronous) core computation over the store's hashes: first
+/// with a recorder to learn which nodes it reads, then, once those are
+/// fetched with one `read_hashes`, over a map holding them.
+async fn over_store<T>(
+    store: &dyn Store,
+    f: impl Fn(&dyn HashReader) -> Result<T, MerkleError>,
+) -> T {
+    let rec = Recorder::default();
+    let _ = f(&rec);
+    let ids = rec.0.into_inner();
+    let hashes = store.read_hashes(&ids).await.unwrap();
+    assert_eq!(hashes.len(), ids.len());
+    f(&MapReader(ids.into_iter().zip(hashes).collect())).unwrap()
+}
+
+fn final_cp(size: u64, tag: &str) -> FinalCheckpoint {
+    FinalCheckpoint {
+        size,
+        note: format!("notarium.test/log\n{size}\n<root>\n\n— notary sig\n— court {tag}\n"),
+        certificates: vec![
+            format!("-----BEGIN CERTIFICATE-----\n{tag}notary\n-----END CERTIFICATE-----\n"),
+            format!("-----BEGIN CERTIFICATE-----\n{tag}court\n-----END CERTIFICATE-----\n"),
+        ],
+        finalized_ms: 1_764_000_100_000 + size as i64,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The cases every store must pass
+// ---------------------------------------------------------------------------
+
+mod cases {
+    use super::*;
+
+    pub async fn migrate_is_idempotent(fx: &Fixture) {
+        let s = fx.store();
+        s.migrate().await.unwrap();
+        s.migrate().await.unwrap();
+        assert_eq!(
+            fx.raw_i64("SELECT count(*) FROM schema_migrations").await,
+            1
+        );
+        assert_eq!(
+            fx.raw_i64("SELECT max(version) FROM schema_migrations")
+                .await,
+            1
+        );
+        assert_eq!(
+            s.log_state().await.unwrap(),
+            LogState {
+                size: 0,
+                root: merkle::EMPTY_TREE_ROOT,
+                epoch: 0
+            }
+        );
+        s.ping().await.unwrap();
+        assert_eq!(s.pending_count().await.unwrap(), 0);
+        assert_eq!(s.latest_checkpoint().await.unwrap(), None);
+        assert_eq!(s.latest_final().await.unwrap(), None);
+    }
+
+    pub async fn tenants_and_api_keys(fx: &Fixture) {
+        let s = fx.store();
+        s.add_tenant(TENANT, 10).await.unwrap();
+        assert!(matches!(
+            s.add_tenant(TENANT, 11).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        let key = h("key one");
+        s.add_api_key(TENANT, &key, 12).await.unwrap();
+        assert_eq!(
+            s.tenant_for_key(&key).await.unwrap().as_deref(),
+            Some(TENANT)
+        );
+        assert_eq!(s.tenant_for_key(&h("unknown key")).await.unwrap(), None);
+        assert!(matches!(
+            s.add_api_key(TENANT, &key, 13).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        assert!(matches!(
+            s.add_api_key("nobody", &h("key two"), 14).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(s.tenant_for_key(&h("key two")).await.unwrap(), None);
+        s.add_tenant(OTHER, 15).await.unwrap();
+        s.add_api_key(OTHER, &h("key three"), 16).await.unwrap();
+        assert_eq!(
+            s.tenant_for_key(&h("key three")).await.unwrap().as_deref(),
+            Some(OTHER)
+        );
+        assert_eq!(
+            s.tenant_for_key(&key).await.unwrap().as_deref(),
+            Some(TENANT)
+        );
+    }
+
+    pub async fn insert_entries_is_atomic(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        s.insert_entries(&[]).await.unwrap();
+        let first: Vec<_> = (0..3).map(|n| entry(TENANT, n)).collect();
+        s.insert_entries(&first).await.unwrap();
+        assert_eq!(s.pending_count().await.unwrap(), 3);
+
+        // A duplicate of a stored id in the middle: nothing of the batch stays.
+        let bad = vec![entry(TENANT, 10), entry(TENANT, 1), entry(TENANT, 11)];
+        assert!(matches!(
+            s.insert_entries(&bad).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        // A duplicate inside the batch itself.
+        let bad = vec![entry(TENANT, 12), entry(TENANT, 13), entry(TENANT, 12)];
+        assert!(matches!(
+            s.insert_entries(&bad).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        // An unknown tenant at the end.
+        let bad = vec![entry(TENANT, 14), entry("nobody", 15)];
+        assert!(matches!(
+            s.insert_entries(&bad).await,
+            Err(StoreError::NotFound(_))
+        ));
+        for n in 10..=15 {
+            let e = entry(TENANT, n);
+            assert_eq!(s.get_entry(TENANT, &e.id).await.unwrap(), None, "entry {n}");
+        }
+        assert_eq!(
+            s.get_entry("nobody", &entry("nobody", 15).id)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(s.pending_count().await.unwrap(), 3);
+        assert_eq!(
+            s.next_pending(100).await.unwrap(),
+            first
+                .iter()
+                .map(|e| PendingLeaf {
+                    id: e.id.clone(),
+                    leaf_hash: e.leaf_hash
+                })
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(fx.raw_i64("SELECT count(*) FROM entries").await, 3);
+        // The original of the duplicate is untouched.
+        assert_eq!(
+            s.get_entry(TENANT, &first[1].id)
+                .await
+                .unwrap()
+                .unwrap()
+                .entry,
+            first[1]
+        );
+    }
+
+    pub async fn get_entry_only_for_its_tenant(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        let mine = entry(TENANT, 2); // with metadata
+        let theirs = entry(OTHER, 3); // without
+        assert!(mine.metadata.is_some() && theirs.metadata.is_none());
+        s.insert_entries(&[mine.clone(), theirs.clone()])
+            .await
+            .unwrap();
+        let got = s.get_entry(TENANT, &mine.id).await.unwrap().unwrap();
+        assert_eq!(
+            got,
+            notarium_store::StoredEntry {
+                entry: mine.clone(),
+                log_index: None
+            }
+        );
+        assert_eq!(
+            s.get_entry(OTHER, &theirs.id).await.unwrap().unwrap().entry,
+            theirs
+        );
+        assert_eq!(s.get_entry(OTHER, &mine.id).await.unwrap(), None);
+        assert_eq!(s.get_entry(TENANT, &theirs.id).await.unwrap(), None);
+        assert_eq!(s.get_entry(TENANT, &"0".repeat(32)).await.unwrap(), None);
+        assert_eq!(s.get_entry("nobody", &mine.id).await.unwrap(), None);
+    }
+
+    pub async fn find_entries_by_digest(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        let digest = h("the same file");
+        let with = |tenant: &str, n: u64| NewEntry {
+            evidence_sha256: digest,
+            ..entry(tenant, n)
+        };
+        // Submission order differs from id order on purpose.
+        s.insert_entries(&[with(TENANT, 5)]).await.unwrap();
+        s.insert_entries(&[entry(TENANT, 6), with(OTHER, 7), with(TENANT, 1)])
+            .await
+            .unwrap();
+        s.insert_entries(&[with(TENANT, 9), with(TENANT, 3)])
+            .await
+            .unwrap();
+        let ids = |v: Vec<notarium_store::StoredEntry>| {
+            v.into_iter().map(|e| e.entry.id).collect::<Vec<_>>()
+        };
+        let want: Vec<String> = [5, 1, 9, 3].iter().map(|&n| with(TENANT, n).id).collect();
+        assert_eq!(
+            ids(s.find_entries(TENANT, &digest, 100).await.unwrap()),
+            want
+        );
+        assert_eq!(
+            ids(s.find_entries(TENANT, &digest, 2).await.unwrap()),
+            want[..2]
+        );
+        assert_eq!(
+            s.find_entries(OTHER, &digest, 100).await.unwrap(),
+            vec![notarium_store::StoredEntry {
+                entry: with(OTHER, 7),
+                log_index: None
+            }]
+        );
+        assert!(
+            s.find_entries(TENANT, &h("never"), 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            s.find_entries("nobody", &digest, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            ids(s
+                .find_entries(TENANT, &entry(TENANT, 6).evidence_sha256, 10)
+                .await
+                .unwrap()),
+            vec![entry(TENANT, 6).id]
+        );
+    }
+
+    pub async fn pending_in_submission_order(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        // Ids chosen so that id order, tenant order and submission order differ.
+        let order = [7u64, 2, 9, 4, 1, 8, 3];
+        s.insert_entries(&[entry(OTHER, order[0]), entry(TENANT, order[1])])
+            .await
+            .unwrap();
+        s.insert_entries(&[entry(TENANT, order[2])]).await.unwrap();
+        s.insert_entries(
+            &order[3..]
+                .iter()
+                .map(|&n| entry(OTHER, n))
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+        let tenant_of = |i: usize| if i == 1 || i == 2 { TENANT } else { OTHER };
+        let want: Vec<String> = order
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| entry(tenant_of(i), n).id)
+            .collect();
+        let got = |v: Vec<PendingLeaf>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(s.pending_count().await.unwrap(), 7);
+        assert_eq!(got(s.next_pending(100).await.unwrap()), want);
+        assert_eq!(got(s.next_pending(3).await.unwrap()), want[..3]);
+        let first = s.next_pending(1).await.unwrap();
+        assert_eq!(first[0].leaf_hash, entry(OTHER, 7).leaf_hash);
+
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        seq.sequence(s, &lease, 3).await;
+        assert_eq!(s.pending_count().await.unwrap(), 4);
+        assert_eq!(got(s.next_pending(100).await.unwrap()), want[3..]);
+        s.insert_entries(&[entry(TENANT, 100)]).await.unwrap();
+        let mut rest = want[3..].to_vec();
+        rest.push(entry(TENANT, 100).id);
+        assert_eq!(got(s.next_pending(100).await.unwrap()), rest);
+        assert_eq!(s.next_pending(0).await.unwrap(), vec![]);
+    }
+
+    pub async fn sequencer_lease_epochs(fx: &Fixture) {
+        let s = fx.store();
+        let before = s.log_state().await.unwrap().epoch;
+        let l1 = s.acquire_sequencer("node-a").await.unwrap().unwrap();
+        assert!(l1.epoch > before);
+        assert_eq!(l1.holder, "node-a");
+        assert_eq!(s.log_state().await.unwrap().epoch, l1.epoch);
+        assert!(s.lease_alive(&l1).await.unwrap());
+        // While held, nobody (not even this store) gets a second lease.
+        assert_eq!(s.acquire_sequencer("node-b").await.unwrap(), None);
+        assert!(s.lease_alive(&l1).await.unwrap());
+        // A lease this store never granted is not alive.
+        let forged = Lease {
+            epoch: l1.epoch + 100,
+            holder: "x".into(),
+        };
+        assert!(!s.lease_alive(&forged).await.unwrap());
+        // Releasing someone else's lease does nothing.
+        s.release_sequencer(&forged).await.unwrap();
+        assert!(s.lease_alive(&l1).await.unwrap());
+
+        s.release_sequencer(&l1).await.unwrap();
+        assert!(!s.lease_alive(&l1).await.unwrap());
+        s.release_sequencer(&l1).await.unwrap(); // twice is harmless
+        let l2 = s.acquire_sequencer("node-b").await.unwrap().unwrap();
+        assert!(l2.epoch > l1.epoch, "{} > {}", l2.epoch, l1.epoch);
+        assert!(s.lease_alive(&l2).await.unwrap());
+        assert!(!s.lease_alive(&l1).await.unwrap());
+        assert_eq!(s.log_state().await.unwrap().epoch, l2.epoch);
+    }
+
+    pub async fn append_batch_happy_path(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        let entries: Vec<_> = (0..5).map(|n| entry(TENANT, n)).collect();
+        s.insert_entries(&entries).await.unwrap();
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+
+        let b1 = seq.sequence(s, &lease, 3).await;
+        assert_eq!(b1.old_size, 0);
+        assert_eq!(
+            s.log_state().await.unwrap(),
+            LogState {
+                size: 3,
+                root: b1.checkpoint.root,
+                epoch: lease.epoch
+            }
+        );
+        assert_eq!(b1.checkpoint.root, seq.memory.root());
+        let ids: Vec<NodeId> = b1.nodes.iter().map(|(id, _)| *id).collect();
+        let want: Vec<Hash> = b1.nodes.iter().map(|(_, h)| *h).collect();
+        assert_eq!(s.read_hashes(&ids).await.unwrap(), want);
+        assert_eq!(ids.len(), 4); // leaves 0, 1, 2 and node (1, 0)
+        assert_eq!(
+            s.checkpoint(3).await.unwrap().as_ref(),
+            Some(&b1.checkpoint)
+        );
+        assert_eq!(
+            s.latest_checkpoint().await.unwrap().as_ref(),
+            Some(&b1.checkpoint)
+        );
+        for (i, e) in entries.iter().enumerate() {
+            let got = s.get_entry(TENANT, &e.id).await.unwrap().unwrap();
+            assert_eq!(got.entry, *e);
+            assert_eq!(got.log_index, (i < 3).then_some(i as u64));
+        }
+        assert_eq!(s.pending_count().await.unwrap(), 2);
+
+        let b2 = seq.sequence(s, &lease, 2).await;
+        assert_eq!(b2.old_size, 3);
+        let state = s.log_state().await.unwrap();
+        assert_eq!((state.size, state.root), (5, seq.memory.root()));
+        assert_eq!(
+            s.latest_checkpoint().await.unwrap().as_ref(),
+            Some(&b2.checkpoint)
+        );
+        assert_eq!(
+            s.checkpoint(3).await.unwrap().as_ref(),
+            Some(&b1.checkpoint)
+        );
+        assert_eq!(s.checkpoint(4).await.unwrap(), None);
+        assert_eq!(s.checkpoint(0).await.unwrap(), None);
+        assert_eq!(s.pending_count().await.unwrap(), 0);
+        assert_eq!(
+            s.get_entry(TENANT, &entries[4].id)
+                .await
+                .unwrap()
+                .unwrap()
+                .log_index,
+            Some(4)
+        );
+        // Leaf 3 completed nodes (1, 1) and (2, 0).
+        assert_eq!(
+            s.read_hashes(&[NodeId::new(2, 0), NodeId::new(1, 1), NodeId::new(0, 4)])
+                .await
+                .unwrap(),
+            seq.memory
+                .read_hashes(&[NodeId::new(2, 0), NodeId::new(1, 1), NodeId::new(0, 4)])
+                .unwrap()
+        );
+        assert!(s.lease_alive(&lease).await.unwrap());
+    }
+
+    pub async fn stale_epoch_is_not_leader(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        let entries: Vec<_> = (0..4).map(|n| entry(TENANT, n)).collect();
+        s.insert_entries(&entries).await.unwrap();
+        let mut seq = Seq::new();
+
+        // A released lease is dead, even though nobody else took over.
+        let l1 = s.acquire_sequencer("a").await.unwrap().unwrap();
+        seq.sequence(s, &l1, 1).await;
+        s.release_sequencer(&l1).await.unwrap();
+        let (batch, _) = seq.batch(&s.next_pending(2).await.unwrap());
+        let before = snapshot(fx, &entries).await;
+        assert!(matches!(
+            s.append_batch(&l1, &batch).await,
+            Err(StoreError::NotLeader)
+        ));
+        assert_eq!(snapshot(fx, &entries).await, before);
+
+        // A newer lease exists: the old one is refused.
+        let l2 = s.acquire_sequencer("b").await.unwrap().unwrap();
+        assert!(matches!(
+            s.append_batch(&l1, &batch).await,
+            Err(StoreError::NotLeader)
+        ));
+        // The epoch moves behind the holder's back (another process took
+        // over): the database fence alone refuses the batch.
+        fx.raw_i64("UPDATE log_state SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch")
+            .await;
+        let before = snapshot(fx, &entries).await;
+        assert!(matches!(
+            s.append_batch(&l2, &batch).await,
+            Err(StoreError::NotLeader)
+        ));
+        assert!(!s.lease_alive(&l2).await.unwrap());
+        let after = snapshot(fx, &entries).await;
+        assert_eq!(after, before);
+        assert_eq!(after.state.size, 1);
+        assert_eq!(after.pending_count, 3);
+        assert!(matches!(
+            s.read_hashes(&[NodeId::new(0, 1)]).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(s.checkpoint(3).await.unwrap(), None);
+    }
+
+    pub async fn wrong_old_size_is_conflict(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
+        s.insert_entries(&entries).await.unwrap();
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        seq.sequence(s, &lease, 2).await;
+        let pending = s.next_pending(2).await.unwrap();
+        let before = snapshot(fx, &entries).await;
+
+        // A sequencer that missed the last batch (it extends size 0).
+        let (stale, _) = Seq::new().batch(&pending);
+        assert!(matches!(
+            s.append_batch(&lease, &stale).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // One that thinks the log is longer than it is.
+        let (mut ahead, _) = seq.batch(&pending);
+        ahead.old_size += 1;
+        ahead.checkpoint.size += 1;
+        assert!(matches!(
+            s.append_batch(&lease, &ahead).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(snapshot(fx, &entries).await, before);
+        assert!(s.lease_alive(&lease).await.unwrap());
+        // The right batch still goes through.
+        let (good, f) = seq.batch(&pending);
+        s.append_batch(&lease, &good).await.unwrap();
+        seq.commit(&good, f, &pending);
+        assert_eq!(s.log_state().await.unwrap().size, 4);
+    }
+
+    pub async fn sequenced_entries_cannot_be_reassigned(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
+        s.insert_entries(&entries).await.unwrap();
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        seq.sequence(s, &lease, 2).await;
+        let before = snapshot(fx, &entries).await;
+
+        let leaf = |e: &NewEntry| PendingLeaf {
+            id: e.id.clone(),
+            leaf_hash: e.leaf_hash,
+        };
+        // An already-sequenced entry at the end of an otherwise good batch.
+        let attempts: Vec<Vec<PendingLeaf>> = vec![
+            vec![leaf(&entries[2]), leaf(&entries[3]), leaf(&entries[0])],
+            vec![leaf(&entries[1])],
+            // The same pending entry twice.
+            vec![leaf(&entries[2]), leaf(&entries[2])],
+            // An unknown id.
+            vec![
+                leaf(&entries[2]),
+                PendingLeaf {
+                    id: "f".repeat(32),
+                    leaf_hash: h("x"),
+                },
+            ],
+        ];
+        for leaves in attempts {
+            let (batch, _) = seq.batch(&leaves);
+            let got = s.append_batch(&lease, &batch).await;
+            assert!(matches!(got, Err(StoreError::Conflict(_))), "{got:?}");
+            assert_eq!(snapshot(fx, &entries).await, before);
+        }
+        assert_eq!(
+            s.get_entry(TENANT, &entries[0].id)
+                .await
+                .unwrap()
+                .unwrap()
+                .log_index,
+            Some(0)
+        );
+    }
+
+    pub async fn inconsistent_batches_are_refused(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        let entries: Vec<_> = (0..8).map(|n| entry(TENANT, n)).collect();
+        s.insert_entries(&entries).await.unwrap();
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        seq.sequence(s, &lease, 3).await;
+        let pending = s.next_pending(4).await.unwrap();
+        let (good, f) = seq.batch(&pending);
+        let before = snapshot(fx, &entries).await;
+
+        let mut bad = Vec::new();
+        let mut b = good.clone();
+        b.nodes[2].1[0] ^= 1; // a wrong interior hash
+        bad.push(b);
+        let mut b = good.clone();
+        b.nodes.pop(); // a missing node
+        bad.push(b);
+        let mut b = good.clone();
+        b.nodes.push((NodeId::new(0, 1), h("extra"))); // an already stored node
+        bad.push(b);
+        let mut b = good.clone();
+        b.checkpoint.root[31] ^= 1; // a root that is not the tree's
+        bad.push(b);
+        let mut b = good.clone();
+        b.checkpoint.size += 1; // a checkpoint of another size
+        bad.push(b);
+        let mut b = good.clone();
+        b.entry_ids.swap(0, 1); // leaves in another order than their hashes
+        bad.push(b);
+        let mut b = good.clone();
+        b.entry_ids.clear(); // nothing to sequence
+        b.nodes.clear();
+        b.checkpoint.size = 3;
+        bad.push(b);
+        for b in bad {
+            let got = s.append_batch(&lease, &b).await;
+            assert!(matches!(got, Err(StoreError::Conflict(_))), "{got:?}");
+            assert_eq!(snapshot(fx, &entries).await, before);
+        }
+        // Reordered nodes are fine: the set is what counts.
+        let mut g = good.clone();
+        g.nodes.reverse();
+        s.append_batch(&lease, &g).await.unwrap();
+        seq.commit(&good, f, &pending);
+        assert_eq!(s.log_state().await.unwrap().root, seq.memory.root());
+    }
+
+    pub async fn cosignatures_add_replace_list(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        s.insert_entries(&(0..3).map(|n| entry(TENANT, n)).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        seq.sequence(s, &lease, 2).await;
+        seq.sequence(s, &lease, 1).await;
+
+        assert!(s.cosignatures(2).await.unwrap().is_empty());
+        s.add_cosignature(2, "court.example", "— court.example AAAA", 100)
+            .await
+            .unwrap();
+        s.add_cosignature(2, "arbitration.example", "— arbitration.example BBBB", 101)
+            .await
+            .unwrap();
+        s.add_cosignature(3, "court.example", "— court.example CCCC", 102)
+            .await
+            .unwrap();
+        let pairs = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            s.cosignatures(2).await.unwrap(),
+            pairs(&[
+                ("arbitration.example", "— arbitration.example BBBB"),
+                ("court.example", "— court.example AAAA"),
+            ])
+        );
+        // A witness's newer cosignature replaces its older one.
+        s.add_cosignature(2, "court.example", "— court.example DDDD", 200)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.cosignatures(2).await.unwrap(),
+            pairs(&[
+                ("arbitration.example", "— arbitration.example BBBB"),
+                ("court.example", "— court.example DDDD"),
+            ])
+        );
+        assert_eq!(
+            fx.raw_i64(
+                "SELECT timestamp FROM cosignatures WHERE size = 2 AND witness = 'court.example'"
+            )
+            .await,
+            200
+        );
+        assert_eq!(
+            s.cosignatures(3).await.unwrap(),
+            pairs(&[("court.example", "— court.example CCCC")])
+        );
+        assert!(s.cosignatures(1).await.unwrap().is_empty());
+        // Only checkpoints the notary signed can be cosigned.
+        assert!(matches!(
+            s.add_cosignature(1, "court.example", "— court.example EEEE", 300)
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(s.cosignatures(1).await.unwrap().is_empty());
+    }
+
+    pub async fn finalize_is_idempotent_and_covering(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        s.insert_entries(&(0..10).map(|n| entry(TENANT, n)).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        for n in [3, 2, 2, 3] {
+            seq.sequence(s, &lease, n).await; // checkpoints 3, 5, 7, 10
+        }
+        assert_eq!(s.latest_final().await.unwrap(), None);
+        assert_eq!(s.first_final_covering(0).await.unwrap(), None);
+
+        let f3 = final_cp(3, "first");
+        s.finalize(&f3).await.unwrap();
+        // A second call for the same size keeps the first value.
+        s.finalize(&final_cp(3, "second")).await.unwrap();
+        assert_eq!(s.latest_final().await.unwrap().as_ref(), Some(&f3));
+        let f7 = final_cp(7, "x");
+        s.finalize(&f7).await.unwrap();
+        assert_eq!(s.latest_final().await.unwrap().as_ref(), Some(&f7));
+        // Checkpoint 5 is never final; 10 is not yet.
+        for (index, want) in [
+            (0, Some(&f3)),
+            (2, Some(&f3)),
+            (3, Some(&f7)),
+            (4, Some(&f7)),
+            (6, Some(&f7)),
+            (7, None),
+            (9, None),
+            (u64::MAX, None),
+        ] {
+            assert_eq!(
+                s.first_final_covering(index).await.unwrap().as_ref(),
+                want,
+                "index {index}"
+            );
+        }
+        // Finalizing out of order does not change the covering answer for
+        // indexes already covered by a smaller final checkpoint.
+        let f5 = final_cp(5, "late");
+        s.finalize(&f5).await.unwrap();
+        assert_eq!(s.first_final_covering(3).await.unwrap().as_ref(), Some(&f5));
+        assert_eq!(s.first_final_covering(2).await.unwrap().as_ref(), Some(&f3));
+        assert_eq!(s.latest_final().await.unwrap().as_ref(), Some(&f7));
+        // No final checkpoint without a checkpoint.
+        assert!(matches!(
+            s.finalize(&final_cp(4, "no")).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(s.first_final_covering(7).await.unwrap(), None);
+        s.finalize(&final_cp(10, "y")).await.unwrap();
+        assert_eq!(s.first_final_covering(9).await.unwrap().unwrap().size, 10);
+        // The certificates come back byte for byte.
+        assert_eq!(
+            s.first_final_covering(0)
+                .await
+                .unwrap()
+                .unwrap()
+                .certificates,
+            f3.certificates
+        );
+    }
+
+    pub async fn read_hashes_missing_is_not_found(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        assert_eq!(s.read_hashes(&[]).await.unwrap(), Vec::<Hash>::new());
+        assert!(matches!(
+            s.read_hashes(&[NodeId::new(0, 0)]).await,
+            Err(StoreError::NotFound(_))
+        ));
+        s.insert_entries(&(0..3).map(|n| entry(TENANT, n)).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        seq.sequence(s, &lease, 3).await;
+        // Present nodes come back in the order asked, repeats included.
+        let ask = [
+            NodeId::new(0, 2),
+            NodeId::new(1, 0),
+            NodeId::new(0, 0),
+            NodeId::new(0, 2),
+        ];
+        assert_eq!(
+            s.read_hashes(&ask).await.unwrap(),
+            seq.memory.read_hashes(&ask).unwrap()
+        );
+        for missing in [
+            NodeId::new(0, 3),
+            NodeId::new(1, 1),
+            NodeId::new(2, 0),
+            NodeId::new(63, 0),
+            NodeId::new(0, u64::MAX),
+        ] {
+            let got = s.read_hashes(&[NodeId::new(0, 0), missing]).await;
+            assert!(
+                matches!(got, Err(StoreError::NotFound(_))),
+                "{missing:?}: {got:?}"
+            );
+        }
+    }
+
+    pub async fn proofs_over_stored_tree_match_memory_tree(fx: &Fixture) {
+        const N: u64 = 1000;
+        let s = fx.store();
+        with_tenants(s).await;
+        let entries: Vec<_> = (0..N).map(|n| entry(TENANT, n)).collect();
+        s.insert_entries(&entries).await.unwrap();
+        assert_eq!(s.pending_count().await.unwrap(), N);
+        let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        let mut boundaries = vec![0u64];
+        for n in [1u32, 2, 5, 8, 16, 100, 255, 256, 357] {
+            let b = seq.sequence(s, &lease, n).await;
+            assert_eq!(
+                b.checkpoint.root,
+                tree_root(b.checkpoint.size, &seq.memory).unwrap()
+            );
+            boundaries.push(b.checkpoint.size);
+        }
+        assert_eq!(*boundaries.last().unwrap(), N);
+        assert_eq!(s.pending_count().await.unwrap(), 0);
+        let mem = &seq.memory;
+        assert_eq!(s.log_state().await.unwrap().root, mem.root());
+        // Every tree node the log holds is stored: about two per leaf.
+        assert_eq!(
+            fx.raw_i64("SELECT count(*) FROM tree_nodes").await,
+            2 * N as i64 - 6
+        );
+
+        let mut sizes: Vec<u64> = (1..=N)
+            .step_by(37)
+            .chain(boundaries[1..].iter().copied())
+            .collect();
+        sizes.extend([2, 3, 4, 511, 512, 513, 999]);
+        for &size in &sizes {
+            let root = over_store(s, |r| tree_root(size, r)).await;
+            assert_eq!(root, tree_root(size, mem).unwrap(), "root of {size}");
+            for index in [0, size / 3, size / 2, size - 1] {
+                let proof = over_store(s, |r| inclusion_proof(index, size, r)).await;
+                assert_eq!(
+                    proof,
+                    inclusion_proof(index, size, mem).unwrap(),
+                    "{index} in {size}"
+                );
+                let leaf = entries[index as usize].leaf_hash;
+                merkle::verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
+            }
+            for old in [1, size / 2, size - 1, size] {
+                let proof = over_store(s, |r| consistency_proof(old, size, r)).await;
+                assert_eq!(
+                    proof,
+                    consistency_proof(old, size, mem).unwrap(),
+                    "{old} to {size}"
+                );
+                let old_root = tree_root(old, mem).unwrap();
+                merkle::verify_consistency(old, size, &old_root, &root, &proof).unwrap();
+            }
+        }
+        // A restarted sequencer rebuilds its frontier from the store.
+        let f = over_store(s, |r| Frontier::load(N, r)).await;
+        assert_eq!(f, seq.frontier);
+        // Every checkpoint the batches wrote has the tree's root at its size.
+        for &size in &boundaries[1..] {
+            let cp = s.checkpoint(size).await.unwrap().unwrap();
+            assert_eq!(cp.root, tree_root(size, mem).unwrap());
+        }
+        for (i, e) in entries.iter().enumerate().step_by(97) {
+            assert_eq!(
+                s.get_entry(TENANT, &e.id).await.unwrap().unwrap().log_index,
+                Some(i as u64)
+            );
+        }
+    }
+
+    pub async fn concurrent_inserts_all_land(fx: &Fixture) {
+        let s = fx.store.clone();
+        with_tenants(s.as_ref()).await;
+        let mut tasks = Vec::new();
+        for t in 0..8u64 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                for b in 0..10u64 {
+                    let batch: Vec<_> = (0..5)
+                        .map(|i| entry(TENANT, t * 1000 + b * 10 + i))
+                        .collect();
+                    s.insert_entries(&batch).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(s.pending_count().await.unwrap(), 400);
+        // Each submitter's entries are pending in the order it submitted
+        // them (concurrent groups may interleave).
+        let number: HashMap<String, u64> = (0..8u64)
+            .flat_map(|t| (0..100u64).map(move |k| t * 1000 + k))
+            .map(|n| (entry(TENANT, n).id, n))
+            .collect();
+        let pending = s.next_pending(1000).await.unwrap();
+        assert_eq!(pending.len(), 400);
+        for t in 0..8u64 {
+            let ns: Vec<u64> = pending
+                .iter()
+                .map(|p| number[&p.id])
+                .filter(|n| n / 1000 == t)
+                .collect();
+            let mut sorted = ns.clone();
+            sorted.sort_unstable();
+            assert_eq!(ns.len(), 50);
+            assert_eq!(ns, sorted, "task {t}'s entries out of submission order");
+        }
+    }
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fx = super::Fixture::new(super::Kind::Sqlite).await;
+                    super::cases::$case(&fx).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fx = super::Fixture::new(super::Kind::Postgres).await;
+                    super::cases::$case(&fx).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrate_is_idempotent,
+    tenants_and_api_keys,
+    insert_entries_is_atomic,
+    get_entry_only_for_its_tenant,
+    find_entries_by_digest,
+    pending_in_submission_order,
+    sequencer_lease_epochs,
+    append_batch_happy_path,
+    stale_epoch_is_not_leader,
+    wrong_old_size_is_conflict,
+    sequenced_entries_cannot_be_reassigned,
+    inconsistent_batches_are_refused,
+    cosignatures_add_replace_list,
+    finalize_is_idempotent_and_covering,
+    read_hashes_missing_is_not_found,
+    proofs_over_stored_tree_match_memory_tree,
+    concurrent_inserts_all_land,
+);
+
+// ---------------------------------------------------------------------------
+// SQLite only
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_second_open_is_refused_until_the_first_closes() {
+    let dir = TempDir::new();
+    let path = dir.0.join("notary.db");
+    let first = SqliteStore::open(&path).unwrap();
+    first.migrate().await.unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    let lock = notarium_store::sqlite::lock_path(&path);
+    assert!(msg.contains(&lock.display().to_string()), "{msg}");
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
+    drop(first);
+    let again = SqliteStore::open(&path).unwrap();
+    again.ping().await.unwrap();
+    assert_eq!(again.path(), path);
+    // WAL is recorded in the file itself.
+    let mode: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_open_in_a_missing_directory_fails() {
+    let dir = TempDir::new();
+    let err = SqliteStore::open(dir.0.join("no/such/dir/notary.db")).unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+}
+
+const DURABILITY_CHILD: &str = "NOTARIUM_STORE_DURABILITY_CHILD";
+const DURABILITY_TEST: &str = "sqlite_acknowledged_entries_survive_sigkill";
+
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// The child's role: insert groups of entries as fast as it can and print
+/// each id once its insert returned, until killed (or, should the parent
+/// never kill it, until a bound is reached).
+async fn durability_child(path: &Path) {
+    use std::io::Write;
+    let store = SqliteStore::open(path).unwrap();
+    let pid = u64::from(std::process::id());
+    let started = Instant::now();
+    let mut n = 0u64;
+    let mut out = std::io::stdout().lock();
+    while n < 200_000 && started.elapsed() < Duration::from_secs(120) {
+        let group: Vec<NewEntry> = (0..1 + n % 7)
+            .map(|i| NewEntry {
+                id: format!("{pid:016x}{:016x}", n + i),
+                ..entry(TENANT, n + i)
+            })
+            .collect();
+        store.insert_entries(&group).await.unwrap();
+        for e in &group {
+            writeln!(out, "ACK {}", e.id).unwrap();
+        }
+        out.flush().unwrap();
+        n += group.len() as u64;
+    }
+}
+
+/// kill -9 at a random moment, three times over: every id the child
+/// printed (after `insert_entries` returned) is in the reopened store.
+/// (A kill shows that an acknowledged commit has reached the OS; that it
+/// also survives power loss rests on `synchronous = FULL`, which `open`
+/// checks.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_acknowledged_entries_survive_sigkill() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    if let Some(path) = std::env::var_os(DURABILITY_CHILD) {
+        durability_child(Path::new(&path)).await;
+        return;
+    }
+    let dir = TempDir::new();
+    let path = dir.0.join("notary.db");
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.migrate().await.unwrap();
+        s.add_tenant(TENANT, 0).await.unwrap();
+    }
+    let mut acked: Vec<String> = Vec::new();
+    for round in 0..3 {
+        let kill_after = 20 + (random_u64() % 400) as usize;
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                DURABILITY_TEST,
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(DURABILITY_CHILD, &path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            let mut r = std::io::BufReader::new(stdout);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match r.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    // A line cut short by the kill acknowledges nothing.
+                    Ok(_) if line.ends_with(b"\n") => {
+                        if let Some(id) = std::str::from_utf8(&line)
+                            .ok()
+                            .and_then(|l| l.strip_prefix("ACK "))
+                        {
+                            let _ = tx.send(id.trim_end().to_owned());
+                        }
+                    }
+                    Ok(_) => {}
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = 0;
+        while seen < kill_after {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(id) => {
+                    acked.push(id);
+                    seen += 1;
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("round {round}: the child acknowledged only {seen} entries ({e})");
+                }
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(9), "round {round}: {status:?}");
+        reader.join().unwrap();
+        acked.extend(rx.try_iter()); // acknowledged before the kill landed
+        eprintln!(
+            "round {round}: killed after {seen} acknowledgements, {} in all",
+            acked.len()
+        );
+        // The dead child's lock is gone; every acknowledged entry is there.
+        let s = SqliteStore::open(&path).unwrap();
+        for id in &acked {
+            assert!(
+                s.get_entry(TENANT, id).await.unwrap().is_some(),
+                "round {round}: acknowledged entry {id} lost after kill -9"
+            );
+        }
+        assert!(s.pending_count().await.unwrap() >= acked.len() as u64);
+    }
+    let check: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert!(acked.len() >= 60);
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL only
+// ---------------------------------------------------------------------------
+
+/// Polls `f` until it yields a value or `secs` pass.
+async fn poll_until<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn pg_url(fx: &Fixture) -> String {
+    fx.pg.as_ref().unwrap().url.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_second_instance_cannot_acquire_while_held() {
+    let fx = Fixture::new(Kind::Postgres).await;
+    let other = PostgresStore::connect(&pg_url(&fx)).await.unwrap();
+    let l1 = fx.store().acquire_sequencer("a").await.unwrap().unwrap();
+    assert_eq!(other.acquire_sequencer("b").await.unwrap(), None);
+    assert_eq!(other.acquire_sequencer("b").await.unwrap(), None);
+    assert!(fx.store().lease_alive(&l1).await.unwrap());
+    // Another instance does not hold this lease, whatever its epoch says.
+    assert!(!other.lease_alive(&l1).await.unwrap());
+    assert_eq!(fx.store().log_state().await.unwrap().epoch, l1.epoch);
+    // Release hands over at once.
+    fx.store().release_sequencer(&l1).await.unwrap();
+    let l2 = other.acquire_sequencer("b").await.unwrap().unwrap();
+    assert!(l2.epoch > l1.epoch);
+    assert_eq!(fx.store().acquire_sequencer("a").await.unwrap(), None);
+    assert!(other.lease_alive(&l2).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_failover_after_the_leader_store_is_dropped() {
+    let fx = Fixture::new(Kind::Postgres).await;
+    with_tenants(fx.store()).await;
+    let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
+    fx.store().insert_entries(&entries).await.unwrap();
+    let first = PostgresStore::connect(&pg_url(&fx)).await.unwrap();
+    let second = PostgresStore::connect(&pg_url(&fx)).await.unwrap();
+    let l1 = first.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    seq.sequence(&first, &l1, 2).await;
+    assert_eq!(second.acquire_sequencer("b").await.unwrap(), None);
+
+    // The leader goes away without releasing: its lease connection closes
+    // and PostgreSQL drops the session's advisory lock.
+    drop(first);
+    let second = &second;
+    let l2 = poll_until(
+        10,
+        "the second store to acquire the lease",
+        move || async move { second.acquire_sequencer("b").await.unwrap() },
+    )
+    .await;
+    assert!(l2.epoch > l1.epoch, "{} > {}", l2.epoch, l1.epoch);
+
+    let pending = second.next_pending(2).await.unwrap();
+    let (batch, f) = seq.batch(&pending);
+    let before = snapshot(&fx, &entries).await;
+    assert!(matches!(
+        second.append_batch(&l1, &batch).await,
+        Err(StoreError::NotLeader)
+    ));
+    assert!(matches!(
+        fx.store().append_batch(&l1, &batch).await,
+        Err(StoreError::NotLeader)
+    ));
+    assert_eq!(snapshot(&fx, &entries).await, before);
+    second.append_batch(&l2, &batch).await.unwrap();
+    seq.commit(&batch, f, &pending);
+    let state = second.log_state().await.unwrap();
+    assert_eq!(
+        (state.size, state.root, state.epoch),
+        (4, seq.memory.root(), l2.epoch)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_failover_when_the_lease_connection_dies() {
+    let fx = Fixture::new(Kind::Postgres).await;
+    with_tenants(fx.store()).await;
+    let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
+    fx.store().insert_entries(&entries).await.unwrap();
+    let first = fx.store();
+    let second = PostgresStore::connect(&pg_url(&fx)).await.unwrap();
+    let l1 = first.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    seq.sequence(first, &l1, 2).await;
+
+    // The session holding the lock ends (a network cut, a server-side
+    // timeout, an operator), while the leader keeps its pool connections.
+    let killed = fx
+        .raw_i64(
+            // MATERIALIZED: the pids are chosen before any is terminated
+            // (a plain WHERE may call the function on other rows first).
+            "WITH holders AS MATERIALIZED (
+                 SELECT l.pid FROM pg_locks l
+                 WHERE l.locktype = 'advisory' AND l.granted
+                   AND l.database = (SELECT oid FROM pg_database
+                                     WHERE datname = current_database())
+                   AND l.pid <> pg_backend_pid())
+             SELECT count(*) FROM holders WHERE pg_terminate_backend(pid)",
+        )
+        .await;
+    assert_eq!(killed, 1);
+    let second_ref = &second;
+    let l2 = poll_until(
+        10,
+        "the second store to acquire the lease",
+        move || async move { second_ref.acquire_sequencer("b").await.unwrap() },
+    )
+    .await;
+    assert!(l2.epoch > l1.epoch);
+
+    // The deposed leader, whether or not it noticed yet, cannot append.
+    let pending = first.next_pending(2).await.unwrap();
+    let (batch, f) = seq.batch(&pending);
+    let before = snapshot(&fx, &entries).await;
+    assert!(matches!(
+        first.append_batch(&l1, &batch).await,
+        Err(StoreError::NotLeader)
+    ));
+    assert_eq!(snapshot(&fx, &entries).await, before);
+    assert!(!first.lease_alive(&l1).await.unwrap());
+    assert_eq!(first.acquire_sequencer("a").await.unwrap(), None);
+    second.append_batch(&l2, &batch).await.unwrap();
+    seq.commit(&batch, f, &pending);
+    assert_eq!(first.log_state().await.unwrap().size, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_migrations_apply_once() {
+    let db = PgDb::create().await;
+    let a = PostgresStore::connect(&db.url).await.unwrap();
+    let b = PostgresStore::connect(&db.url).await.unwrap();
+    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+    ra.unwrap();
+    rb.unwrap();
+    a.migrate().await.unwrap();
+    let client = admin_client(&db.url).await;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    assert_eq!(b.log_state().await.unwrap().size, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_unreachable_server_fails_clearly() {
+    let err = PostgresStore::connect("postgres://postgres@127.0.0.1:1/notarium")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    assert!(err.to_string().contains("127.0.0.1:1/notarium"), "{err}");
+    assert!(matches!(
+        PostgresStore::connect("not a url").await,
+        Err(StoreError::Database(_))
+    ));
+}
+
+#[test]
+fn test_database_urls_keep_host_and_options() {
+    assert_eq!(
+        url_with_db("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        url_with_db("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(url_with_db("postgres://h:1", "x"), "postgres://h:1/x");
+}

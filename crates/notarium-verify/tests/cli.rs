@@ -1,0 +1,382 @@
+//! Drives the real `notarium-verify` binary: verdicts, exit codes, output.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn golden() -> PathBuf {
+    repo().join("tests/golden/valid-metadata.json")
+}
+
+fn root() -> PathBuf {
+    repo().join("certs/root.pem")
+}
+
+fn verify(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_notarium-verify"))
+        .args(args)
+        .env_remove("NOTARIUM_TRUST")
+        .env_remove("NOTARIUM_ORIGIN")
+        .output()
+        .expect("run notarium-verify")
+}
+
+fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("notarium-verify-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn write(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = tmp(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// The evidence behind the golden certificate: 100 bytes of 0x03.
+fn evidence() -> PathBuf {
+    write("evidence.bin", &[3u8; 100])
+}
+
+#[test]
+fn valid_certificate_exits_0_with_each_check() {
+    let o = verify(&[
+        os(&golden()),
+        os("--trust"),
+        os(&root()),
+        os("--origin"),
+        os("notarium.example/log"),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    for id in [
+        "format",
+        "file",
+        "entry",
+        "inclusion",
+        "origin",
+        "cosignature",
+        "notary-signature",
+        "policy",
+        "certificates",
+    ] {
+        assert!(
+            out.contains(&format!("  {id}")),
+            "missing check {id}: {out}"
+        );
+    }
+    assert!(
+        out.contains("VALID: the evidence existed, unaltered, no later than 2026-11-29T06:00:02Z"),
+        "{out}"
+    );
+    assert!(out.contains("submitter          acme-trading"), "{out}");
+    assert!(
+        out.contains("witnessed (arbitration)2026-11-29T06:00:03Z")
+            || out.contains("witnessed (arbitration) 2026-11-29T06:00:03Z"),
+        "{out}"
+    );
+}
+
+#[test]
+fn evidence_file_is_checked() {
+    let ok = verify(&[
+        os(&golden()),
+        os("--trust"),
+        os(&root()),
+        os("--file"),
+        os(&evidence()),
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("PASS  file"));
+    let other = write("other.bin", b"not the evidence");
+    let bad = verify(&[
+        os(&golden()),
+        os("--trust"),
+        os(&root()),
+        os("--file"),
+        os(&other),
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stdout(&bad).contains("INVALID: file: the file's SHA-256 is"),
+        "{}",
+        stdout(&bad)
+    );
+}
+
+#[test]
+fn json_output_is_machine_readable() {
+    let o = verify(&[os(&golden()), os("--trust"), os(&root()), os("--json")]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["submitter"], "acme-trading");
+    assert_eq!(v["earliest_witnessed"]["court"], "2026-11-29T06:00:02Z");
+    assert_eq!(v["log"]["index"], 3);
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] != "fail")
+    );
+}
+
+#[test]
+fn tampered_certificate_exits_1_and_says_why() {
+    let text = std::fs::read_to_string(golden()).unwrap();
+    let tampered = text.replacen("acme-trading", "acme-tradinh", 1);
+    let p = write("tampered.json", tampered.as_bytes());
+    let o = verify(&[os(&p), os("--trust"), os(&root())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("INVALID: entry: the entry text differs"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("FAIL  entry"));
+}
+
+#[test]
+fn wrong_origin_and_stricter_policy_are_invalid() {
+    let o = verify(&[
+        os(&golden()),
+        os("--trust"),
+        os(&root()),
+        os("--origin"),
+        os("x.example/log"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = verify(&[
+        os(&golden()),
+        os("--trust"),
+        os(&root()),
+        os("--policy"),
+        os("court>=2"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("FAIL  policy"));
+    let foreign = repo().join("tests/fixtures/pki/other-root.pem");
+    let o = verify(&[os(&golden()), os("--trust"), os(&foreign)]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2_naming_the_problem() {
+    let (g, r) = (golden(), root());
+    let (golden, root) = (&g, &r);
+    let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
+        (vec![os(golden)], "no trust root given"),
+        (
+            vec![os("/nonexistent/cert.json"), os("--trust"), os(root)],
+            "cannot read certificate /nonexistent/cert.json",
+        ),
+        (
+            vec![os(golden), os("--trust"), os("/nonexistent/root.pem")],
+            "cannot read trust file",
+        ),
+        (
+            vec![
+                os(golden),
+                os("--trust"),
+                os(root),
+                os("--file"),
+                os("/nonexistent/e"),
+            ],
+            "cannot read evidence file",
+        ),
+        (
+            vec![
+                os(golden),
+                os("--trust"),
+                os(root),
+                os("--policy"),
+                os("judge>=1"),
+            ],
+            "bad policy",
+        ),
+        (
+            vec![os(golden), os("--trust"), os(golden)],
+            "holds no CERTIFICATE",
+        ),
+    ];
+    for (args, msg) in cases {
+        let o = verify(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(msg), "{args:?}: {}", stderr(&o));
+    }
+    let junk = write("junk.bin", b"\x00\x01binary");
+    let o = verify(&[os(&junk), os("--trust"), os(root)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("neither a certificate JSON, a PDF, nor"),
+        "{}",
+        stderr(&o)
+    );
+    let o = verify(&[os("--nonsense")]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn pdf_without_attachment_is_a_clear_error() {
+    let pdf = write(
+        "plain.pdf",
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+    );
+    let o = verify(&[os(&pdf), os("--trust"), os(&root())]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("plain.pdf"), "{}", stderr(&o));
+}
+
+#[test]
+fn bare_tlog_proof_with_entry() {
+    let cert: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(golden()).unwrap()).unwrap();
+    let proof = write(
+        "entry.tlog-proof",
+        cert["proof"].as_str().unwrap().as_bytes(),
+    );
+    let entry = write("entry.txt", cert["entry"].as_str().unwrap().as_bytes());
+    let pems: String = cert["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let certs = write("signers.pem", pems.as_bytes());
+    let o = verify(&[
+        os(&proof),
+        os("--entry"),
+        os(&entry),
+        os("--certs"),
+        os(&certs),
+        os("--trust"),
+        os(&root()),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = verify(&[os(&proof), os("--trust"), os(&root())]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs --entry"));
+    let other = write(
+        "other-entry.txt",
+        cert["entry"]
+            .as_str()
+            .unwrap()
+            .replace("acme", "acmf")
+            .as_bytes(),
+    );
+    let o = verify(&[
+        os(&proof),
+        os("--entry"),
+        os(&other),
+        os("--certs"),
+        os(&certs),
+        os("--trust"),
+        os(&root()),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn large_evidence_is_streamed_in_bounded_memory() {
+    // A 1 GiB sparse file: hashing must not read it into memory.
+    let big = tmp("big.bin");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(1 << 30).unwrap();
+    drop(f);
+    let o = Command::new("/usr/bin/time")
+        .args(["-f", "maxrss_kb=%M"])
+        .arg(env!("CARGO_BIN_EXE_notarium-verify"))
+        .args([
+            os(&golden()),
+            os("--trust"),
+            os(&root()),
+            os("--file"),
+            os(&big),
+        ])
+        .output()
+        .expect("GNU time (package 'time') is needed by this test");
+    std::fs::remove_file(&big).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("FAIL  file"));
+    let err = stderr(&o);
+    let kb: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kb="))
+        .unwrap_or_else(|| panic!("no maxrss in {err}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(kb < 64 * 1024, "verifier used {kb} KiB for a 1 GiB file");
+}
+
+#[test]
+fn signed_receipt_with_entry() {
+    let key = notarium_core::keys::SigningKey::from_pkcs8_pem(
+        &std::fs::read_to_string(repo().join("certs/notary.key")).unwrap(),
+    )
+    .unwrap();
+    let cert: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(golden()).unwrap()).unwrap();
+    let entry_text = cert["entry"].as_str().unwrap();
+    let other_text = entry_text.replace("acme", "acmf");
+    let receipts = notarium_core::receipt::sign_receipts(
+        "notarium.example/log",
+        &key,
+        &[other_text.as_bytes(), entry_text.as_bytes()],
+    )
+    .unwrap();
+    let receipt = write("receipt.txt", receipts[1].as_bytes());
+    let entry = write("receipt-entry.txt", entry_text.as_bytes());
+    let notary = repo().join("certs/notary.pem");
+    let o = verify(&[
+        os(&receipt),
+        os("--entry"),
+        os(&entry),
+        os("--certs"),
+        os(&notary),
+        os("--trust"),
+        os(&root()),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("item 1 of a signed group of 2"),
+        "{}",
+        stdout(&o)
+    );
+    let wrong = write("receipt-other.txt", other_text.as_bytes());
+    let o = verify(&[
+        os(&receipt),
+        os("--entry"),
+        os(&wrong),
+        os("--certs"),
+        os(&notary),
+        os("--trust"),
+        os(&root()),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("FAIL  inclusion"));
+    let o = verify(&[
+        os(&receipt),
+        os("--entry"),
+        os(&entry),
+        os("--trust"),
+        os(&root()),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "no notary certificate given");
+}

@@ -1,0 +1,108 @@
+//! The HTTP API (contract §8). `router` lists every route; `error` maps
+//! errors to statuses; one file per resource.
+
+pub mod error;
+pub mod evidence;
+pub mod log;
+pub mod openapi;
+pub mod page;
+pub mod verify;
+
+use crate::service::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use error::ApiError;
+use futures::StreamExt;
+use std::sync::atomic::Ordering;
+
+/// Reads a request body up to `limit` bytes; beyond, 413 without reading more.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body is larger than {limit} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Every route.
+pub fn router(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .route("/v1/evidence", web::post().to(evidence::submit))
+        .route("/v1/evidence:batch", web::post().to(evidence::submit_batch))
+        .route("/v1/evidence", web::get().to(evidence::lookup))
+        .route("/v1/evidence/{id}", web::get().to(evidence::get))
+        .route(
+            "/v1/evidence/{id}/certificate.json",
+            web::get().to(evidence::certificate_json),
+        )
+        .route(
+            "/v1/evidence/{id}/certificate.pdf",
+            web::get().to(evidence::certificate_pdf),
+        )
+        .route("/v1/checkpoint", web::get().to(log::checkpoint))
+        .route("/v1/proof/inclusion", web::get().to(log::inclusion))
+        .route("/v1/proof/consistency", web::get().to(log::consistency))
+        .route("/v1/verify", web::post().to(verify::verify))
+        .route("/v1/openapi.json", web::get().to(openapi::openapi))
+        .route("/verify", web::get().to(page::verify_page))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such route"))
+}
+
+/// The process is up.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// Ready to take submissions: the store answers, and the log is being
+/// sequenced (by us, or by another process that holds the lease).
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Err(e) = state.store.ping().await {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unreachable",
+            e.to_string(),
+        )
+        .retry_after(1));
+    }
+    let leader = state.metrics.leader.load(Ordering::Relaxed);
+    if !leader {
+        // Another process holds the lease if the log keeps moving: nothing
+        // waits, or a checkpoint was signed in the last 10 seconds.
+        let pending = state.store.pending_count().await?;
+        let recent = state.store.latest_checkpoint().await?.is_some_and(|c| {
+            notarium_core::time::UtcMillis::now().millis() - c.created_ms < 10_000
+        });
+        if pending > 0 && !recent {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_sequencer",
+                format!("{pending} entries wait and no process has sequenced the log in 10 s"),
+            )
+            .retry_after(1));
+        }
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "sequencer": if leader { "this process" } else { "another process" }})))
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pending = state.store.pending_count().await.ok();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(pending))
+}

@@ -1,0 +1,436 @@
+//! `notarium submit`: the business client. Hashes files locally (streaming,
+//! with a progress bar), submits only their digests (the batch endpoint for
+//! several files), shows the receipts, waits for finality with a deadline,
+//! and saves each certificate as JSON and PDF. A network failure is retried
+//! without double-submitting: before resubmitting, the client asks the
+//! notary whether the earlier attempt was stored.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What to submit and where.
+#[derive(Debug, Clone)]
+pub struct SubmitOptions {
+    pub server: String,
+    pub key: String,
+    /// Extra metadata merged into each file's (title, case reference...).
+    pub metadata: Option<serde_json::Map<String, Value>>,
+    pub out: PathBuf,
+    pub wait: Duration,
+    pub quiet: bool,
+}
+
+/// The outcome for one file.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub id: Option<String>,
+    /// Saved certificate JSON and PDF.
+    pub certificate: Option<(PathBuf, PathBuf)>,
+    pub error: Option<String>,
+}
+
+/// Every regular file under `inputs` (directories recursively), sorted.
+pub fn collect_files(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+        if meta.is_dir() {
+            let mut stack = vec![p.clone()];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d)? {
+                    let e = e?;
+                    let t = e.file_type()?;
+                    if t.is_dir() {
+                        stack.push(e.path());
+                    } else if t.is_file() {
+                        out.push(e.path());
+                    }
+                }
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// SHA-256 of a file, streamed; `progress` advances by the bytes read.
+pub fn hash_file(path: &Path, progress: &ProgressBar) -> std::io::Result<[u8; 32]> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        progress.inc(n as u64);
+    }
+    Ok(h.finalize().into())
+}
+
+fn media_type(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("pdf") => "application/pdf",
+        Some("txt") | Some("md") => "text/plain",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        Some("jpg") | Some("jpeg") => "image/jpeg",
+        Some("csv") => "text/csv",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("zip") => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+fn bar(total: u64, quiet: bool, template: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(total);
+    b.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}
+
+/// An HTTP client for the notary API.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    server: String,
+    key: String,
+}
+
+#[derive(Debug)]
+pub enum CallError {
+    /// The request may or may not have reached the notary.
+    Network(String),
+    /// The notary answered with an error.
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Network(e) => write!(f, "network: {e}"),
+            CallError::Api {
+                status,
+                code,
+                message,
+            } => write!(f, "notary answered {status} {code}: {message}"),
+        }
+    }
+}
+
+impl Client {
+    pub fn new(server: &str, key: &str) -> Self {
+        Client {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("HTTP client"),
+            server: server.trim_end_matches('/').to_string(),
+            key: key.to_string(),
+        }
+    }
+
+    async fn call(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, CallError> {
+        let resp = req
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .map_err(|e| CallError::Network(e.to_string()))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        Err(CallError::Api {
+            status,
+            code: body["error"]["code"]
+                .as_str()
+                .unwrap_or("unknown")
+                .to_string(),
+            message: body["error"]["message"].as_str().unwrap_or("").to_string(),
+        })
+    }
+
+    async fn json(&self, req: reqwest::RequestBuilder) -> Result<Value, CallError> {
+        self.call(req)
+            .await?
+            .json()
+            .await
+            .map_err(|e| CallError::Network(e.to_string()))
+    }
+
+    /// Submits items (`{"sha256", "metadata"}`); returns one accepted
+    /// response per item. Retries network failures up to `tries` times,
+    /// adopting entries an earlier attempt stored instead of resubmitting.
+    pub async fn submit(&self, items: &[Value], tries: u32) -> Result<Vec<Value>, CallError> {
+        let started = notarium_core::time::UtcMillis::now();
+        let mut last = None;
+        for attempt in 0..tries.max(1) {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500 << attempt.min(4))).await;
+                // Did an earlier attempt land? Then adopt it.
+                if let Ok(Some(found)) = self.adopt(items, started).await {
+                    return Ok(found);
+                }
+            }
+            let req = if items.len() == 1 {
+                self.http
+                    .post(format!("{}/v1/evidence", self.server))
+                    .json(&items[0])
+            } else {
+                self.http
+                    .post(format!("{}/v1/evidence:batch", self.server))
+                    .json(&json!({ "items": items }))
+            };
+            match self.json(req).await {
+                Ok(v) if items.len() == 1 => return Ok(vec![v]),
+                Ok(v) => return Ok(v["items"].as_array().cloned().unwrap_or_default()),
+                Err(CallError::Network(e)) => last = Some(CallError::Network(e)),
+                Err(CallError::Api {
+                    status,
+                    code,
+                    message,
+                }) if status == 503 || status == 429 => {
+                    last = Some(CallError::Api {
+                        status,
+                        code,
+                        message,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| CallError::Network("no attempt made".into())))
+    }
+
+    /// Entries for every item's digest received since `since`, or None if
+    /// any is missing.
+    async fn adopt(
+        &self,
+        items: &[Value],
+        since: notarium_core::time::UtcMillis,
+    ) -> Result<Option<Vec<Value>>, CallError> {
+        let mut out = Vec::with_capacity(items.len());
+        for it in items {
+            let digest = it["sha256"].as_str().unwrap_or_default();
+            let found = self
+                .json(
+                    self.http
+                        .get(format!("{}/v1/evidence?sha256={digest}", self.server)),
+                )
+                .await?;
+            let hit = found["items"].as_array().and_then(|a| {
+                a.iter()
+                    .filter(|e| {
+                        e["received_at"]
+                            .as_str()
+                            .and_then(|t| notarium_core::time::UtcMillis::parse(t).ok())
+                            .is_some_and(|t| t >= since)
+                    })
+                    .find(|e| !out.iter().any(|o: &Value| o["id"] == e["id"]))
+                    .cloned()
+            });
+            match hit {
+                Some(e) => out.push(e),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    pub async fn status(&self, id: &str) -> Result<Value, CallError> {
+        self.json(self.http.get(format!("{}/v1/evidence/{id}", self.server)))
+            .await
+    }
+
+    pub async fn certificate(&self, id: &str, kind: &str) -> Result<Vec<u8>, CallError> {
+        let resp = self
+            .call(self.http.get(format!(
+                "{}/v1/evidence/{id}/certificate.{kind}",
+                self.server
+            )))
+            .await?;
+        resp.bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| CallError::Network(e.to_string()))
+    }
+}
+
+/// Submits `files`, waits, saves certificates. Per-file errors are reported
+/// in the results; the rest go on.
+pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileResult> {
+    let client = Client::new(&opts.server, &opts.key);
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let hashing = bar(
+        total,
+        opts.quiet,
+        "hashing  {bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+    );
+    let mut results: Vec<FileResult> = Vec::with_capacity(files.len());
+    let mut items = Vec::new();
+    for f in files {
+        hashing.set_message(
+            f.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let mut r = FileResult {
+            path: f.clone(),
+            sha256: String::new(),
+            id: None,
+            certificate: None,
+            error: None,
+        };
+        match hash_file(f, &hashing) {
+            Ok(d) => {
+                r.sha256 = hex::encode(d);
+                let mut meta = serde_json::Map::new();
+                if let Some(name) = f.file_name() {
+                    meta.insert("file_name".into(), name.to_string_lossy().into());
+                }
+                meta.insert(
+                    "size".into(),
+                    std::fs::metadata(f).map(|m| m.len()).unwrap_or(0).into(),
+                );
+                meta.insert("media_type".into(), media_type(f).into());
+                if let Some(extra) = &opts.metadata {
+                    meta.extend(extra.clone());
+                }
+                items.push((results.len(), json!({"sha256": r.sha256, "metadata": meta})));
+            }
+            Err(e) => r.error = Some(format!("cannot read: {e}")),
+        }
+        results.push(r);
+    }
+    hashing.finish_and_clear();
+
+    for chunk in items.chunks(1000) {
+        let body: Vec<Value> = chunk.iter().map(|(_, v)| v.clone()).collect();
+        match client.submit(&body, 5).await {
+            Ok(accepted) => {
+                for ((i, _), a) in chunk.iter().zip(accepted) {
+                    let r = &mut results[*i];
+                    r.id = a["id"].as_str().map(str::to_string);
+                    if !opts.quiet {
+                        println!(
+                            "received  {}  id {}  at {}",
+                            r.path.display(),
+                            r.id.as_deref().unwrap_or("?"),
+                            a["received_at"].as_str().unwrap_or("?")
+                        );
+                    }
+                    if let (Some(id), Some(receipt)) = (&r.id, a["receipt"].as_str()) {
+                        let _ = std::fs::create_dir_all(&opts.out);
+                        let _ = std::fs::write(opts.out.join(format!("{id}.receipt")), receipt);
+                        if let Some(entry) = a["entry"].as_str() {
+                            let _ = std::fs::write(opts.out.join(format!("{id}.entry")), entry);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                for (i, _) in chunk {
+                    results[*i].error = Some(format!("submission failed: {e}"));
+                }
+            }
+        }
+    }
+
+    let waiting: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].id.is_some())
+        .collect();
+    let progress = bar(
+        waiting.len() as u64,
+        opts.quiet,
+        "final    {bar:40} {pos}/{len} witnessed {elapsed}",
+    );
+    let deadline = Instant::now() + opts.wait;
+    let mut left = waiting;
+    while !left.is_empty() {
+        let mut still = Vec::new();
+        for i in left {
+            let id = results[i].id.clone().expect("waiting entries have ids");
+            match client.status(&id).await {
+                Ok(s) if s["status"] == "final" => {
+                    progress.inc(1);
+                    if let Err(e) = save(&client, &id, &mut results[i], &opts.out).await {
+                        results[i].error = Some(e);
+                    }
+                }
+                Ok(_) | Err(CallError::Network(_)) => still.push(i),
+                Err(e) => results[i].error = Some(e.to_string()),
+            }
+        }
+        left = still;
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            for i in left {
+                results[i].error = Some(format!(
+                    "not final within {} s (it will be: fetch it later with its id)",
+                    opts.wait.as_secs()
+                ));
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    progress.finish_and_clear();
+    results
+}
+
+async fn save(client: &Client, id: &str, r: &mut FileResult, out: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let stem = r
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| id.to_string());
+    let json = client
+        .certificate(id, "json")
+        .await
+        .map_err(|e| e.to_string())?;
+    let pdf = client
+        .certificate(id, "pdf")
+        .await
+        .map_err(|e| e.to_string())?;
+    let (jp, pp) = (
+        out.join(format!("{stem}.certificate.json")),
+        out.join(format!("{stem}.certificate.pdf")),
+    );
+    std::fs::write(&jp, json).map_err(|e| format!("{}: {e}", jp.display()))?;
+    std::fs::write(&pp, pdf).map_err(|e| format!("{}: {e}", pp.display()))?;
+    r.certificate = Some((jp, pp));
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! Configuration: a TOML file plus environment overrides, validated once at
+//! start. Every problem is reported with the setting it concerns.
+//!
+//! Environment overrides (they win over the file):
+//! `NOTARIUM_LISTEN`, `NOTARIUM_PUBLIC_URL`, `NOTARIUM_DATA_DIR`,
+//! `DATABASE_URL`, `NOTARIUM_LOG_KEY_FILE`, `NOTARIUM_LOG_KEY_PEM` (the key
+//! itself, for secret stores that inject environment variables),
+//! `NOTARIUM_BATCH_INTERVAL_MS`, `NOTARIUM_POLICY`.
+
+use notarium_core::encoding::pem_encode;
+use notarium_core::identity::{CertInfo, Role, certs_from_pem_file};
+use notarium_core::keys::SigningKey;
+use notarium_core::{Policy, TrustRoots, Verifier};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+    pub log: LogSection,
+    pub trust: TrustSection,
+    #[serde(default, rename = "witness")]
+    pub witnesses: Vec<WitnessSection>,
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Base URL printed on certificates and in the QR code.
+    pub public_url: Option<String>,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL; without it the embedded SQLite store is used.
+    pub database_url: Option<String>,
+    /// Directory of the PDF template (templates/); default: the built-in one.
+    pub template_dir: Option<PathBuf>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: default_listen(),
+            public_url: None,
+            data_dir: default_data_dir(),
+            database_url: None,
+            template_dir: None,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_data_dir() -> PathBuf {
+    "data".into()
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    pub origin: String,
+    pub key_file: Option<PathBuf>,
+    pub cert_file: PathBuf,
+    /// Intermediate CA certificates between the notary and the root.
+    #[serde(default)]
+    pub chain_files: Vec<PathBuf>,
+    #[serde(default = "default_interval")]
+    pub batch_interval_ms: u64,
+    #[serde(default = "default_batch")]
+    pub batch_size: u32,
+}
+
+fn default_interval() -> u64 {
+    500
+}
+fn default_batch() -> u32 {
+    10_000
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSection {
+    pub roots: Vec<PathBuf>,
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessSection {
+    /// The witness's submission prefix: `<url>/add-checkpoint`.
+    pub url: String,
+    pub cert_file: PathBuf,
+    #[serde(default)]
+    pub chain_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Submissions per second per API key (0: unlimited).
+    #[serde(default = "default_rate")]
+    pub per_key_rate: u32,
+    /// Burst allowance per API key.
+    #[serde(default = "default_burst")]
+    pub per_key_burst: u32,
+    /// Entries waiting for their durable commit before new ones get 503.
+    #[serde(default = "default_queue")]
+    pub intake_queue: usize,
+    /// Largest group committed at once.
+    #[serde(default = "default_group")]
+    pub group_max: usize,
+    /// Per witness request deadline.
+    #[serde(default = "default_witness_timeout")]
+    pub witness_timeout_ms: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            per_key_rate: default_rate(),
+            per_key_burst: default_burst(),
+            intake_queue: default_queue(),
+            group_max: default_group(),
+            witness_timeout_ms: default_witness_timeout(),
+        }
+    }
+}
+
+fn default_rate() -> u32 {
+    0
+}
+fn default_burst() -> u32 {
+    1000
+}
+fn default_queue() -> usize {
+    50_000
+}
+fn default_group() -> usize {
+    4096
+}
+fn default_witness_timeout() -> u64 {
+    5_000
+}
+
+/// A configuration problem, naming the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn err(msg: impl Into<String>) -> ConfigError {
+    ConfigError(msg.into())
+}
+
+/// A witness the notary asks for cosignatures.
+#[derive(Debug, Clone)]
+pub struct WitnessConfig {
+    pub url: String,
+    pub name: String,
+    pub role: Role,
+    pub cert: CertInfo,
+}
+
+/// Everything validated, keys loaded.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub template_dir: Option<PathBuf>,
+    pub origin: String,
+    pub key: Arc<SigningKey>,
+    /// Canonical PEMs put in every certificate: notary, its chain, and each
+    /// witness with its chain.
+    pub certificate_pems: Vec<String>,
+    pub witnesses: Vec<WitnessConfig>,
+    pub policy: Policy,
+    pub roots: TrustRoots,
+    pub batch_interval_ms: u64,
+    pub batch_size: u32,
+    pub limits: LimitsSection,
+}
+
+impl Config {
+    /// The verifier this notary's certificates must pass.
+    pub fn verifier(&self) -> Verifier {
+        Verifier::new(
+            self.roots.clone(),
+            Some(self.origin.clone()),
+            self.policy.clone(),
+        )
+    }
+}
+
+fn read(base: &Path, p: &Path, what: &str) -> Result<String, ConfigError> {
+    let path = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    std::fs::read_to_string(&path).map_err(|e| err(format!("{what} {}: {e}", path.display())))
+}
+
+fn load_certs(base: &Path, files: &[PathBuf], what: &str) -> Result<Vec<CertInfo>, ConfigError> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = read(base, f, what)?;
+        let certs =
+            certs_from_pem_file(&text).map_err(|e| err(format!("{what} {}: {e}", f.display())))?;
+        if certs.is_empty() {
+            return Err(err(format!("{what} {} holds no CERTIFICATE", f.display())));
+        }
+        out.extend(certs);
+    }
+    Ok(out)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl FileConfig {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| err(e.to_string()))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text).map_err(|e| err(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Applies environment overrides, loads keys and certificates (paths
+    /// relative to `base`), and checks that everything fits together.
+    pub fn resolve(mut self, base: &Path) -> Result<Config, ConfigError> {
+        if let Some(v) = env("NOTARIUM_LISTEN") {
+            self.server.listen = v;
+        }
+        if let Some(v) = env("NOTARIUM_PUBLIC_URL") {
+            self.server.public_url = Some(v);
+        }
+        if let Some(v) = env("NOTARIUM_DATA_DIR") {
+            self.server.data_dir = v.into();
+        }
+        if let Some(v) = env("DATABASE_URL") {
+            self.server.database_url = Some(v);
+        }
+        if let Some(v) = env("NOTARIUM_LOG_KEY_FILE") {
+            self.log.key_file = Some(v.into());
+        }
+        if let Some(v) = env("NOTARIUM_BATCH_INTERVAL_MS") {
+            self.log.batch_interval_ms = v.parse().map_err(|_| {
+                err(format!(
+                    "NOTARIUM_BATCH_INTERVAL_MS=\"{v}\" is not a number"
+                ))
+            })?;
+        }
+        if let Some(v) = env("NOTARIUM_POLICY") {
+            self.trust.policy = Some(v);
+        }
+        if !(10..=60_000).contains(&self.log.batch_interval_ms) {
+            return Err(err("log.batch_interval_ms must be between 10 and 60000"));
+        }
+        if !(1..=100_000).contains(&self.log.batch_size) {
+            return Err(err("log.batch_size must be between 1 and 100000"));
+        }
+        self.server
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| {
+                err(format!(
+                    "server.listen \"{}\" is not an address:port",
+                    self.server.listen
+                ))
+            })?;
+
+        let key_pem = match (env("NOTARIUM_LOG_KEY_PEM"), &self.log.key_file) {
+            (Some(pem), _) => pem,
+            (None, Some(f)) => read(base, f, "log.key_file")?,
+            (None, None) => return Err(err("log.key_file (or NOTARIUM_LOG_KEY_PEM) is required")),
+        };
+        let key = SigningKey::from_pkcs8_pem(&key_pem).map_err(|e| err(format!("log key: {e}")))?;
+        let roots = TrustRoots::new(load_certs(base, &self.trust.roots, "trust.roots")?)
+            .map_err(|e| err(format!("trust.roots: {e}")))?;
+        let policy = match &self.trust.policy {
+            Some(p) => Policy::parse(p).map_err(|e| err(format!("trust.policy: {e}")))?,
+            None => Policy::default(),
+        };
+
+        let notary = load_certs(
+            base,
+            std::slice::from_ref(&self.log.cert_file),
+            "log.cert_file",
+        )?
+        .remove(0);
+        let notary_chain = load_certs(base, &self.log.chain_files, "log.chain_files")?;
+        if notary.key != *key.public() {
+            return Err(err(
+                "log.cert_file does not certify the key in log.key_file",
+            ));
+        }
+        let chain = roots
+            .chain(&notary, &notary_chain)
+            .map_err(|e| err(format!("log.cert_file: {e}")))?;
+        if chain.role != Role::Notary {
+            return Err(err(format!(
+                "log.cert_file has role {} (subject OU), not notary",
+                chain.role
+            )));
+        }
+        if chain.name != self.log.origin {
+            return Err(err(format!(
+                "log.origin is \"{}\" but the notary certificate's CN is \"{}\"",
+                self.log.origin, chain.name
+            )));
+        }
+        let mut pems = vec![pem_encode("CERTIFICATE", &notary.der)];
+        pems.extend(
+            notary_chain
+                .iter()
+                .map(|c| pem_encode("CERTIFICATE", &c.der)),
+        );
+
+        let mut witnesses = Vec::new();
+        for (i, w) in self.witnesses.iter().enumerate() {
+            let what = format!("witness[{i}].cert_file");
+            let cert = load_certs(base, std::slice::from_ref(&w.cert_file), &what)?.remove(0);
+            let wchain = load_certs(base, &w.chain_files, "witness.chain_files")?;
+            let chain = roots
+                .chain(&cert, &wchain)
+                .map_err(|e| err(format!("{what}: {e}")))?;
+            if !chain.role.is_witness() {
+                return Err(err(format!(
+                    "{what} has role {}, not court or arbitration",
+                    chain.role
+                )));
+            }
+            if !w.url.starts_with("http://") && !w.url.starts_with("https://") {
+                return Err(err(format!(
+                    "witness[{i}].url \"{}\" is not an http(s) URL",
+                    w.url
+                )));
+            }
+            if witnesses
+                .iter()
+                .any(|x: &WitnessConfig| x.name == chain.name)
+            {
+                return Err(err(format!("witness {} is configured twice", chain.name)));
+            }
+            for c in std::iter::once(&cert).chain(wchain.iter()) {
+                let pem = pem_encode("CERTIFICATE", &c.der);
+                if !pems.contains(&pem) {
+                    pems.push(pem);
+                }
+            }
+            witnesses.push(WitnessConfig {
+                url: w.url.trim_end_matches('/').to_string(),
+                name: chain.name.clone(),
+                role: chain.role,
+                cert,
+            });
+        }
+        for (role, need) in policy.required() {
+            let have = witnesses.iter().filter(|w| w.role == *role).count();
+            if have < *need {
+                return Err(err(format!(
+                    "policy \"{policy}\" needs {need} {role} witness(es) but {have} are configured"
+                )));
+            }
+        }
+        let public_url = self
+            .server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.listen))
+            .trim_end_matches('/')
+            .to_string();
+        let data_dir = if self.server.data_dir.is_absolute() {
+            self.server.data_dir.clone()
+        } else {
+            base.join(&self.server.data_dir)
+        };
+        Ok(Config {
+            listen: self.server.listen,
+            public_url,
+            data_dir,
+            database_url: self.server.database_url,
+            template_dir: self
+                .server
+                .template_dir
+                .map(|t| if t.is_absolute() { t } else { base.join(t) }),
+            origin: self.log.origin,
+            key: Arc::new(key),
+            certificate_pems: pems,
+            witnesses,
+            policy,
+            roots,
+            batch_interval_ms: self.log.batch_interval_ms,
+            batch_size: self.log.batch_size,
+            limits: self.limits,
+        })
+    }
+}

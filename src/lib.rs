@@ -1,0 +1,16 @@
+//! The Notarium notary: HTTP API, group-committed intake with signed
+//! receipts, the sequencer, witnessing, certificates, the business client
+//! and the demo. The formats and checks live in `notarium-core`.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod intake;
+pub mod metrics;
+pub mod render;
+pub mod sequencer;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod witnessing;

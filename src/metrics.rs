@@ -1,0 +1,228 @@
+//! Prometheus metrics, kept with atomics and rendered as text on /metrics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of latency histogram buckets.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Debug, Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let s = d.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if s <= *b {
+                self.counts[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}",
+                self.counts[i].load(Ordering::Relaxed)
+            );
+        }
+        let n = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {n}");
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{labels}}} {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count{{{labels}}} {n}");
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct WitnessMetrics {
+    pub latency: Histogram,
+    pub failures: AtomicU64,
+    pub cosignatures: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub submissions: AtomicU64,
+    rejections: Mutex<BTreeMap<String, u64>>,
+    pub commit_latency: Histogram,
+    pub committed_entries: AtomicU64,
+    pub commit_groups: AtomicU64,
+    pub log_size: AtomicU64,
+    pub final_size: AtomicU64,
+    /// Unix ms of the latest signed checkpoint.
+    pub checkpoint_ms: AtomicI64,
+    pub time_to_final: Histogram,
+    pub leader: AtomicBool,
+    witnesses: Mutex<BTreeMap<String, std::sync::Arc<WitnessMetrics>>>,
+}
+
+impl Metrics {
+    pub fn reject(&self, reason: &str) {
+        *self
+            .rejections
+            .lock()
+            .expect("metrics lock")
+            .entry(reason.to_string())
+            .or_default() += 1;
+    }
+
+    pub fn observe_commit(&self, entries: usize, d: Duration) {
+        self.commit_latency.observe(d);
+        self.committed_entries
+            .fetch_add(entries as u64, Ordering::Relaxed);
+        self.commit_groups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn witness(&self, name: &str) -> std::sync::Arc<WitnessMetrics> {
+        self.witnesses
+            .lock()
+            .expect("metrics lock")
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Prometheus text exposition; `pending` is read from the store.
+    pub fn render(&self, pending: Option<u64>) -> String {
+        let mut o = String::new();
+        let g = |o: &mut String, name: &str, help: &str, kind: &str, v: String| {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        };
+        g(
+            &mut o,
+            "notarium_submissions_total",
+            "Entries accepted (durable, receipted).",
+            "counter",
+            self.submissions.load(Ordering::Relaxed).to_string(),
+        );
+        let _ = writeln!(
+            o,
+            "# HELP notarium_rejections_total Requests refused, by reason.\n# TYPE notarium_rejections_total counter"
+        );
+        for (reason, n) in self.rejections.lock().expect("metrics lock").iter() {
+            let _ = writeln!(o, "notarium_rejections_total{{reason=\"{reason}\"}} {n}");
+        }
+        if let Some(p) = pending {
+            g(
+                &mut o,
+                "notarium_pending_entries",
+                "Entries stored but not yet in the log.",
+                "gauge",
+                p.to_string(),
+            );
+        }
+        g(
+            &mut o,
+            "notarium_log_size",
+            "Entries in the log (latest signed checkpoint).",
+            "gauge",
+            self.log_size.load(Ordering::Relaxed).to_string(),
+        );
+        g(
+            &mut o,
+            "notarium_final_size",
+            "Tree size of the latest final (witnessed) checkpoint.",
+            "gauge",
+            self.final_size.load(Ordering::Relaxed).to_string(),
+        );
+        let cp = self.checkpoint_ms.load(Ordering::Relaxed);
+        let age = if cp == 0 {
+            0.0
+        } else {
+            (notarium_core::time::UtcMillis::now().millis() - cp).max(0) as f64 / 1000.0
+        };
+        g(
+            &mut o,
+            "notarium_checkpoint_age_seconds",
+            "Age of the latest signed checkpoint.",
+            "gauge",
+            format!("{age}"),
+        );
+        g(
+            &mut o,
+            "notarium_sequencer_leader",
+            "1 if this process sequences the log.",
+            "gauge",
+            u8::from(self.leader.load(Ordering::Relaxed)).to_string(),
+        );
+        g(
+            &mut o,
+            "notarium_committed_entries_total",
+            "Entries written by group commits.",
+            "counter",
+            self.committed_entries.load(Ordering::Relaxed).to_string(),
+        );
+        g(
+            &mut o,
+            "notarium_commit_groups_total",
+            "Group commits.",
+            "counter",
+            self.commit_groups.load(Ordering::Relaxed).to_string(),
+        );
+        let _ = writeln!(
+            o,
+            "# HELP notarium_commit_seconds Durable group commit latency.\n# TYPE notarium_commit_seconds histogram"
+        );
+        self.commit_latency
+            .render(&mut o, "notarium_commit_seconds", "");
+        let _ = writeln!(
+            o,
+            "# HELP notarium_time_to_final_seconds From receipt to final checkpoint.\n# TYPE notarium_time_to_final_seconds histogram"
+        );
+        self.time_to_final
+            .render(&mut o, "notarium_time_to_final_seconds", "");
+        let ws = self.witnesses.lock().expect("metrics lock");
+        let _ = writeln!(
+            o,
+            "# HELP notarium_witness_seconds add-checkpoint latency per witness.\n# TYPE notarium_witness_seconds histogram"
+        );
+        for (name, w) in ws.iter() {
+            w.latency.render(
+                &mut o,
+                "notarium_witness_seconds",
+                &format!("witness=\"{name}\""),
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP notarium_witness_failures_total Failed add-checkpoint requests per witness.\n# TYPE notarium_witness_failures_total counter"
+        );
+        for (name, w) in ws.iter() {
+            let _ = writeln!(
+                o,
+                "notarium_witness_failures_total{{witness=\"{name}\"}} {}",
+                w.failures.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP notarium_witness_cosignatures_total Verified cosignatures per witness.\n# TYPE notarium_witness_cosignatures_total counter"
+        );
+        for (name, w) in ws.iter() {
+            let _ = writeln!(
+                o,
+                "notarium_witness_cosignatures_total{{witness=\"{name}\"}} {}",
+                w.cosignatures.load(Ordering::Relaxed)
+            );
+        }
+        o
+    }
+}

@@ -1,0 +1,35 @@
+//! Certificates for people: the PDF (via notarium-pdf, with the template
+//! configured in `server.template_dir` or the built-in one).
+
+use crate::api::error::ApiError;
+use crate::config::Config;
+use notarium_pdf::{Renderer, TemplateSource};
+
+/// Loads the template once at start, so a broken template stops the server
+/// with a clear message instead of failing requests.
+pub fn renderer(config: &Config) -> anyhow::Result<Renderer> {
+    let source = match &config.template_dir {
+        Some(dir) => TemplateSource::Path(dir.join("certificate.toml")),
+        None => TemplateSource::Builtin,
+    };
+    Renderer::new(&source).map_err(|e| anyhow::anyhow!("certificate template: {e}"))
+}
+
+/// The judge's page URL printed on certificates.
+pub fn verify_url(config: &Config) -> String {
+    format!("{}/verify", config.public_url)
+}
+
+/// Renders the PDF of a certificate JSON on the blocking pool.
+pub async fn pdf(
+    renderer: &std::sync::Arc<Renderer>,
+    config: &Config,
+    id: &str,
+    json: String,
+) -> Result<Vec<u8>, ApiError> {
+    let (r, url, id) = (renderer.clone(), verify_url(config), id.to_string());
+    tokio::task::spawn_blocking(move || r.render(json.as_bytes(), &id, &url, None))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}

@@ -1,0 +1,159 @@
+//! The sequencer: pending entries → consecutive indices → stored subtree
+//! hashes → a signed checkpoint, one batch per interval. Only the holder of
+//! the store's sequencer lease runs batches, and the store refuses a batch
+//! from a deposed holder (epoch fencing), so the log never forks or skips.
+
+use crate::metrics::Metrics;
+use crate::store::with_stored_hashes;
+use notarium_core::checkpoint::Checkpoint;
+use notarium_core::keys::SigningKey;
+use notarium_core::merkle::{Frontier, hashes_equal};
+use notarium_core::time::UtcMillis;
+use notarium_store::{Batch, CheckpointRow, Lease, Store, StoreError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::watch;
+
+#[derive(Clone)]
+pub struct Sequencer {
+    pub store: Arc<dyn Store>,
+    pub key: Arc<SigningKey>,
+    pub origin: String,
+    pub interval: Duration,
+    pub batch_size: u32,
+    pub metrics: Arc<Metrics>,
+    /// Who we are, for the lease (host, pid).
+    pub holder: String,
+    /// Receives the size of every new checkpoint.
+    pub checkpoints: watch::Sender<u64>,
+}
+
+impl Sequencer {
+    /// Runs until `shutdown` turns true; a batch in flight is finished first.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let lease = match self.store.acquire_sequencer(&self.holder).await {
+                Ok(Some(l)) => l,
+                Ok(None) => {
+                    self.metrics.leader.store(false, Ordering::Relaxed);
+                    wait(&mut shutdown, Duration::from_millis(1000)).await;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot try the sequencer lease");
+                    wait(&mut shutdown, Duration::from_millis(1000)).await;
+                    continue;
+                }
+            };
+            tracing::info!(epoch = lease.epoch, "sequencer lease acquired");
+            self.metrics.leader.store(true, Ordering::Relaxed);
+            if let Err(e) = self.lead(&lease, &mut shutdown).await {
+                tracing::warn!(error = %e, "sequencer stepped down");
+            }
+            self.metrics.leader.store(false, Ordering::Relaxed);
+            let _ = self.store.release_sequencer(&lease).await;
+        }
+    }
+
+    async fn load_frontier(&self) -> anyhow::Result<Frontier> {
+        let state = self.store.log_state().await?;
+        let f = with_stored_hashes(&*self.store, |r| Frontier::load(state.size, r)).await?;
+        if !hashes_equal(&f.root(), &state.root) && state.size > 0 {
+            anyhow::bail!(
+                "stored tree of size {} does not match the stored root",
+                state.size
+            );
+        }
+        self.metrics.log_size.store(state.size, Ordering::Relaxed);
+        Ok(f)
+    }
+
+    async fn lead(
+        &self,
+        lease: &Lease,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let mut frontier = self.load_frontier().await?;
+        let mut ticks = 0u64;
+        loop {
+            // Batches back to back while there is a backlog; otherwise wait.
+            let appended = match self.sequence_once(lease, &mut frontier).await {
+                Ok(n) => n,
+                Err(StoreError::NotLeader) => anyhow::bail!("lease lost (epoch {})", lease.epoch),
+                Err(StoreError::Conflict(c)) => anyhow::bail!("log changed under us: {c}"),
+                Err(e) => {
+                    tracing::error!(error = %e, "batch failed; reloading the tree head");
+                    wait(shutdown, self.interval).await;
+                    frontier = self.load_frontier().await?;
+                    0
+                }
+            };
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            ticks += 1;
+            if ticks.is_multiple_of(4) && !self.store.lease_alive(lease).await.unwrap_or(false) {
+                anyhow::bail!("lease no longer held");
+            }
+            if appended < self.batch_size as usize {
+                wait(shutdown, self.interval).await;
+            }
+        }
+    }
+
+    /// One batch: returns how many entries were appended.
+    async fn sequence_once(
+        &self,
+        lease: &Lease,
+        frontier: &mut Frontier,
+    ) -> Result<usize, StoreError> {
+        let pending = self.store.next_pending(self.batch_size).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let mut next = frontier.clone();
+        let mut nodes = Vec::with_capacity(pending.len() * 2 + 64);
+        for p in &pending {
+            next.append_into(p.leaf_hash, &mut nodes);
+        }
+        let cp = Checkpoint::new(&self.origin, next.size(), next.root())
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let note = cp
+            .signed_note(&self.key)
+            .map_err(|e| StoreError::Database(format!("signing the checkpoint: {e}")))?;
+        let now = UtcMillis::now().millis();
+        let batch = Batch {
+            old_size: frontier.size(),
+            entry_ids: pending.iter().map(|p| p.id.clone()).collect(),
+            nodes,
+            checkpoint: CheckpointRow {
+                size: next.size(),
+                root: next.root(),
+                note: note.to_text(),
+                created_ms: now,
+            },
+        };
+        self.store.append_batch(lease, &batch).await?;
+        *frontier = next;
+        self.metrics
+            .log_size
+            .store(frontier.size(), Ordering::Relaxed);
+        self.metrics.checkpoint_ms.store(now, Ordering::Relaxed);
+        let _ = self.checkpoints.send(frontier.size());
+        tracing::debug!(
+            size = frontier.size(),
+            entries = pending.len(),
+            "checkpoint signed"
+        );
+        Ok(pending.len())
+    }
+}
+
+/// Waits `d` or until shutdown is signalled.
+pub async fn wait(shutdown: &mut watch::Receiver<bool>, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = shutdown.changed() => {}
+    }
+}

@@ -1,0 +1,129 @@
+//! `notarium serve`: wires the store, intake, sequencer, witnessing and the
+//! HTTP API together, and shuts them down gracefully.
+
+use crate::config::Config;
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+use crate::sequencer::Sequencer;
+use crate::service::AppState;
+use crate::witnessing::Witnessing;
+use actix_web::{App, HttpServer, web};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A running notary.
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    shutdown: watch::Sender<bool>,
+    server: actix_web::dev::ServerHandle,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops taking requests, finishes the batch in flight, stops.
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let _ = self.http.await;
+    }
+
+    /// Waits for Ctrl-C or SIGTERM, then stops.
+    pub async fn until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing the batch in flight");
+        self.stop().await;
+    }
+}
+
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Opens the store and starts everything; returns once listening.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let config = Arc::new(config);
+    let store = crate::store::open(config.database_url.as_deref(), &config.data_dir).await?;
+    let renderer = crate::render::renderer(&config)?;
+    let metrics = Arc::new(Metrics::default());
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (cp_tx, cp_rx) = watch::channel(0u64);
+    let intake = Intake::start(
+        store.clone(),
+        config.key.clone(),
+        config.origin.clone(),
+        config.limits.intake_queue,
+        config.limits.group_max,
+        2,
+        metrics.clone(),
+    );
+    let holder = format!(
+        "{}:{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "notarium".into()),
+        std::process::id()
+    );
+    let sequencer = Sequencer {
+        store: store.clone(),
+        key: config.key.clone(),
+        origin: config.origin.clone(),
+        interval: Duration::from_millis(config.batch_interval_ms),
+        batch_size: config.batch_size,
+        metrics: metrics.clone(),
+        holder,
+        checkpoints: cp_tx,
+    };
+    let witnessing = Witnessing {
+        store: store.clone(),
+        witnesses: config.witnesses.clone(),
+        policy: config.policy.clone(),
+        certificate_pems: config.certificate_pems.clone(),
+        metrics: metrics.clone(),
+        timeout: Duration::from_millis(config.limits.witness_timeout_ms),
+    };
+    let tasks = vec![
+        tokio::spawn(sequencer.run(shutdown_rx.clone())),
+        tokio::spawn(witnessing.run(cp_rx, shutdown_rx.clone())),
+    ];
+    let state = web::Data::new(AppState::new(
+        store,
+        intake,
+        metrics,
+        config.clone(),
+        renderer,
+    ));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(crate::api::router)
+    })
+    .bind(&config.listen)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?
+    .shutdown_timeout(30)
+    .disable_signals();
+    let addr = *server.addrs().first().expect("bound");
+    let server = server.run();
+    let handle = server.handle();
+    let http = tokio::spawn(server);
+    tracing::info!(%addr, origin = %config.origin, "notary listening");
+    Ok(Running {
+        addr,
+        shutdown: shutdown_tx,
+        server: handle,
+        tasks,
+        http,
+    })
+}

@@ -1,0 +1,313 @@
+//! Collecting cosignatures (C2SP tlog-witness client): every new checkpoint
+//! is sent to every configured witness in parallel, over keep-alive
+//! connections, with a deadline, and retried with backoff; on 409 the
+//! client resynchronises from the size the witness reports. Every returned
+//! cosignature is verified before it is kept, and a checkpoint becomes final
+//! when the kept ones satisfy the policy.
+
+use crate::config::WitnessConfig;
+use crate::metrics::Metrics;
+use crate::store::with_stored_hashes;
+use notarium_core::Policy;
+use notarium_core::checkpoint::Checkpoint;
+use notarium_core::cosignature::Cosignature;
+use notarium_core::encoding::b64;
+use notarium_core::identity::Role;
+use notarium_core::merkle::consistency_proof;
+use notarium_core::note::{Note, NoteSignature, SIGNATURE_PREFIX};
+use notarium_core::time::UtcMillis;
+use notarium_store::{CheckpointRow, FinalCheckpoint, Store};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Per-witness state kept by the client.
+#[derive(Debug, Clone)]
+struct WitnessState {
+    /// The witness's latest cosigned size, as far as we know.
+    known_size: u64,
+    failures: u32,
+    next_try: Instant,
+}
+
+pub struct Witnessing {
+    pub store: Arc<dyn Store>,
+    pub witnesses: Vec<WitnessConfig>,
+    pub policy: Policy,
+    pub certificate_pems: Vec<String>,
+    pub metrics: Arc<Metrics>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum AskError {
+    #[error("HTTP: {0}")]
+    Http(String),
+    #[error("witness answered {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("witness reports size {0}, which this log never had; refusing to continue")]
+    Ahead(u64),
+    #[error("bad cosignature from the witness: {0}")]
+    BadCosignature(String),
+    #[error("tree: {0}")]
+    Tree(String),
+}
+
+impl Witnessing {
+    /// Runs while this process leads; wakes on every new checkpoint and
+    /// otherwise retries every 250 ms (failing witnesses back off up to 5 s).
+    pub async fn run(
+        self,
+        mut checkpoints: watch::Receiver<u64>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let client = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .expect("HTTP client");
+        let mut state: HashMap<String, WitnessState> = self
+            .witnesses
+            .iter()
+            .map(|w| {
+                (
+                    w.name.clone(),
+                    WitnessState {
+                        known_size: 0,
+                        failures: 0,
+                        next_try: Instant::now(),
+                    },
+                )
+            })
+            .collect();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if self.metrics.leader.load(Ordering::Relaxed)
+                && let Err(e) = self.round(&client, &mut state).await
+            {
+                tracing::warn!(error = %e, "witnessing round failed");
+            }
+            tokio::select! {
+                _ = checkpoints.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn round(
+        &self,
+        client: &reqwest::Client,
+        state: &mut HashMap<String, WitnessState>,
+    ) -> anyhow::Result<()> {
+        let Some(cp) = self.store.latest_checkpoint().await? else {
+            return Ok(());
+        };
+        if let Some(f) = self.store.latest_final().await? {
+            self.metrics.final_size.store(f.size, Ordering::Relaxed);
+            if f.size >= cp.size {
+                return Ok(());
+            }
+        }
+        let have: BTreeSet<String> = self
+            .store
+            .cosignatures(cp.size)
+            .await?
+            .into_iter()
+            .map(|(w, _)| w)
+            .collect();
+        let now = Instant::now();
+        let asks = self
+            .witnesses
+            .iter()
+            .filter(|w| !have.contains(&w.name) && state[&w.name].next_try <= now)
+            .map(|w| {
+                let known = state[&w.name].known_size;
+                let cp = cp.clone();
+                async move { (w, self.ask(client, w, &cp, known).await) }
+            });
+        for (w, result) in futures::future::join_all(asks).await {
+            let st = state.get_mut(&w.name).expect("every witness has state");
+            let wm = self.metrics.witness(&w.name);
+            match result {
+                Ok((line, cosig, size)) => {
+                    st.known_size = size;
+                    st.failures = 0;
+                    wm.cosignatures.fetch_add(1, Ordering::Relaxed);
+                    self.store
+                        .add_cosignature(cp.size, &w.name, &line, cosig.timestamp)
+                        .await?;
+                }
+                Err((e, known)) => {
+                    if let Some(k) = known {
+                        st.known_size = k;
+                    }
+                    st.failures += 1;
+                    wm.failures.fetch_add(1, Ordering::Relaxed);
+                    let backoff = Duration::from_millis((100u64 << st.failures.min(6)).min(5_000));
+                    st.next_try = Instant::now() + backoff;
+                    tracing::warn!(witness = %w.name, error = %e, retry_in_ms = backoff.as_millis() as u64, "witness did not cosign");
+                }
+            }
+        }
+        self.finalize_if_ready(&cp).await
+    }
+
+    /// One witness, one checkpoint: add-checkpoint, resynchronising on 409.
+    /// On failure, also returns the witness size learnt, if any.
+    async fn ask(
+        &self,
+        client: &reqwest::Client,
+        w: &WitnessConfig,
+        cp: &CheckpointRow,
+        known: u64,
+    ) -> Result<(String, Cosignature, u64), (AskError, Option<u64>)> {
+        let checkpoint = Note::parse(&cp.note)
+            .map_err(|e| e.to_string())
+            .and_then(|n| Checkpoint::parse(n.text()).map_err(|e| e.to_string()))
+            .map_err(|e| (AskError::Tree(e), None))?;
+        let wm = self.metrics.witness(&w.name);
+        let mut old = known.min(cp.size);
+        let mut learnt = None;
+        for _ in 0..3 {
+            let proof = with_stored_hashes(&*self.store, |r| consistency_proof(old, cp.size, r))
+                .await
+                .map_err(|e| (AskError::Tree(e.to_string()), learnt))?;
+            let mut body = format!("old {old}\n");
+            for h in &proof {
+                body.push_str(&b64(h));
+                body.push('\n');
+            }
+            body.push('\n');
+            body.push_str(&cp.note);
+            let started = Instant::now();
+            let resp = client
+                .post(format!("{}/add-checkpoint", w.url))
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| (AskError::Http(e.to_string()), learnt))?;
+            wm.latency.observe(started.elapsed());
+            let status = resp.status().as_u16();
+            let is_size = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/x.tlog.size"));
+            let text = resp
+                .text()
+                .await
+                .map_err(|e| (AskError::Http(e.to_string()), learnt))?;
+            match status {
+                200 => {
+                    let (line, cosig) =
+                        pick_cosignature(&text, w, &checkpoint).map_err(|e| (e, learnt))?;
+                    return Ok((line, cosig, cp.size));
+                }
+                // SPEC: tlog-witness: on 409 "The response body MUST consist of
+                // the tree size of the latest cosigned checkpoint in decimal".
+                409 if is_size => {
+                    let size: u64 = text.trim_end().parse().map_err(|_| {
+                        (
+                            AskError::Status {
+                                status,
+                                body: text.clone(),
+                            },
+                            learnt,
+                        )
+                    })?;
+                    if size > cp.size {
+                        return Err((AskError::Ahead(size), Some(size)));
+                    }
+                    if size == old {
+                        // Same size, other root: the witness holds a fork of ours.
+                        return Err((AskError::Status { status, body: text }, learnt));
+                    }
+                    old = size;
+                    learnt = Some(size);
+                }
+                _ => return Err((AskError::Status { status, body: text }, learnt)),
+            }
+        }
+        Err((AskError::Http("too many resynchronisations".into()), learnt))
+    }
+
+    async fn finalize_if_ready(&self, cp: &CheckpointRow) -> anyhow::Result<()> {
+        let lines = self.store.cosignatures(cp.size).await?;
+        let mut seen: BTreeMap<Role, BTreeSet<String>> = BTreeMap::new();
+        for (name, _) in &lines {
+            if let Some(w) = self.witnesses.iter().find(|w| &w.name == name) {
+                seen.entry(w.role).or_default().insert(name.clone());
+            }
+        }
+        if self.policy.check(&seen).is_err() {
+            return Ok(());
+        }
+        let mut note = Note::parse(&cp.note)?;
+        // Cosignatures in configuration order, so the bytes are stable.
+        for w in &self.witnesses {
+            if let Some((_, line)) = lines.iter().find(|(n, _)| n == &w.name) {
+                let sig = NoteSignature::parse_line(line.trim_end_matches('\n'))?;
+                note.add_signature(sig)?;
+            }
+        }
+        let now = UtcMillis::now().millis();
+        self.store
+            .finalize(&FinalCheckpoint {
+                size: cp.size,
+                note: note.to_text(),
+                certificates: self.certificate_pems.clone(),
+                finalized_ms: now,
+            })
+            .await?;
+        self.metrics.final_size.store(cp.size, Ordering::Relaxed);
+        self.metrics
+            .time_to_final
+            .observe(Duration::from_millis((now - cp.created_ms).max(0) as u64));
+        tracing::info!(size = cp.size, "checkpoint final");
+        Ok(())
+    }
+}
+
+/// Finds and verifies `w`'s cosignature in an add-checkpoint response;
+/// lines from other keys are ignored (tlog-witness: "The client MUST ignore
+/// any cosignatures from unknown keys").
+fn pick_cosignature(
+    body: &str,
+    w: &WitnessConfig,
+    cp: &Checkpoint,
+) -> Result<(String, Cosignature), AskError> {
+    for line in body.lines() {
+        if !line.starts_with(SIGNATURE_PREFIX) {
+            return Err(AskError::BadCosignature(format!(
+                "not a signature line: {line:?}"
+            )));
+        }
+        let Ok(sig) = NoteSignature::parse_line(line) else {
+            continue;
+        };
+        let Ok(cosig) = Cosignature::from_note_signature(&sig) else {
+            continue;
+        };
+        if !cosig.is_by(&w.name, &w.cert.key) {
+            continue;
+        }
+        cosig
+            .verify(cp, &w.cert.key)
+            .map_err(|_| AskError::BadCosignature("signature does not verify".into()))?;
+        if !w.cert.valid_at(cosig.timestamp.min(i64::MAX as u64) as i64) {
+            return Err(AskError::BadCosignature(format!(
+                "cosignature time {} is outside the witness certificate's validity",
+                cosig.timestamp
+            )));
+        }
+        return Ok((format!("{line}\n"), cosig));
+    }
+    Err(AskError::BadCosignature(
+        "no cosignature by this witness's key".into(),
+    ))
+}

@@ -1,0 +1,332 @@
+//! End-to-end harness: real `notarium` and `notarium-witness` processes on
+//! loopback, real SQLite files or a fresh PostgreSQL database per test.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn cert(name: &str) -> PathBuf {
+    repo().join("certs").join(name)
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "notarium-e2e-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The notary binary of this package.
+pub fn notarium_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_notarium"))
+}
+
+/// The witness binary (another package of the workspace): next to ours in
+/// the target directory, built on demand when a test runs alone.
+pub fn witness_bin() -> PathBuf {
+    let dir = notarium_bin().parent().unwrap().to_path_buf();
+    let bin = dir.join("notarium-witness");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "notarium-witness",
+                "--bin",
+                "notarium-witness",
+            ])
+            .current_dir(repo())
+            .status()
+            .expect("cargo build notarium-witness");
+        assert!(st.success(), "building notarium-witness failed");
+    }
+    assert!(bin.exists(), "{} missing", bin.display());
+    bin
+}
+
+/// A child process killed on drop.
+pub struct Proc {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Proc {
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Starts `cmd`, waits (deadline 60 s) for a stdout line containing
+/// `marker` followed by a URL, keeps draining stdout in the background.
+pub fn spawn_until_listening(mut cmd: Command, marker: &str) -> Proc {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = cmd.spawn().expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wanted = marker.to_string();
+    std::thread::spawn(move || {
+        let marker = wanted;
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent && let Some(pos) = line.find(&marker) {
+                let url = line[pos + marker.len()..].trim().to_string();
+                let _ = tx.send(url);
+                sent = true;
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(url) => Proc { child, url },
+        Err(_) => {
+            let _ = child.kill();
+            let out = child.wait_with_output().ok();
+            panic!("process did not report \"{marker}\" within 60 s: {out:?}");
+        }
+    }
+}
+
+pub fn start_witness(dir: &Path, role: &str) -> Proc {
+    let cfg = dir.join(format!("{role}-witness.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"listen = "127.0.0.1:0"
+prefix = ""
+state = "{state}"
+[witness]
+certificate = "{cert}"
+key = "{key}"
+trust_roots = ["{root}"]
+[[log]]
+origin = "notarium.example/log"
+notary_certificates = ["{notary}"]
+"#,
+            state = dir.join(format!("{role}-state.sqlite")).display(),
+            cert = cert(&format!("{role}.pem")).display(),
+            key = cert(&format!("{role}.key")).display(),
+            root = cert("root.pem").display(),
+            notary = cert("notary.pem").display(),
+        ),
+    )
+    .unwrap();
+    let bin = witness_bin();
+    let st = Command::new(&bin)
+        .args(["init", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "witness init failed");
+    let mut cmd = Command::new(&bin);
+    cmd.args(["serve", "--config"]).arg(&cfg);
+    spawn_until_listening(cmd, "listening on ")
+}
+
+/// A notary configuration for `witnesses` (court first, arbitration second).
+pub fn write_notary_config(dir: &Path, court: &str, arbitration: &str, extra: &str) -> PathBuf {
+    let cfg = dir.join("notary.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+[log]
+origin = "notarium.example/log"
+key_file = "{key}"
+cert_file = "{cert}"
+batch_interval_ms = 100
+[trust]
+roots = ["{root}"]
+[[witness]]
+url = "{court}"
+cert_file = "{court_cert}"
+[[witness]]
+url = "{arbitration}"
+cert_file = "{arb_cert}"
+{extra}
+"#,
+            data = dir.join("data").display(),
+            key = cert("notary.key").display(),
+            cert = cert("notary.pem").display(),
+            root = cert("root.pem").display(),
+            court_cert = cert("court.pem").display(),
+            arb_cert = cert("arbitration.pem").display(),
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// Runs `notarium admin` and returns its stdout.
+pub fn admin(cfg: &Path, db: Option<&str>, args: &[&str]) -> String {
+    let mut cmd = Command::new(notarium_bin());
+    cmd.arg("admin").arg("--config").arg(cfg).args(args);
+    if let Some(url) = db {
+        cmd.env("DATABASE_URL", url);
+    } else {
+        cmd.env_remove("DATABASE_URL");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "notarium admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Creates a tenant and returns a fresh API key for it.
+pub fn tenant_with_key(cfg: &Path, db: Option<&str>, name: &str) -> String {
+    admin(cfg, db, &["tenant", "add", name]);
+    admin(cfg, db, &["key", "create", name]).trim().to_string()
+}
+
+pub fn start_notary(cfg: &Path, db: Option<&str>) -> Proc {
+    let mut cmd = Command::new(notarium_bin());
+    cmd.args(["serve", "--config"])
+        .arg(cfg)
+        .env("RUST_LOG", "warn");
+    if let Some(url) = db {
+        cmd.env("DATABASE_URL", url);
+    } else {
+        cmd.env_remove("DATABASE_URL");
+    }
+    spawn_until_listening(cmd, "notarium listening on ")
+}
+
+/// A fresh PostgreSQL database, dropped at the end. A missing server is a
+/// failure, never a skip.
+pub struct PgDb {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("NOTARIUM_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Runs SQL on its own thread and runtime (callers may be inside one).
+fn pg_exec(url: &str, sql: &str) {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || pg_exec_blocking(&url, &sql))
+        .join()
+        .expect("PostgreSQL admin statement");
+}
+
+fn pg_exec_blocking(url: &str, sql: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at {url} is required for this test and is unreachable: {e}")
+            });
+        let h = tokio::spawn(conn);
+        client.batch_execute(sql).await.unwrap();
+        drop(client);
+        let _ = h.await;
+    });
+}
+
+impl PgDb {
+    pub fn new(tag: &str) -> Self {
+        let admin_url = pg_admin_url();
+        let name = format!(
+            "notarium_e2e_{tag}_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+                % 1_000_000_000
+        );
+        pg_exec(&admin_url, &format!("CREATE DATABASE {name}"));
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap();
+        PgDb {
+            url: format!("{base}/{name}"),
+            admin_url,
+            name,
+        }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        pg_exec(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+/// Polls `f` until it returns Some, or panics after `deadline`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn verifier() -> notarium_core::Verifier {
+    notarium_core::Verifier::new(
+        notarium_core::TrustRoots::from_pem(&std::fs::read_to_string(cert("root.pem")).unwrap())
+            .unwrap(),
+        Some("notarium.example/log".into()),
+        notarium_core::Policy::default(),
+    )
+}
