@@ -6,6 +6,7 @@
 pub mod api;
 pub mod client;
 pub mod config;
+pub mod demo;
 pub mod intake;
 pub mod metrics;
 pub mod render;

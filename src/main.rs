@@ -50,6 +50,25 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         wait: u64,
     },
+    /// The whole platform on this machine: notary, court and arbitration
+    /// witnesses, sample evidence notarized, certificates written and verified.
+    Demo {
+        /// The demo's data directory (reset at every run).
+        #[arg(long, default_value = "notarium-demo")]
+        dir: PathBuf,
+        /// Where the notary listens (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Stop after verifying the certificates instead of serving.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Run a witness node (the notarium-witness command; used by the demo).
+    #[command(hide = true)]
+    Witness {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Tenants and API keys.
     Admin {
         #[command(flatten)]
@@ -109,9 +128,9 @@ impl std::fmt::Display for Usage {
 }
 impl std::error::Error for Usage {}
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let json = std::env::var("NOTARIUM_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -244,7 +263,15 @@ async fn serve(config: PathBuf, database_url: Option<String>) -> anyhow::Result<
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    if let Command::Witness { args } = cli.command {
+        // The witness runs its own actix system and logging.
+        return notarium_witness::cli::run(std::iter::once("notarium-witness".into()).chain(args));
+    }
+    // The demo speaks for itself on stdout; servers log at info.
+    init_tracing(match cli.command {
+        Command::Demo { .. } | Command::Submit { .. } => "warn",
+        _ => "info,actix_server=warn",
+    });
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -262,6 +289,15 @@ fn main() -> ExitCode {
                 database_url,
             } => serve(config, database_url).await,
             Command::Admin { store, command } => admin(store, command).await,
+            Command::Demo { dir, listen, once } => {
+                let ok =
+                    notarium::demo::run(notarium::demo::DemoOptions { dir, listen, once }).await?;
+                if !ok {
+                    anyhow::bail!("some demo certificates did not verify");
+                }
+                Ok(())
+            }
+            Command::Witness { .. } => unreachable!("dispatched before the runtime starts"),
             Command::Submit {
                 paths,
                 server,

@@ -11,6 +11,7 @@
 //! - [`metrics`]: Prometheus text exposition.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
 pub mod http;
 pub mod metrics;

@@ -1,0 +1,104 @@
+//! Configuration is validated once at start, with messages naming the setting.
+
+use notarium::config::FileConfig;
+use std::path::PathBuf;
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+fn sample() -> String {
+    std::fs::read_to_string(examples().join("notary.toml")).unwrap()
+}
+
+fn resolve(text: &str) -> Result<notarium::config::Config, String> {
+    FileConfig::from_toml(text)
+        .and_then(|f| f.resolve(&examples()))
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_sample_configuration_is_valid() {
+    let c = resolve(&sample()).unwrap();
+    assert_eq!(c.origin, "notarium.example/log");
+    assert_eq!(c.witnesses.len(), 2);
+    assert_eq!(
+        c.certificate_pems.len(),
+        3,
+        "notary, court and arbitration certificates"
+    );
+    assert_eq!(c.public_url, "http://127.0.0.1:8080");
+}
+
+#[test]
+fn problems_are_named() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            sample().replace(
+                "origin = \"notarium.example/log\"",
+                "origin = \"other.example/log\"",
+            ),
+            "certificate's CN",
+        ),
+        (
+            sample().replace("../certs/notary.key", "../certs/court.key"),
+            "does not certify the key",
+        ),
+        (
+            sample().replace(
+                "cert_file = \"../certs/notary.pem\"",
+                "cert_file = \"../certs/court.pem\"",
+            ),
+            "does not certify",
+        ),
+        (
+            sample().replace("../certs/arbitration.pem", "../certs/court.pem"),
+            "configured twice",
+        ),
+        (
+            sample().replace(
+                "policy = \"court>=1 arbitration>=1\"",
+                "policy = \"court>=2\"",
+            ),
+            "needs 2 court witness",
+        ),
+        (
+            sample().replace(
+                "policy = \"court>=1 arbitration>=1\"",
+                "policy = \"judge>=1\"",
+            ),
+            "trust.policy",
+        ),
+        (
+            sample().replace("batch_interval_ms = 500", "batch_interval_ms = 0"),
+            "batch_interval_ms",
+        ),
+        (
+            sample().replace("listen = \"127.0.0.1:8080\"", "listen = \"nowhere\""),
+            "server.listen",
+        ),
+        (
+            sample().replace(
+                "roots = [\"../certs/root.pem\"]",
+                "roots = [\"../tests/fixtures/pki/other-root.pem\"]",
+            ),
+            "does not chain",
+        ),
+        (
+            sample().replace("[limits]", "[limits]\nunknown_setting = 1"),
+            "unknown field",
+        ),
+        (
+            sample().replace("../certs/root.pem", "../certs/missing.pem"),
+            "missing.pem",
+        ),
+        (
+            sample().replace("url = \"http://127.0.0.1:7380\"", "url = \"ftp://x\""),
+            "witness[0].url",
+        ),
+    ];
+    for (text, want) in cases {
+        let err = resolve(&text).expect_err(want);
+        assert!(err.contains(want), "expected \"{want}\" in: {err}");
+    }
+}

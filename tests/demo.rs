@@ -1,0 +1,84 @@
+//! The README's first command, as CI can run it: `notarium demo` notarizes
+//! the sample evidence, and the offline verifier accepts what it wrote.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+fn verify_bin() -> std::path::PathBuf {
+    let bin = notarium_bin().parent().unwrap().join("notarium-verify");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-p", "notarium-verify"])
+            .current_dir(repo())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    bin
+}
+
+#[test]
+fn demo_produces_certificates_the_offline_verifier_accepts() {
+    let tmp = TempDir::new("demo");
+    let dir = tmp.path().join("demo-data");
+    // Run twice: the second run resets the directory and says so.
+    for run in 0..2 {
+        let out = Command::new(notarium_bin())
+            .args(["demo", "--once", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(&dir)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "demo failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stdout.matches("  VALID    ").count(), 4, "{stdout}");
+        assert!(!stdout.contains("INVALID"), "{stdout}");
+        assert!(stdout.contains("/verify"), "{stdout}");
+        if run == 1 {
+            assert!(stdout.contains("Resetting the demo directory"), "{stdout}");
+        }
+    }
+    let certs = dir.join("certificates");
+    let pdf = certs.join("supply-contract.txt.certificate.pdf");
+    let evidence = repo().join("examples/evidence/supply-contract.txt");
+    let root = cert("root.pem");
+    let ok = Command::new(verify_bin())
+        .arg(&pdf)
+        .arg("--file")
+        .arg(&evidence)
+        .arg("--trust")
+        .arg(&root)
+        .args(["--origin", "notarium.example/log"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    // The tampering the demo suggests is caught.
+    let json = std::fs::read_to_string(certs.join("supply-contract.txt.certificate.json")).unwrap();
+    let tampered = tmp.path().join("tampered.json");
+    std::fs::write(&tampered, json.replace("DEMO-2026-001", "DEMO-2026-002")).unwrap();
+    let bad = Command::new(verify_bin())
+        .arg(&tampered)
+        .arg("--trust")
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("INVALID: entry"));
+}
