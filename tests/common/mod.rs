@@ -330,3 +330,14 @@ pub fn verifier() -> notarium_core::Verifier {
         notarium_core::Policy::default(),
     )
 }
+
+/// Restarts a witness on the same state and address after it was killed.
+pub fn restart_witness(dir: &Path, role: &str, url: &str) -> Proc {
+    let cfg = dir.join(format!("{role}-witness.toml"));
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut cmd = Command::new(witness_bin());
+    cmd.args(["serve", "--config"])
+        .arg(&cfg)
+        .args(["--listen", addr]);
+    spawn_until_listening(cmd, "listening on ")
+}

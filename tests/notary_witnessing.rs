@@ -1,0 +1,139 @@
+//! Witnesses go down and come back: submissions are still accepted, entries
+//! stay pending (never final without the quorum), and become final as soon
+//! as the quorum cosigns a later checkpoint. A restarted notary, which has
+//! forgotten what each witness saw, resynchronises from their 409 answers.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn submit(http: &reqwest::Client, url: &str, key: &str, what: &str) -> String {
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(what.as_bytes()));
+    let r = http
+        .post(format!("{url}/v1/evidence"))
+        .bearer_auth(key)
+        .json(&json!({ "sha256": digest }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn status(http: &reqwest::Client, url: &str, key: &str, id: &str) -> Value {
+    http.get(format!("{url}/v1/evidence/{id}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn wait_final(http: &reqwest::Client, url: &str, key: &str, id: &str) -> Value {
+    eventually(&format!("{id} final"), Duration::from_secs(60), || async {
+        let s = status(http, url, key, id).await;
+        (s["status"] == "final").then_some(s)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_wait_for_the_quorum_and_a_restarted_notary_resynchronises() {
+    let dir = TempDir::new("witnessing");
+    let court = start_witness(dir.path(), "court");
+    let mut arb = start_witness(dir.path(), "arbitration");
+    let arb_url = arb.url.clone();
+    let cfg = write_notary_config(dir.path(), &court.url, &arb_url, "");
+    let key = tenant_with_key(&cfg, None, "acme");
+    let mut notary = start_notary(&cfg, None);
+    let http = reqwest::Client::new();
+
+    let a = submit(&http, &notary.url, &key, "a").await;
+    wait_final(&http, &notary.url, &key, &a).await;
+
+    // The arbitration witness dies: B is accepted and sequenced, never final.
+    arb.kill9();
+    let b = submit(&http, &notary.url, &key, "b").await;
+    eventually("b sequenced", Duration::from_secs(30), || async {
+        status(&http, &notary.url, &key, &b).await["index"].as_u64()
+    })
+    .await;
+    let failures = eventually(
+        "the notary notices the witness is down",
+        Duration::from_secs(30),
+        || async {
+            let m = http
+                .get(format!("{}/metrics", notary.url))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            m.lines()
+                .find(|l| {
+                    l.starts_with(
+                        "notarium_witness_failures_total{witness=\"arbitration.example/witness\"}",
+                    )
+                })
+                .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                .filter(|n| *n > 0)
+        },
+    )
+    .await;
+    assert!(failures > 0);
+    let s = status(&http, &notary.url, &key, &b).await;
+    assert_eq!(
+        s["status"], "pending",
+        "final without the arbitration witness: {s}"
+    );
+    let cert = http
+        .get(format!("{}/v1/evidence/{b}/certificate.json", notary.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cert.status().as_u16(), 409, "no certificate before final");
+
+    // It comes back with its state: B becomes final, with both cosignatures.
+    let _arb = restart_witness(dir.path(), "arbitration", &arb_url);
+    wait_final(&http, &notary.url, &key, &b).await;
+    let json = http
+        .get(format!("{}/v1/evidence/{b}/certificate.json", notary.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let report = verifier().verify_certificate(&json, None);
+    assert!(report.valid, "{:?}", report.first_failure());
+    assert_eq!(report.witnesses.len(), 2);
+
+    // A restarted notary starts from old size 0 with every witness; they
+    // answer 409 with their size and it resends with the right proof.
+    notary.kill9();
+    let notary = start_notary(&cfg, None);
+    let c = submit(&http, &notary.url, &key, "c").await;
+    let s = wait_final(&http, &notary.url, &key, &c).await;
+    assert_eq!(s["index"], 2);
+    let json = http
+        .get(format!("{}/v1/evidence/{c}/certificate.json", notary.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(verifier().verify_certificate(&json, None).valid);
+    drop(court);
+}
