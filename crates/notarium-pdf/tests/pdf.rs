@@ -33,10 +33,26 @@ fn rendered() -> &'static [u8] {
     PDF.get_or_init(|| render(cert(), &options()).unwrap())
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("notarium-pdf-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// Runs a poppler-utils tool; panics with a clear message when it is missing.
@@ -56,7 +72,8 @@ fn poppler(tool: &str, args: &[&str]) -> Vec<u8> {
 }
 
 fn pdftotext(pdf: &[u8], name: &str) -> String {
-    let path = temp_dir(name).join("certificate.pdf");
+    let dir = temp_dir(name);
+    let path = dir.join("certificate.pdf");
     std::fs::write(&path, pdf).unwrap();
     let text = poppler("pdftotext", &["-layout", path.to_str().unwrap(), "-"]);
     String::from_utf8(text).unwrap()
@@ -426,7 +443,7 @@ fn an_operator_template_changes_the_page_without_recompiling() {
     let bad = |text: &str| {
         Renderer::new(&TemplateSource::Text {
             text: text.into(),
-            base_dir: Some(dir.clone()),
+            base_dir: Some(dir.to_path_buf()),
         })
         .unwrap_err()
         .to_string()
@@ -451,4 +468,51 @@ fn renderers_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<Renderer>();
     shareable::<RenderOptions>();
+}
+
+#[test]
+fn the_qr_code_scans_to_the_verification_link() {
+    // The QR image as the PDF carries it (8-bit grey, Flate), scanned.
+    let doc = lopdf::Document::load_mem(rendered()).unwrap();
+    let images = doc.get_page_images(doc.get_pages()[&1]).unwrap();
+    assert_eq!(images.len(), 1, "the QR code is the only image");
+    let qr = &images[0];
+    let stream = doc.get_object(qr.id).unwrap().as_stream().unwrap();
+    let pixels = stream.decompressed_content().unwrap();
+    let (w, h) = (qr.width as usize, qr.height as usize);
+    assert_eq!(pixels.len(), w * h);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    let (_, content) = grids[0].decode().unwrap();
+    assert_eq!(
+        content,
+        format!("{VERIFY_URL}?id={CERT_ID}&sha256={}", digest_hex(3))
+    );
+}
+
+#[test]
+fn long_metadata_is_shortened_on_the_page_and_kept_whole_in_the_attachment() {
+    let json = certificate_with(&long_metadata(), 3);
+    assert!(verifier().verify_certificate(&json, None).valid);
+    let pdf = render(&json, &options()).unwrap();
+    assert!(pdf.len() < 300 * 1024);
+    assert_eq!(extract_certificate_json(&pdf).unwrap(), json);
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    assert_eq!(doc.get_pages().len(), 1);
+    let text = pdftotext(&pdf, "long");
+    assert!(text.contains("关于某某科技有限公司"), "{text}");
+    assert!(
+        text.contains('…'),
+        "shortened values end with an ellipsis:\n{text}"
+    );
+    // Everything else is still there.
+    for needle in [
+        digest_hex(3).as_str(),
+        SUBMITTER,
+        "2026-11-29T06:00:03Z",
+        "123,456,789,012",
+    ] {
+        assert!(text.contains(needle), "{needle}:\n{text}");
+    }
 }

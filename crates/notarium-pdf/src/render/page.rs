@@ -147,7 +147,7 @@ fn draw_with(
     let mut rows = Rows {
         cv: &mut cv,
         t,
-        y: (y + 2.0).max(l.body_top_mm),
+        y: (y + 4.0).max(l.body_top_mm),
         max_value_lines,
         left,
         right,

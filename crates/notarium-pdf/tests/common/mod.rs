@@ -113,3 +113,17 @@ pub fn certificate_with(metadata_json: &str, index: u64) -> Vec<u8> {
 pub fn digest_hex(i: u8) -> String {
     notarium_core::encoding::hex_lower(&digest(i))
 }
+
+/// Metadata near the 4 KiB limit, with values far too long for a line, a
+/// character the font lacks (an emoji) and a control character.
+pub fn long_metadata() -> String {
+    let title = "关于某某科技有限公司与某某贸易有限公司买卖合同纠纷一案的电子证据材料汇编（含聊天记录、电子邮件、交易流水及相关附件）".repeat(4);
+    serde_json::json!({
+        "title": format!("{title} 😀 end"),
+        "file_name": format!("a-very-long-file-name-without-any-spaces{}.tar.gz", "-and-on".repeat(20)),
+        "size": 123_456_789_012u64,
+        "media_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "case_reference": "（2026）京0105民初12345号之一\t第二卷",
+    })
+    .to_string()
+}
