@@ -53,15 +53,12 @@ impl std::fmt::Debug for Intake {
     }
 }
 
-/// Random bytes per entry: a 32-byte salt, then the id's 80 random bits.
-const RANDOM_PER_ENTRY: usize = 32 + 10;
-
 /// An id: 48-bit milliseconds then 80 random bits, as 32 hex characters
 /// (sortable by time, unguessable).
-fn new_id(random: &[u8], now: UtcMillis) -> String {
+fn new_id(rng: &SystemRandom, now: UtcMillis) -> String {
     let mut b = [0u8; 16];
     b[..6].copy_from_slice(&now.millis().to_be_bytes()[2..]);
-    b[6..].copy_from_slice(random);
+    rng.fill(&mut b[6..]).expect("system randomness");
     hex::encode(b)
 }
 
@@ -123,17 +120,11 @@ impl Intake {
         items: Vec<([u8; 32], Option<Metadata>)>,
     ) -> Result<Vec<Accepted>, IntakeError> {
         let received = UtcMillis::now();
-        // One system randomness call for the whole submission (salts and
-        // ids), not two per entry.
-        let mut random = vec![0u8; items.len() * RANDOM_PER_ENTRY];
-        self.rng.fill(&mut random).expect("system randomness");
         let entries = items
             .into_iter()
-            .zip(random.chunks_exact(RANDOM_PER_ENTRY))
-            .map(|((digest, metadata), random)| {
-                let (salt_bytes, id_bytes) = random.split_at(32);
+            .map(|(digest, metadata)| {
                 let mut salt = [0u8; 32];
-                salt.copy_from_slice(salt_bytes);
+                self.rng.fill(&mut salt).expect("system randomness");
                 let entry = Entry {
                     evidence_sha256: digest,
                     salt,
@@ -143,7 +134,7 @@ impl Intake {
                 };
                 let text = entry.leaf_text();
                 let row = NewEntry {
-                    id: new_id(id_bytes, received),
+                    id: new_id(&self.rng, received),
                     tenant: tenant.to_string(),
                     evidence_sha256: digest,
                     salt,
