@@ -108,7 +108,8 @@ pub struct LimitsSection {
     /// Submissions per second per API key (0: unlimited).
     #[serde(default = "default_rate")]
     pub per_key_rate: u32,
-    /// Burst allowance per API key.
+    /// Burst allowance per API key. A batch larger than the burst is
+    /// admitted once the key's bucket is full and leaves it in debt.
     #[serde(default = "default_burst")]
     pub per_key_burst: u32,
     /// Entries waiting for their durable commit before new ones get 503.

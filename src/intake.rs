@@ -53,12 +53,15 @@ impl std::fmt::Debug for Intake {
     }
 }
 
+/// Random bytes per entry: a 32-byte salt, then the id's 80 random bits.
+const RANDOM_PER_ENTRY: usize = 32 + 10;
+
 /// An id: 48-bit milliseconds then 80 random bits, as 32 hex characters
 /// (sortable by time, unguessable).
-fn new_id(rng: &SystemRandom, now: UtcMillis) -> String {
+fn new_id(random: &[u8], now: UtcMillis) -> String {
     let mut b = [0u8; 16];
     b[..6].copy_from_slice(&now.millis().to_be_bytes()[2..]);
-    rng.fill(&mut b[6..]).expect("system randomness");
+    b[6..].copy_from_slice(random);
     hex::encode(b)
 }
 
@@ -120,11 +123,17 @@ impl Intake {
         items: Vec<([u8; 32], Option<Metadata>)>,
     ) -> Result<Vec<Accepted>, IntakeError> {
         let received = UtcMillis::now();
+        // One system randomness call for the whole submission (salts and
+        // ids), not two per entry.
+        let mut random = vec![0u8; items.len() * RANDOM_PER_ENTRY];
+        self.rng.fill(&mut random).expect("system randomness");
         let entries = items
             .into_iter()
-            .map(|(digest, metadata)| {
+            .zip(random.chunks_exact(RANDOM_PER_ENTRY))
+            .map(|((digest, metadata), random)| {
+                let (salt_bytes, id_bytes) = random.split_at(32);
                 let mut salt = [0u8; 32];
-                self.rng.fill(&mut salt).expect("system randomness");
+                salt.copy_from_slice(salt_bytes);
                 let entry = Entry {
                     evidence_sha256: digest,
                     salt,
@@ -134,7 +143,7 @@ impl Intake {
                 };
                 let text = entry.leaf_text();
                 let row = NewEntry {
-                    id: new_id(&self.rng, received),
+                    id: new_id(id_bytes, received),
                     tenant: tenant.to_string(),
                     evidence_sha256: digest,
                     salt,

@@ -31,6 +31,9 @@ pub struct AppState {
     pub renderer: Arc<notarium_pdf::Renderer>,
     keys: Mutex<HashMap<Hash, (Option<SubmitterId>, Instant)>>,
     buckets: Mutex<HashMap<Hash, Bucket>>,
+    /// Bytes of submission requests in flight (see
+    /// `api::read_submission_body`).
+    pub inflight_bytes: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +74,7 @@ impl AppState {
             config,
             keys: Mutex::default(),
             buckets: Mutex::default(),
+            inflight_bytes: Default::default(),
         }
     }
 
@@ -135,11 +139,16 @@ impl AppState {
         });
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
-        if b.tokens >= n as f64 {
+        // The bucket never holds more than `burst`: a batch larger than
+        // that is admitted once the bucket is full and leaves it in debt
+        // (the key then waits in proportion), else it could never pass
+        // however long the client honoured Retry-After.
+        let need = (n as f64).min(burst);
+        if b.tokens >= need {
             b.tokens -= n as f64;
             Ok(())
         } else {
-            let wait = ((n as f64 - b.tokens) / rate).ceil().max(1.0) as u64;
+            let wait = ((need - b.tokens) / rate).ceil().max(1.0) as u64;
             self.metrics.reject("rate_limited");
             Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

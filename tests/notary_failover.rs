@@ -67,16 +67,18 @@ async fn the_survivor_takes_over_and_the_log_stays_whole() {
         nodes[leader].url, nodes[survivor].url
     );
 
-    let ledger = Arc::new(Ledger::default());
+    // One ledger per front end: what each acknowledged.
+    let ledgers = [Arc::new(Ledger::default()), Arc::new(Ledger::default())];
     let seen = Arc::new(Checkpoints::default());
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for i in 0..4u64 {
+        let fe = (i % 2) as usize;
         tasks.push(tokio::spawn(submitter(
             format!("failover-{i}"),
-            targets[(i % 2) as usize].clone(),
+            targets[fe].clone(),
             key.clone(),
-            ledger.clone(),
+            ledgers[fe].clone(),
             stop.clone(),
             rng.next_u64(),
             8,
@@ -88,18 +90,24 @@ async fn the_survivor_takes_over_and_the_log_stays_whole() {
         seen.clone(),
         stop.clone(),
     ));
-    let snapshots = tokio::spawn(snapshot_certificates(
-        targets.to_vec(),
-        ledger.clone(),
-        stop.clone(),
-        rng.next_u64(),
-    ));
+    let snapshots: Vec<_> = ledgers
+        .iter()
+        .map(|l| {
+            tokio::spawn(snapshot_certificates(
+                targets.to_vec(),
+                l.clone(),
+                stop.clone(),
+                rng.next_u64(),
+            ))
+        })
+        .collect();
+    let acked = || ledgers[0].acked_count() + ledgers[1].acked_count();
 
     // Load on both for a random while (the kill moment), then kill -9 the
     // sequencer.
     let run_ms = rng.range(1000, 2500);
     tokio::time::sleep(Duration::from_millis(run_ms)).await;
-    let before_kill = ledger.acked_count();
+    let before_kill = [ledgers[0].acked_count(), ledgers[1].acked_count()];
     let killed_at = Instant::now();
     nodes[leader].kill9();
     // Only the survivor can finalise anything from now on.
@@ -107,9 +115,12 @@ async fn the_survivor_takes_over_and_the_log_stays_whole() {
         .await
         .map_or(0, |(s, _)| s);
     println!(
-        "killed the sequencer after {run_ms} ms of load ({before_kill} acknowledged; final size {size_at_kill})"
+        "killed the sequencer after {run_ms} ms of load (acknowledged: {before_kill:?} by front end; final size {size_at_kill})"
     );
-    assert!(before_kill > 0, "nothing acknowledged before the kill");
+    assert!(
+        before_kill[0] > 0 && before_kill[1] > 0,
+        "both front ends acknowledge before the kill: {before_kill:?}"
+    );
 
     // The survivor leads within the deadline ...
     let survivor_url = nodes[survivor].url.clone();
@@ -139,24 +150,51 @@ async fn the_survivor_takes_over_and_the_log_stays_whole() {
         "no new final checkpoint within {TAKEOVER:?} of the kill: {first_checkpoint:?}"
     );
 
-    // More load on the survivor, then stop and audit.
-    let after_kill = ledger.acked_count();
+    // The killed front end comes back as a follower and takes submissions
+    // again; the survivor keeps sequencing.
+    let cfg = [&cfg_a, &cfg_b][leader].clone();
+    let url = db.url.clone();
+    nodes[leader] = tokio::task::spawn_blocking(move || start_notary(&cfg, Some(&url)))
+        .await
+        .unwrap();
+    targets[leader].set(&nodes[leader].url);
+    let restarted = [ledgers[0].acked_count(), ledgers[1].acked_count()];
+    assert_eq!(is_leader(&http, &nodes[leader].url).await, Some(false));
+    assert_eq!(is_leader(&http, &survivor_url).await, Some(true));
+
+    // More load on both, then stop and audit.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.unwrap();
     }
     watcher.await.unwrap();
-    snapshots.await.unwrap();
-    println!("{}", ledger.summary());
-    assert!(
-        ledger.acked_count() > after_kill,
-        "nothing acknowledged after the kill"
+    for s in snapshots {
+        s.await.unwrap();
+    }
+    let after = [ledgers[0].acked_count(), ledgers[1].acked_count()];
+    println!(
+        "acknowledged by front end: {before_kill:?} before the kill, {restarted:?} at the restart, {after:?} in all"
     );
+    assert!(
+        after[survivor] > before_kill[survivor],
+        "the survivor acknowledged nothing after the kill"
+    );
+    assert!(
+        after[leader] > restarted[leader],
+        "the restarted front end acknowledged nothing"
+    );
+    assert_eq!(is_leader(&http, &nodes[leader].url).await, Some(false));
+    assert_eq!(is_leader(&http, &survivor_url).await, Some(true));
+    let ledger = Ledger::default();
+    ledger.absorb(&ledgers[0]);
+    ledger.absorb(&ledgers[1]);
+    println!("{}", ledger.summary());
     ledger.assert_only_expected_statuses();
+    assert_eq!(ledger.acked_count(), acked());
 
     let audit = audit(&survivor_url, &ledger, &seen).await;
-    assert!(audit.acked > before_kill);
+    assert!(audit.acked > before_kill[0] + before_kill[1]);
     assert!(audit.stable_certificates > 0, "{audit:?}");
     drop(nodes);
     drop((court, arb, db));

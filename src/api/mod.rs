@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use error::ApiError;
 use futures::StreamExt;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Reads a request body up to `limit` bytes; beyond, 413 without reading more.
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
@@ -30,6 +30,91 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::B
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// Bytes of submission requests being read, parsed and committed at once,
+/// across all connections. Beyond it a submission gets 503 (with
+/// Retry-After) before its body is read: a request needs a few times its
+/// body size while it is parsed, so without this bound the notary's memory
+/// grew with the number of clients sending large batches together (64
+/// concurrent 4 MB batches took it past 340 MB, tests/notary_flood.rs).
+pub const MAX_INFLIGHT_SUBMISSION_BYTES: usize = 32 << 20;
+
+/// A request's share of the in-flight submission budget, given back when
+/// dropped (when the handler returns).
+pub struct InFlight<'a> {
+    used: &'a AtomicUsize,
+    held: usize,
+}
+
+impl InFlight<'_> {
+    /// Holds at least `bytes` of the budget; false once it is spent.
+    fn hold(&mut self, bytes: usize) -> bool {
+        if bytes <= self.held {
+            return true;
+        }
+        let more = bytes - self.held;
+        let before = self.used.fetch_add(more, Ordering::Relaxed);
+        self.held = bytes;
+        before + more <= MAX_INFLIGHT_SUBMISSION_BYTES
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.used.fetch_sub(self.held, Ordering::Relaxed);
+    }
+}
+
+/// Reads a submission body like [`read_body`], within the in-flight budget
+/// of [`MAX_INFLIGHT_SUBMISSION_BYTES`]: the declared Content-Length is held
+/// before reading, and whatever arrives beyond it as it arrives. Keep the
+/// returned guard until the response is ready.
+pub async fn read_submission_body<'a>(
+    req: &actix_web::HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+    state: &'a AppState,
+) -> Result<(web::Bytes, InFlight<'a>), ApiError> {
+    let overloaded = || {
+        state.metrics.reject("overloaded");
+        ApiError::from(crate::intake::IntakeError::Overloaded)
+    };
+    let mut inflight = InFlight {
+        used: &state.inflight_bytes,
+        held: 0,
+    };
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if declared > limit {
+        return Err(too_large());
+    }
+    if !inflight.hold(declared) {
+        return Err(overloaded());
+    }
+    let mut body = web::BytesMut::with_capacity(declared);
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        if !inflight.hold(body.len() + chunk.len()) {
+            return Err(overloaded());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body.freeze(), inflight))
 }
 
 /// Every route.

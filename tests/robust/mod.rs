@@ -116,6 +116,37 @@ impl Ledger {
     pub fn status_count(&self, s: u16) -> u64 {
         self.statuses.lock().unwrap().get(&s).copied().unwrap_or(0)
     }
+    /// Adds everything `other` recorded to this ledger.
+    pub fn absorb(&self, other: &Ledger) {
+        self.acked
+            .lock()
+            .unwrap()
+            .extend(other.acked.lock().unwrap().iter().cloned());
+        self.uncertain
+            .lock()
+            .unwrap()
+            .extend(other.uncertain.lock().unwrap().iter().cloned());
+        let mut st = self.statuses.lock().unwrap();
+        for (s, n) in other.statuses.lock().unwrap().iter() {
+            *st.entry(*s).or_default() += n;
+        }
+        for (a, b) in [
+            (&self.refused, &other.refused),
+            (&self.broken, &other.broken),
+            (&self.missing_retry_after, &other.missing_retry_after),
+        ] {
+            a.fetch_add(b.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.max_latency_ms.fetch_max(
+            other.max_latency_ms.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        let mut certs = self.certificates.lock().unwrap();
+        for (id, c) in other.certificates.lock().unwrap().iter() {
+            let first = certs.entry(id.clone()).or_insert_with(|| c.clone());
+            assert!(*first == *c, "two different certificates for {id}");
+        }
+    }
     pub fn summary(&self) -> String {
         format!(
             "acked {} uncertain {} statuses {:?} refused {} broken {} max latency {} ms",
@@ -186,13 +217,40 @@ pub async fn submit(
     digests: &[String],
     ledger: &Ledger,
 ) -> Outcome {
-    let (path, body) = if digests.len() == 1 {
-        ("/v1/evidence", json!({"sha256": digests[0]}))
+    submit_body(
+        http,
+        url,
+        key,
+        &submission_body(digests, 0),
+        digests,
+        ledger,
+    )
+    .await
+}
+
+/// The request body for `digests`, with `pad` bytes of metadata per item
+/// when there are several.
+pub fn submission_body(digests: &[String], pad: usize) -> String {
+    if digests.len() == 1 {
+        json!({"sha256": digests[0]}).to_string()
     } else {
-        (
-            "/v1/evidence:batch",
-            json!({"items": digests.iter().map(|d| json!({"sha256": d, "metadata": {"n": d[..8], "note": "x".repeat(if digests.len() >= 100 { 1000 } else { 0 })}})).collect::<Vec<_>>()}),
-        )
+        json!({"items": digests.iter().map(|d| json!({"sha256": d, "metadata": {"n": d[..8], "note": "x".repeat(pad)}})).collect::<Vec<_>>()}).to_string()
+    }
+}
+
+/// Posts a prepared `body` for `digests` and records the outcome.
+pub async fn submit_body(
+    http: &reqwest::Client,
+    url: &str,
+    key: &str,
+    body: &str,
+    digests: &[String],
+    ledger: &Ledger,
+) -> Outcome {
+    let path = if digests.len() == 1 {
+        "/v1/evidence"
+    } else {
+        "/v1/evidence:batch"
     };
     let started = Instant::now();
     let sent = http
