@@ -143,18 +143,19 @@ pub fn sign_receipts(
             signature: key.sign(body.as_bytes())?,
         })
         .map_err(|_| KeyError::SigningFailed)?;
-    let group_text = group.to_text();
-    (0..tree.size())
-        .map(|i| {
-            let path = inclusion_proof(i, tree.size(), &tree).expect("index inside the group");
-            let mut out = format!("{RECEIPT_FORMAT}\nindex {i}\n");
-            for h in &path {
-                out.push_str(&b64(h));
-                out.push('\n');
-            }
-            out.push('\n');
-            out.push_str(&group_text);
-            Ok(out)
+    let (group_size, group_root) = (tree.size(), tree.root());
+    (0..group_size)
+        .map(|index| {
+            let path = inclusion_proof(index, group_size, &tree).expect("index inside the group");
+            let receipt = Receipt {
+                index,
+                path,
+                origin: origin.to_string(),
+                group_size,
+                group_root,
+                group: group.clone(),
+            };
+            Ok(receipt.to_text())
         })
         .collect()
 }
