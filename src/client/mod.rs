@@ -49,8 +49,13 @@ pub fn collect_files(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
                     let t = e.file_type()?;
                     if t.is_dir() {
                         stack.push(e.path());
-                    } else if t.is_file() {
-                        out.push(e.path());
+                    } else if t.is_file() || t.is_symlink() {
+                        // A symbolic link is notarized as the file it names
+                        // (not followed into directories: no loops). A broken
+                        // one is reported for that file when it is hashed.
+                        if !(t.is_symlink() && e.path().is_dir()) {
+                            out.push(e.path());
+                        }
                     }
                 }
             }
@@ -109,6 +114,9 @@ fn bar(total: u64, quiet: bool, template: &str) -> ProgressBar {
     );
     b
 }
+
+/// How far the notary's clock may be behind ours when adopting entries.
+pub const CLOCK_SKEW_MS: i64 = 120_000;
 
 /// An HTTP client for the notary API.
 #[derive(Debug, Clone)]
@@ -228,8 +236,12 @@ impl Client {
         Err(last.unwrap_or_else(|| CallError::Network("no attempt made".into())))
     }
 
-    /// Entries for every item's digest received since `since`, or None if
-    /// any is missing.
+    /// The entries an earlier attempt stored for these items, or None if any
+    /// is missing. An entry is adopted when its digest and metadata are the
+    /// item's and it was received no earlier than `since` less
+    /// [`CLOCK_SKEW_MS`] (the notary's clock, not ours, stamps it); each entry
+    /// is adopted once. The worst case is adopting an identical deposit
+    /// made moments before this run, which proves the same thing.
     async fn adopt(
         &self,
         items: &[Value],
@@ -238,6 +250,7 @@ impl Client {
         let mut out = Vec::with_capacity(items.len());
         for it in items {
             let digest = it["sha256"].as_str().unwrap_or_default();
+            let metadata = it.get("metadata").unwrap_or(&Value::Null);
             let found = self
                 .json(
                     self.http
@@ -247,10 +260,11 @@ impl Client {
             let hit = found["items"].as_array().and_then(|a| {
                 a.iter()
                     .filter(|e| {
-                        e["received_at"]
-                            .as_str()
-                            .and_then(|t| notarium_core::time::UtcMillis::parse(t).ok())
-                            .is_some_and(|t| t >= since)
+                        e["metadata"] == *metadata
+                            && e["received_at"]
+                                .as_str()
+                                .and_then(|t| notarium_core::time::UtcMillis::parse(t).ok())
+                                .is_some_and(|t| t.millis() + CLOCK_SKEW_MS >= since.millis())
                     })
                     .find(|e| !out.iter().any(|o: &Value| o["id"] == e["id"]))
                     .cloned()
@@ -343,10 +357,17 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
                     r.id = a["id"].as_str().map(str::to_string);
                     if !opts.quiet {
                         println!(
-                            "received  {}  id {}  at {}",
+                            "received  {}  id {}  at {}{}",
                             r.path.display(),
                             r.id.as_deref().unwrap_or("?"),
-                            a["received_at"].as_str().unwrap_or("?")
+                            a["received_at"].as_str().unwrap_or("?"),
+                            if a["receipt"].is_string() {
+                                ""
+                            } else {
+                                // Adopted after a lost response: the receipt
+                                // went with it; the certificate will prove it.
+                                "  (stored by an earlier attempt whose answer was lost; no receipt)"
+                            }
                         );
                     }
                     if let (Some(id), Some(receipt)) = (&r.id, a["receipt"].as_str()) {
@@ -374,6 +395,14 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
         opts.quiet,
         "final    {bar:40} {pos}/{len} witnessed {elapsed}",
     );
+    // Certificates are saved under the file's name; files that share a name
+    // (in different folders) get the entry id too, so none overwrites another.
+    let mut names = std::collections::HashMap::<std::ffi::OsString, u32>::new();
+    for r in &results {
+        *names
+            .entry(r.path.file_name().unwrap_or_default().to_owned())
+            .or_default() += 1;
+    }
     let deadline = Instant::now() + opts.wait;
     let mut left = waiting;
     while !left.is_empty() {
@@ -383,7 +412,8 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
             match client.status(&id).await {
                 Ok(s) if s["status"] == "final" => {
                     progress.inc(1);
-                    if let Err(e) = save(&client, &id, &mut results[i], &opts.out).await {
+                    let shared = names[results[i].path.file_name().unwrap_or_default()] > 1;
+                    if let Err(e) = save(&client, &id, &mut results[i], &opts.out, shared).await {
                         results[i].error = Some(e);
                     }
                 }
@@ -410,13 +440,19 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
     results
 }
 
-async fn save(client: &Client, id: &str, r: &mut FileResult, out: &Path) -> Result<(), String> {
+async fn save(
+    client: &Client,
+    id: &str,
+    r: &mut FileResult,
+    out: &Path,
+    shared_name: bool,
+) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let stem = r
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| id.to_string());
+    let stem = match r.path.file_name() {
+        Some(n) if shared_name => format!("{}.{id}", n.to_string_lossy()),
+        Some(n) => n.to_string_lossy().into_owned(),
+        None => id.to_string(),
+    };
     let json = client
         .certificate(id, "json")
         .await
