@@ -54,7 +54,7 @@ impl std::fmt::Debug for Intake {
 }
 
 /// Random bytes per entry: a 32-byte salt, then the id's 80 random bits.
-const RANDOM_PER_ENTRY: usize = 32 + 10;
+pub const RANDOM_PER_ENTRY: usize = 32 + 10;
 
 /// An id: 48-bit milliseconds then 80 random bits, as 32 hex characters
 /// (sortable by time, unguessable).
@@ -63,6 +63,45 @@ fn new_id(random: &[u8], now: UtcMillis) -> String {
     b[..6].copy_from_slice(&now.millis().to_be_bytes()[2..]);
     b[6..].copy_from_slice(random);
     hex::encode(b)
+}
+
+/// The stored rows and entry texts of `items` received at `received`;
+/// `random` holds [`RANDOM_PER_ENTRY`] fresh random bytes per item (salt
+/// and id).
+pub fn build_entries(
+    tenant: &SubmitterId,
+    items: Vec<([u8; 32], Option<Metadata>)>,
+    received: UtcMillis,
+    random: &[u8],
+) -> Vec<(NewEntry, String)> {
+    assert_eq!(random.len(), items.len() * RANDOM_PER_ENTRY);
+    items
+        .into_iter()
+        .zip(random.chunks_exact(RANDOM_PER_ENTRY))
+        .map(|((digest, metadata), random)| {
+            let (salt_bytes, id_bytes) = random.split_at(32);
+            let mut salt = [0u8; 32];
+            salt.copy_from_slice(salt_bytes);
+            let entry = Entry {
+                evidence_sha256: digest,
+                salt,
+                metadata,
+                submitter: tenant.clone(),
+                received,
+            };
+            let text = entry.leaf_text();
+            let row = NewEntry {
+                id: new_id(id_bytes, received),
+                tenant: tenant.to_string(),
+                evidence_sha256: digest,
+                salt,
+                metadata: entry.metadata.as_ref().map(|m| m.as_str().to_string()),
+                received_ms: received.millis(),
+                leaf_hash: leaf_hash(text.as_bytes()),
+            };
+            (row, text)
+        })
+        .collect()
 }
 
 impl Intake {
@@ -127,33 +166,7 @@ impl Intake {
         // ids), not two per entry.
         let mut random = vec![0u8; items.len() * RANDOM_PER_ENTRY];
         self.rng.fill(&mut random).expect("system randomness");
-        let entries = items
-            .into_iter()
-            .zip(random.chunks_exact(RANDOM_PER_ENTRY))
-            .map(|((digest, metadata), random)| {
-                let (salt_bytes, id_bytes) = random.split_at(32);
-                let mut salt = [0u8; 32];
-                salt.copy_from_slice(salt_bytes);
-                let entry = Entry {
-                    evidence_sha256: digest,
-                    salt,
-                    metadata,
-                    submitter: tenant.clone(),
-                    received,
-                };
-                let text = entry.leaf_text();
-                let row = NewEntry {
-                    id: new_id(id_bytes, received),
-                    tenant: tenant.to_string(),
-                    evidence_sha256: digest,
-                    salt,
-                    metadata: entry.metadata.as_ref().map(|m| m.as_str().to_string()),
-                    received_ms: received.millis(),
-                    leaf_hash: leaf_hash(text.as_bytes()),
-                };
-                (row, text)
-            })
-            .collect();
+        let entries = build_entries(tenant, items, received, &random);
         let (reply, rx) = oneshot::channel();
         self.tx
             .try_send(Job { entries, reply })

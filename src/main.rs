@@ -103,6 +103,20 @@ enum AdminCommand {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Append N synthetic entries of TENANT through the store's own insert
+    /// and sequencing paths (for growth measurements; needs --config for the
+    /// log key, and no notary sequencing meanwhile). See docs/benchmarks.md.
+    BulkLoad {
+        /// The tenant the entries belong to (must exist).
+        #[arg(long)]
+        tenant: String,
+        /// How many entries to append.
+        #[arg(long)]
+        entries: u64,
+        /// Entries per insert transaction and per checkpoint (1..=100000).
+        #[arg(long, default_value_t = notarium::bulk::CHUNK)]
+        chunk: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -158,6 +172,55 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
         dir = dir.or_else(|| Some(base_dir(path).join(&fc.server.data_dir)));
     }
     let dir = dir.unwrap_or_else(|| PathBuf::from("data"));
+    if let AdminCommand::BulkLoad {
+        tenant,
+        entries,
+        chunk,
+    } = &command
+    {
+        let Some(path) = &store.config else {
+            return Err(
+                Usage("bulk-load needs --config (for the log key and origin)".into()).into(),
+            );
+        };
+        let mut fc = FileConfig::load(path).map_err(|e| Usage(e.to_string()))?;
+        fc.server.database_url = url;
+        let cfg = fc
+            .resolve(&base_dir(path))
+            .map_err(|e| Usage(e.to_string()))?;
+        let tenant =
+            notarium_core::entry::SubmitterId::parse(tenant).map_err(|e| Usage(e.to_string()))?;
+        let store = notarium::store::open(cfg.database_url.as_deref(), &cfg.data_dir).await?;
+        let started = std::time::Instant::now();
+        let done = notarium::bulk::load(
+            store,
+            cfg.key.clone(),
+            cfg.origin.clone(),
+            &tenant,
+            *entries,
+            *chunk,
+            |size| {
+                eprint!(
+                    "\rlog size {size}  ({:.0} s)",
+                    started.elapsed().as_secs_f64()
+                );
+            },
+        )
+        .await
+        .map_err(|e| match e.downcast::<notarium::bulk::NoTenant>() {
+            Ok(e) => Usage(e.to_string()).into(),
+            Err(e) => e,
+        })?;
+        eprintln!();
+        println!(
+            "appended {} entries in {:.1} s ({:.0}/s); log size {}",
+            done.entries,
+            done.seconds,
+            done.entries as f64 / done.seconds.max(1e-9),
+            done.log_size
+        );
+        return Ok(());
+    }
     let store = notarium::store::open(url.as_deref(), &dir).await?;
     let now = notarium_core::time::UtcMillis::now().millis();
     match command {
@@ -189,6 +252,7 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
             eprintln!("API key for {tenant} (shown once; only its hash is stored):");
             println!("{key}");
         }
+        AdminCommand::BulkLoad { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

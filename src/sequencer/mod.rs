@@ -56,6 +56,32 @@ impl Sequencer {
         }
     }
 
+    /// Sequences everything pending now, in batches of `batch_size`, then
+    /// releases the lease; returns how many entries were appended. Fails at
+    /// once if another process holds the lease (for the bulk loader, which
+    /// runs while no notary sequences).
+    pub async fn drain(&self) -> anyhow::Result<u64> {
+        let Some(lease) = self.store.acquire_sequencer(&self.holder).await? else {
+            anyhow::bail!(
+                "another process holds the sequencer lease (a running notary?): stop it first"
+            );
+        };
+        let result = async {
+            let mut frontier = self.load_frontier().await?;
+            let mut total = 0u64;
+            loop {
+                let n = self.sequence_once(&lease, &mut frontier).await?;
+                total += n as u64;
+                if n == 0 {
+                    return anyhow::Ok(total);
+                }
+            }
+        }
+        .await;
+        let _ = self.store.release_sequencer(&lease).await;
+        result
+    }
+
     async fn load_frontier(&self) -> anyhow::Result<Frontier> {
         let state = self.store.log_state().await?;
         let f = with_stored_hashes(&*self.store, |r| Frontier::load(state.size, r)).await?;
