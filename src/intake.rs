@@ -13,6 +13,7 @@ use notarium_core::time::UtcMillis;
 use notarium_store::{NewEntry, Store};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// One accepted entry, with its receipt.
@@ -44,6 +45,9 @@ struct Job {
 #[derive(Clone)]
 pub struct Intake {
     tx: mpsc::Sender<Job>,
+    /// Entries submitted and not yet taken by a commit worker.
+    queued: Arc<AtomicUsize>,
+    limit: usize,
     rng: SystemRandom,
 }
 
@@ -105,8 +109,10 @@ pub fn build_entries(
 }
 
 impl Intake {
-    /// Starts `workers` group-commit workers. `queue` bounds the jobs
-    /// waiting (admission control: beyond it, submissions get 503).
+    /// Starts `workers` group-commit workers. `queue` bounds the entries
+    /// waiting for a commit (admission control: beyond it, submissions get
+    /// 503; a single submission larger than the bound is admitted only when
+    /// nothing waits).
     pub fn start(
         store: Arc<dyn Store>,
         key: Arc<SigningKey>,
@@ -116,11 +122,15 @@ impl Intake {
         workers: usize,
         metrics: Arc<Metrics>,
     ) -> Self {
+        // Every job holds at least one entry, so `queue` jobs never bind
+        // before `queue` entries do.
         let (tx, rx) = mpsc::channel::<Job>(queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
+        let queued = Arc::new(AtomicUsize::new(0));
         for _ in 0..workers.max(1) {
-            let (rx, store, key, origin, metrics) = (
+            let (rx, queued, store, key, origin, metrics) = (
                 rx.clone(),
+                queued.clone(),
                 store.clone(),
                 key.clone(),
                 origin.clone(),
@@ -142,6 +152,7 @@ impl Intake {
                                 Err(_) => break,
                             }
                         }
+                        queued.fetch_sub(n, Ordering::Relaxed);
                         jobs
                     };
                     commit_group(&*store, &key, &origin, jobs, &metrics).await;
@@ -150,8 +161,15 @@ impl Intake {
         }
         Intake {
             tx,
+            queued,
+            limit: queue.max(1),
             rng: SystemRandom::new(),
         }
+    }
+
+    /// Entries submitted and not yet taken by a commit worker.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Builds the entries for `items` (digest, metadata) of `tenant` and
@@ -161,6 +179,12 @@ impl Intake {
         tenant: &SubmitterId,
         items: Vec<([u8; 32], Option<Metadata>)>,
     ) -> Result<Vec<Accepted>, IntakeError> {
+        let n = items.len();
+        let before = self.queued.fetch_add(n, Ordering::Relaxed);
+        if before > 0 && before + n > self.limit {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            return Err(IntakeError::Overloaded);
+        }
         let received = UtcMillis::now();
         // One system randomness call for the whole submission (salts and
         // ids), not two per entry.
@@ -168,12 +192,13 @@ impl Intake {
         self.rng.fill(&mut random).expect("system randomness");
         let entries = build_entries(tenant, items, received, &random);
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .try_send(Job { entries, reply })
-            .map_err(|e| match e {
+        self.tx.try_send(Job { entries, reply }).map_err(|e| {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            match e {
                 mpsc::error::TrySendError::Full(_) => IntakeError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => IntakeError::ShuttingDown,
-            })?;
+            }
+        })?;
         rx.await.map_err(|_| IntakeError::ShuttingDown)?
     }
 }
@@ -232,5 +257,79 @@ async fn commit_group(
             })
             .collect();
         let _ = j.reply.send(Ok(accepted));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    async fn until(what: &str, mut f: impl FnMut() -> bool) {
+        let end = Instant::now() + Duration::from_secs(20);
+        while !f() {
+            assert!(Instant::now() < end, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn items(n: usize) -> Vec<([u8; 32], Option<Metadata>)> {
+        (0..n).map(|i| ([i as u8; 32], None)).collect()
+    }
+
+    /// The queue bound counts entries, not requests: while a commit is
+    /// stuck (another connection holds SQLite's write lock), submissions are
+    /// admitted until the waiting entries would pass the bound, then 503.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_queue_bound_counts_entries() {
+        let dir = std::env::temp_dir().join(format!("notarium-intake-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("notary.db");
+        let store = notarium_store::SqliteStore::open(&db).unwrap();
+        store.migrate().await.unwrap();
+        store.add_tenant("acme", 0).await.unwrap();
+        let key = SigningKey::from_pkcs8_pem(include_str!("../certs/notary.key")).unwrap();
+        let intake = Intake::start(
+            Arc::new(store),
+            Arc::new(key),
+            "notarium.example/log".into(),
+            10,
+            4096,
+            1,
+            Arc::new(Metrics::default()),
+        );
+        let tenant = SubmitterId::parse("acme").unwrap();
+        let blocker = rusqlite::Connection::open(&db).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let submit = |n: usize| {
+            let (intake, tenant) = (intake.clone(), tenant.clone());
+            tokio::spawn(async move { intake.submit(&tenant, items(n)).await })
+        };
+        let a = submit(3);
+        until("the worker to take the first job", || {
+            intake.queued() == 0 && !a.is_finished()
+        })
+        .await;
+        let b = submit(6);
+        until("6 entries waiting", || intake.queued() == 6).await;
+        let c = submit(4);
+        until("10 entries waiting", || intake.queued() == 10).await;
+        // One more entry would pass the bound of 10.
+        assert!(matches!(
+            intake.submit(&tenant, items(1)).await,
+            Err(IntakeError::Overloaded)
+        ));
+        assert_eq!(intake.queued(), 10, "a refused submission leaves no trace");
+
+        blocker.execute_batch("ROLLBACK").unwrap();
+        for (job, n) in [(a, 3), (b, 6), (c, 4)] {
+            assert_eq!(job.await.unwrap().unwrap().len(), n);
+        }
+        assert_eq!(intake.queued(), 0);
+        // Nothing waits: a submission larger than the bound is admitted.
+        assert_eq!(intake.submit(&tenant, items(25)).await.unwrap().len(), 25);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
