@@ -31,9 +31,10 @@ pub struct AppState {
     pub renderer: Arc<notarium_pdf::Renderer>,
     keys: Mutex<HashMap<Hash, (Option<SubmitterId>, Instant)>>,
     buckets: Mutex<HashMap<Hash, Bucket>>,
-    /// Bytes of submission requests in flight (see
-    /// `api::read_submission_body`).
-    pub inflight_bytes: std::sync::atomic::AtomicUsize,
+    /// Bytes of submission bodies in flight (see `api::read_budgeted_body`).
+    pub submission_bytes: crate::api::Budget,
+    /// Bytes of `POST /v1/verify` bodies in flight.
+    pub verify_bytes: crate::api::Budget,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +75,8 @@ impl AppState {
             config,
             keys: Mutex::default(),
             buckets: Mutex::default(),
-            inflight_bytes: Default::default(),
+            submission_bytes: crate::api::Budget::new(crate::api::MAX_INFLIGHT_SUBMISSION_BYTES),
+            verify_bytes: crate::api::Budget::new(crate::api::MAX_INFLIGHT_VERIFY_BYTES),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `/v1/evidence*`: submissions, status, lookup, certificates.
 
 use super::error::ApiError;
-use super::read_submission_body;
+use super::read_budgeted_body;
 use crate::intake::Accepted;
 use crate::service::AppState;
 use actix_web::http::StatusCode;
@@ -112,7 +112,14 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, key) = state.authenticate(authorization(&req)).await?;
-    let (body, _inflight) = read_submission_body(&req, payload, MAX_ITEM_BODY, &state).await?;
+    let (body, _inflight) = read_budgeted_body(
+        &req,
+        payload,
+        MAX_ITEM_BODY,
+        &state.submission_bytes,
+        &state,
+    )
+    .await?;
     let item = validate(
         parse_json::<Item>(&body).inspect_err(|_| state.metrics.reject("bad_request"))?,
         None,
@@ -135,7 +142,14 @@ pub async fn submit_batch(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, key) = state.authenticate(authorization(&req)).await?;
-    let (body, _inflight) = read_submission_body(&req, payload, MAX_BATCH_BODY, &state).await?;
+    let (body, _inflight) = read_budgeted_body(
+        &req,
+        payload,
+        MAX_BATCH_BODY,
+        &state.submission_bytes,
+        &state,
+    )
+    .await?;
     let batch: BatchRequest =
         parse_json(&body).inspect_err(|_| state.metrics.reject("bad_request"))?;
     if batch.items.is_empty() {

@@ -15,23 +15,6 @@ use error::ApiError;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Reads a request body up to `limit` bytes; beyond, 413 without reading more.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the request body is larger than {limit} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
 /// Bytes of submission requests being read, parsed and committed at once,
 /// across all connections. Beyond it a submission gets 503 (with
 /// Retry-After) before its body is read: a request needs a few times its
@@ -40,10 +23,30 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::B
 /// concurrent 4 MB batches took it past 340 MB, tests/notary_flood.rs).
 pub const MAX_INFLIGHT_SUBMISSION_BYTES: usize = 32 << 20;
 
-/// A request's share of the in-flight submission budget, given back when
-/// dropped (when the handler returns).
+/// The same for `POST /v1/verify` (public, bodies up to 4 MB), kept apart
+/// so that verifications can never crowd out submissions, or the reverse.
+pub const MAX_INFLIGHT_VERIFY_BYTES: usize = 16 << 20;
+
+/// Bytes of request bodies in flight, bounded.
+#[derive(Debug)]
+pub struct Budget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    pub fn new(max: usize) -> Self {
+        Budget {
+            used: AtomicUsize::new(0),
+            max,
+        }
+    }
+}
+
+/// A request's share of a [`Budget`], given back when dropped (when the
+/// handler returns).
 pub struct InFlight<'a> {
-    used: &'a AtomicUsize,
+    budget: &'a Budget,
     held: usize,
 }
 
@@ -54,36 +57,35 @@ impl InFlight<'_> {
             return true;
         }
         let more = bytes - self.held;
-        let before = self.used.fetch_add(more, Ordering::Relaxed);
+        let before = self.budget.used.fetch_add(more, Ordering::Relaxed);
         self.held = bytes;
-        before + more <= MAX_INFLIGHT_SUBMISSION_BYTES
+        before + more <= self.budget.max
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.used.fetch_sub(self.held, Ordering::Relaxed);
+        self.budget.used.fetch_sub(self.held, Ordering::Relaxed);
     }
 }
 
-/// Reads a submission body like [`read_body`], within the in-flight budget
-/// of [`MAX_INFLIGHT_SUBMISSION_BYTES`]: the declared Content-Length is held
-/// before reading, and whatever arrives beyond it as it arrives. Keep the
+/// Reads a request body up to `limit` bytes (beyond, 413 without reading
+/// more), within `budget`: the declared
+/// Content-Length is held before reading, and whatever arrives beyond it as
+/// it arrives; past the budget, 503 (counted as `overloaded`). Keep the
 /// returned guard until the response is ready.
-pub async fn read_submission_body<'a>(
+pub async fn read_budgeted_body<'a>(
     req: &actix_web::HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-    state: &'a AppState,
+    budget: &'a Budget,
+    state: &AppState,
 ) -> Result<(web::Bytes, InFlight<'a>), ApiError> {
     let overloaded = || {
         state.metrics.reject("overloaded");
         ApiError::from(crate::intake::IntakeError::Overloaded)
     };
-    let mut inflight = InFlight {
-        used: &state.inflight_bytes,
-        held: 0,
-    };
+    let mut inflight = InFlight { budget, held: 0 };
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -190,4 +192,34 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render(pending))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_is_shared_and_given_back() {
+        let budget = Budget::new(100);
+        let mut a = InFlight {
+            budget: &budget,
+            held: 0,
+        };
+        assert!(a.hold(60));
+        assert!(a.hold(40), "holding less than held asks nothing");
+        let mut b = InFlight {
+            budget: &budget,
+            held: 0,
+        };
+        assert!(b.hold(40));
+        assert!(!b.hold(41), "60 + 41 passes 100");
+        drop(b);
+        assert_eq!(
+            budget.used.load(Ordering::Relaxed),
+            60,
+            "b gave back all it held"
+        );
+        drop(a);
+        assert_eq!(budget.used.load(Ordering::Relaxed), 0);
+    }
 }

@@ -2,7 +2,7 @@
 //! evidence file never reaches the server, only its digest.
 
 use super::error::ApiError;
-use super::read_body;
+use super::read_budgeted_body;
 use crate::service::AppState;
 use actix_web::{HttpResponse, web};
 use base64::Engine;
@@ -27,10 +27,12 @@ struct VerifyRequest {
 }
 
 pub async fn verify(
+    req: actix_web::HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(payload, MAX_VERIFY_BODY).await?;
+    let (body, _inflight) =
+        read_budgeted_body(&req, payload, MAX_VERIFY_BODY, &state.verify_bytes, &state).await?;
     let req: VerifyRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
     let json = match (req.certificate, req.certificate_pdf) {
