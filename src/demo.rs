@@ -70,9 +70,11 @@ fn start_witness(dir: &Path, repo: &Path, role: &str) -> anyhow::Result<WitnessP
     let mut child = Command::new(std::env::current_exe()?)
         .args(["witness", "serve", "--init-if-missing", "--config"])
         .arg(&cfg)
+        // The demo creates fresh witness states on purpose: the witness's
+        // warning about it would only be noise here.
         .env(
             "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()),
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -253,7 +255,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|_| p.to_path_buf())
         };
-        println!("  Verify a certificate offline, as a court expert would:");
+        println!(
+            "  Verify a certificate offline, as a court expert would (the first run builds notarium-verify, about a minute):"
+        );
         println!(
             "    cargo run --release -p notarium-verify -- {} --file {} --trust certs/root.pem --origin notarium.example/log",
             rel(&pdf).display(),

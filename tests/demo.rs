@@ -29,6 +29,7 @@ fn demo_produces_certificates_the_offline_verifier_accepts() {
         let out = Command::new(notarium_bin())
             .args(["demo", "--once", "--listen", "127.0.0.1:0", "--dir"])
             .arg(&dir)
+            .env_remove("RUST_LOG")
             .current_dir(repo())
             .output()
             .unwrap();
@@ -41,6 +42,12 @@ fn demo_produces_certificates_the_offline_verifier_accepts() {
         assert_eq!(stdout.matches("  VALID    ").count(), 4, "{stdout}");
         assert!(!stdout.contains("INVALID"), "{stdout}");
         assert!(stdout.contains("/verify"), "{stdout}");
+        // A newcomer's terminal shows the demo's story, not server logs.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains(" WARN ") && !stderr.contains(" INFO "),
+            "log lines in the demo's output: {stderr}"
+        );
         if run == 1 {
             assert!(stdout.contains("Resetting the demo directory"), "{stdout}");
         }

@@ -205,23 +205,38 @@ fn print_human(path: &Path, r: &Report) {
         println!("  {status}  {:<17} {}", c.id, c.detail);
     }
     println!();
+    // Labels in one column as wide as the longest (role names vary).
+    let width = r
+        .earliest_witnessed
+        .keys()
+        .map(|role| format!("witnessed ({role})").len())
+        .chain([17])
+        .max()
+        .unwrap_or(17)
+        + 2;
+    let line = |label: &str, value: &dyn std::fmt::Display| {
+        println!("  {label:<width$}{value}");
+    };
     if let Some(d) = &r.evidence_sha256 {
-        println!("  evidence SHA-256   {d}");
+        line("evidence SHA-256", d);
     }
     if let Some(s) = &r.submitter {
-        println!("  submitter          {s}");
+        line("submitter", s);
     }
     if let Some(t) = &r.received_at {
-        println!("  received (notary)  {t}");
+        line("received (notary)", t);
     }
     if let Some(l) = &r.log {
-        println!(
-            "  log                {} entry {} of tree size {}",
-            l.origin, l.index, l.tree_size
+        line(
+            "log",
+            &format_args!(
+                "{} entry {} of tree size {}",
+                l.origin, l.index, l.tree_size
+            ),
         );
     }
     for (role, time) in &r.earliest_witnessed {
-        println!("  {:<19}{time}", format!("witnessed ({role})"));
+        line(&format!("witnessed ({role})"), time);
     }
     println!();
     if r.valid {

@@ -84,12 +84,24 @@ fn valid_certificate_exits_0_with_each_check() {
         out.contains("VALID: the evidence existed, unaltered, no later than 2026-11-29T06:00:02Z"),
         "{out}"
     );
-    assert!(out.contains("submitter          acme-trading"), "{out}");
-    assert!(
-        out.contains("witnessed (arbitration)2026-11-29T06:00:03Z")
-            || out.contains("witnessed (arbitration) 2026-11-29T06:00:03Z"),
-        "{out}"
+    // The summary is a two-column table: every value starts in one column,
+    // after at least two spaces, however long the witness role.
+    let column = |label: &str, value: &str| {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line: {out}"));
+        assert!(line.ends_with(value), "{line}");
+        assert!(line.contains(&format!("{label}  ")), "{line}");
+        line.len() - value.len()
+    };
+    let at = column("submitter", "acme-trading");
+    assert_eq!(
+        column("witnessed (arbitration)", "2026-11-29T06:00:03Z"),
+        at
     );
+    assert_eq!(column("witnessed (court)", "2026-11-29T06:00:02Z"), at);
+    assert_eq!(column("received (notary)", "Z"), at + 23);
 }
 
 #[test]
