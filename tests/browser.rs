@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const TENANT: &str = "acme-trading";
 
@@ -351,19 +351,7 @@ async fn judge_page_in_headless_chromium() {
         .as_str()
         .unwrap()
         .to_string();
-    eventually("the entry to be final", Duration::from_secs(30), || async {
-        let v: Value = http
-            .get(format!("{base}/v1/evidence/{id}"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (v["status"] == "final").then_some(())
-    })
-    .await;
+    wait_final(&http, &base, &key, &id).await;
     let cert_json = get_ok(
         &http,
         &format!("{base}/v1/evidence/{id}/certificate.json"),

@@ -98,19 +98,7 @@ async fn grow_then_serve(db: Option<&str>) {
         .await
         .unwrap();
     let id = r["id"].as_str().unwrap().to_string();
-    let status = eventually("the new entry final", Duration::from_secs(60), || async {
-        let s: Value = http
-            .get(format!("{}/v1/evidence/{id}", notary.url))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (s["status"] == "final").then_some(s)
-    })
-    .await;
+    let status = wait_final(&http, &notary.url, &key, &id).await;
     assert_eq!(status["index"], 2500);
     let cert = http
         .get(format!("{}/v1/evidence/{id}/certificate.json", notary.url))

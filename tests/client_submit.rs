@@ -158,15 +158,7 @@ async fn submit_cli(
 
 /// The notary's entries of this tenant with this digest.
 async fn entries_with(http: &reqwest::Client, url: &str, key: &str, digest: &str) -> Vec<Value> {
-    let v: Value = http
-        .get(format!("{url}/v1/evidence?sha256={digest}"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(http, &format!("{url}/v1/evidence?sha256={digest}"), key).await;
     v["items"].as_array().unwrap().clone()
 }
 

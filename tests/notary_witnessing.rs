@@ -26,22 +26,7 @@ async fn submit(http: &reqwest::Client, url: &str, key: &str, what: &str) -> Str
 }
 
 async fn status(http: &reqwest::Client, url: &str, key: &str, id: &str) -> Value {
-    http.get(format!("{url}/v1/evidence/{id}"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn wait_final(http: &reqwest::Client, url: &str, key: &str, id: &str) -> Value {
-    eventually(&format!("{id} final"), Duration::from_secs(60), || async {
-        let s = status(http, url, key, id).await;
-        (s["status"] == "final").then_some(s)
-    })
-    .await
+    get_json(http, &format!("{url}/v1/evidence/{id}"), key).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -341,3 +341,30 @@ pub fn restart_witness(dir: &Path, role: &str, url: &str) -> Proc {
         .args(["--listen", addr]);
     spawn_until_listening(cmd, "listening on ")
 }
+
+/// GET `url` with the API key; its JSON body (panics if there is none).
+pub async fn get_json(http: &reqwest::Client, url: &str, key: &str) -> serde_json::Value {
+    http.get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+/// Polls an entry's status until it is final (deadline 60 s); returns it.
+pub async fn wait_final(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    id: &str,
+) -> serde_json::Value {
+    let url = format!("{base}/v1/evidence/{id}");
+    eventually(&format!("{id} final"), Duration::from_secs(60), || async {
+        let s = get_json(http, &url, key).await;
+        (s["status"] == "final").then_some(s)
+    })
+    .await
+}

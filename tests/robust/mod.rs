@@ -637,15 +637,7 @@ pub async fn audit(url: &str, ledger: &Ledger, seen: &Checkpoints) -> Audit {
         .map(|(d, key)| {
             let http = &http;
             async move {
-                let v: Value = http
-                    .get(format!("{url}/v1/evidence?sha256={d}"))
-                    .bearer_auth(key)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let v = get_json(http, &format!("{url}/v1/evidence?sha256={d}"), &key).await;
                 let items = v["items"].as_array().unwrap();
                 assert!(items.len() <= 1, "digest {d} stored twice: {v}");
                 items.first().map(|i| {
