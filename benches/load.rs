@@ -498,11 +498,9 @@ CREATE TABLE bench_entries (
     salt            bytea NOT NULL CHECK (length(salt) = 32),
     metadata        text,
     received_ms     bigint NOT NULL,
-    leaf_hash       bytea NOT NULL CHECK (length(leaf_hash) = 32),
-    log_index       bigint UNIQUE CHECK (log_index >= 0)
+    leaf_hash       bytea NOT NULL CHECK (length(leaf_hash) = 32)
 );
 CREATE INDEX bench_entries_by_evidence ON bench_entries (tenant, evidence_sha256, seq);
-CREATE INDEX bench_entries_pending ON bench_entries (seq) WHERE log_index IS NULL;
 ";
 
 fn row_bytes(worker: usize, n: u64) -> ([u8; 32], String) {
@@ -714,19 +712,7 @@ fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
     let arbitration = common::start_witness(dir.path(), "arbitration");
     let cfg = common::write_notary_config(dir.path(), &court.url, &arbitration.url, "");
     let key = tenant_with_key(&cfg, db, "bench-tenant");
-    let mut cmd = Command::new(notarium_bin());
-    cmd.args(["serve", "--config"])
-        .arg(&cfg)
-        .env("RUST_LOG", "warn")
-        .env(
-            "NOTARIUM_BATCH_INTERVAL_MS",
-            k.batch_interval_ms.to_string(),
-        );
-    match db {
-        Some(url) => cmd.env("DATABASE_URL", url),
-        None => cmd.env_remove("DATABASE_URL"),
-    };
-    let proc = spawn_until_listening(cmd, "notarium listening on ");
+    let proc = spawn_notary(&cfg, db, k);
     let addr = url_addr(&proc.url);
     let watched = Watched {
         notary: Some(proc.child.id()),
@@ -741,6 +727,23 @@ fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
         key: HeaderValue::from_str(&format!("Bearer {key}")).unwrap(),
         watched,
     }
+}
+
+/// Starts `notarium serve` on `cfg`; returns once it listens.
+fn spawn_notary(cfg: &Path, db: Option<&str>, k: &Knobs) -> Proc {
+    let mut cmd = Command::new(notarium_bin());
+    cmd.args(["serve", "--config"])
+        .arg(cfg)
+        .env("RUST_LOG", "warn")
+        .env(
+            "NOTARIUM_BATCH_INTERVAL_MS",
+            k.batch_interval_ms.to_string(),
+        );
+    match db {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    spawn_until_listening(cmd, "notarium listening on ")
 }
 
 /// Numeric samples of the notary's /metrics (no labels).
@@ -1131,7 +1134,20 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run(k));
+    match std::env::var("NOTARIUM_BENCH_GROWTH") {
+        Ok(sizes) => {
+            let sizes: Vec<u64> = sizes
+                .split(',')
+                .map(|s| {
+                    s.trim()
+                        .parse()
+                        .expect("NOTARIUM_BENCH_GROWTH: sizes, e.g. 1000000,10000000")
+                })
+                .collect();
+            rt.block_on(growth(k, sizes));
+        }
+        Err(_) => rt.block_on(run(k)),
+    }
 }
 
 fn machine() -> String {
@@ -1469,4 +1485,189 @@ fn ttf_row(store: &str, t: &TtfResult) -> Row {
             && t.finals == t.sampled
             && t.sampled > 0),
     }
+}
+
+// ---------------------------------------------------------------- growth
+
+/// Resident and peak memory of a process, in MB.
+fn rss_mb(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Latencies of `count` proof requests made one after another on one
+/// connection (no queueing), each for a random position in a log of `size`.
+async fn proof_latencies(
+    addr: SocketAddr,
+    size: u64,
+    count: usize,
+    consistency: bool,
+) -> (f64, f64, u64) {
+    let mut c = Http::connect(addr).await.expect("connect");
+    let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ size;
+    let mut lat = Vec::with_capacity(count);
+    let mut errors = 0;
+    for _ in 0..count {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let path = if consistency {
+            format!(
+                "/v1/proof/consistency?old={}&new={size}",
+                1 + x % (size - 1).max(1)
+            )
+        } else {
+            format!("/v1/proof/inclusion?index={}&size={size}", x % size)
+        };
+        let started = Instant::now();
+        match c.send(Method::GET, &path, None, Bytes::new()).await {
+            Ok((200, _)) => lat.push(started.elapsed().as_micros().min(u32::MAX as u128) as u32),
+            _ => errors += 1,
+        }
+    }
+    lat.sort_unstable();
+    (percentile_ms(&lat, 0.50), percentile_ms(&lat, 0.99), errors)
+}
+
+struct GrowthRow {
+    size: u64,
+    load_rate: f64,
+    single: PhaseResult,
+    rss: (f64, f64),
+    inclusion: (f64, f64, u64),
+    consistency: (f64, f64, u64),
+}
+
+/// Submission rate, proof latency and notary memory at growing log sizes on
+/// PostgreSQL: measured on an empty log, then after `admin bulk-load` grew
+/// it to each size (the notary restarted on the grown log, as after an
+/// upgrade). The rate at size 0 is the baseline.
+async fn growth(k: Knobs, sizes: Vec<u64>) {
+    println!("notarium growth bench: {}", machine());
+    println!("knobs: {k:?}; sizes {sizes:?}");
+    let vacuum = env_or("NOTARIUM_BENCH_GROWTH_VACUUM", 0u8) == 1;
+    println!("VACUUM after each bulk load: {vacuum}");
+    let pg = PgDb::new("bench_growth");
+    let mut n = start_notary("postgres", Some(&pg.url), &k);
+    let cfg = n._dir.path().join("notary.toml");
+    let mut rows: Vec<GrowthRow> = Vec::new();
+    let mut size = 0u64;
+    for target in std::iter::once(0).chain(sizes) {
+        let mut load_rate = f64::NAN;
+        if target > size {
+            n.proc.kill9();
+            let started = Instant::now();
+            let out = Command::new(notarium_bin())
+                .args(["admin", "--config"])
+                .arg(&cfg)
+                .args(["bulk-load", "--tenant", "bench-tenant", "--entries"])
+                .arg((target - size).to_string())
+                .env("DATABASE_URL", &pg.url)
+                .output()
+                .expect("notarium admin bulk-load");
+            assert!(
+                out.status.success(),
+                "bulk-load: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            load_rate = (target - size) as f64 / started.elapsed().as_secs_f64();
+            println!("  bulk-loaded {} entries: {load_rate:.0}/s", target - size);
+            if vacuum {
+                // What autovacuum does in a production PostgreSQL (it is off
+                // on some test machines): the sequencer's UPDATE leaves one
+                // dead row version per entry.
+                let started = Instant::now();
+                let (c, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+                    .await
+                    .expect("PostgreSQL");
+                let h = tokio::spawn(conn);
+                c.batch_execute("VACUUM (ANALYZE)").await.expect("VACUUM");
+                drop(c);
+                let _ = h.await;
+                println!(
+                    "  VACUUM (ANALYZE): {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            n.proc = spawn_notary(&cfg, Some(&pg.url), &k);
+            n.watched.notary = Some(n.proc.child.id());
+            n.addr = url_addr(&n.proc.url);
+        }
+        let url = n.proc.url.clone();
+        wait_ready(&url).await;
+        drain(&url, &k).await;
+        let single = http_closed_loop(
+            n.addr,
+            "/v1/evidence",
+            Some(n.key.clone()),
+            k.conns,
+            &k,
+            &n.watched,
+            Arc::new(|w, i| (single_body(w, i), 1)),
+        )
+        .await;
+        drain(&url, &k).await;
+        let rss = rss_mb(n.proc.child.id());
+        size = metric(&scrape(&url).await, "notarium_log_size") as u64;
+        let inclusion = proof_latencies(n.addr, size, 2000, false).await;
+        let consistency = proof_latencies(n.addr, size, 2000, true).await;
+        println!(
+            "  [size {size}] single: {:.0}/s p99 {:.1} ms errors {}; RSS {:.0} MB (peak {:.0}); \
+             inclusion p50 {:.2} p99 {:.2} ms; consistency p50 {:.2} p99 {:.2} ms; {}",
+            single.rate,
+            single.p99_ms,
+            single.errors,
+            rss.0,
+            rss.1,
+            inclusion.0,
+            inclusion.1,
+            consistency.0,
+            consistency.1,
+            single.cpu
+        );
+        rows.push(GrowthRow {
+            size,
+            load_rate,
+            single,
+            rss,
+            inclusion,
+            consistency,
+        });
+    }
+    drop(n);
+    let base = rows[0].single.rate;
+    println!();
+    println!(
+        "| log size | submissions/s | vs size 0 (goal >= 0.9) | submit p99 ms | notary RSS MB (peak) | inclusion p50/p99 ms | consistency p50/p99 ms | bulk load/s |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.1} | {:.0} ({:.0}) | {:.2} / {:.2} | {:.2} / {:.2} | {} |",
+            r.size,
+            r.single.rate,
+            r.single.rate / base,
+            r.single.p99_ms,
+            r.rss.0,
+            r.rss.1,
+            r.inclusion.0,
+            r.inclusion.1,
+            r.consistency.0,
+            r.consistency.1,
+            if r.load_rate.is_nan() {
+                "-".into()
+            } else {
+                format!("{:.0}", r.load_rate)
+            },
+        );
+    }
+    let proof_errors: u64 = rows.iter().map(|r| r.inclusion.2 + r.consistency.2).sum();
+    println!("proof request errors: {proof_errors}");
 }

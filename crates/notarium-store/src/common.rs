@@ -29,11 +29,18 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
     sql: include_str!("../../../migrations/sqlite/0001_init.sql"),
 }];
 
-pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../../migrations/postgres/0001_init.sql"),
-}];
+pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("../../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_pending_positions",
+        sql: include_str!("../../../migrations/postgres/0002_pending_positions.sql"),
+    },
+];
 
 /// The migrations a database at `current` (its highest applied version)
 /// still needs, or an error if it is newer than this binary.

@@ -207,8 +207,8 @@ fn describe(cfg: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{}", cfg.get_dbname().unwrap_or(""))
 }
 
-const ENTRY_COLUMNS: &str =
-    "id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash, log_index";
+/// An entry and its index: `FROM entries e LEFT JOIN positions p USING (seq)`.
+const ENTRY_COLUMNS: &str = "e.id, e.tenant, e.evidence_sha256, e.salt, e.metadata, e.received_ms, e.leaf_hash, p.log_index";
 
 fn entry_from_row(row: &Row) -> Result<StoredEntry> {
     Ok(StoredEntry {
@@ -399,13 +399,16 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "INSERT INTO entries
-                   (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash)
-                 SELECT id, tenant, ev, salt, meta, recv, leaf
-                 FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[],
-                             $6::bigint[], $7::bytea[])
-                      WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
-                 ORDER BY ord",
+                "WITH e AS (
+                   INSERT INTO entries
+                     (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash)
+                   SELECT id, tenant, ev, salt, meta, recv, leaf
+                   FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[],
+                               $6::bigint[], $7::bytea[])
+                        WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
+                   ORDER BY ord
+                   RETURNING seq, id, leaf_hash)
+                 INSERT INTO pending (seq, id, leaf_hash) SELECT seq, id, leaf_hash FROM e",
             )
             .await
             .map_err(db_err)?;
@@ -434,7 +437,8 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries WHERE id = $1 AND tenant = $2"
+                "SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN positions p USING (seq)
+                 WHERE e.id = $1 AND e.tenant = $2"
             ))
             .await
             .map_err(db_err)?;
@@ -454,9 +458,9 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries
-                 WHERE tenant = $1 AND evidence_sha256 = $2
-                 ORDER BY seq LIMIT $3"
+                "SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN positions p USING (seq)
+                 WHERE e.tenant = $1 AND e.evidence_sha256 = $2
+                 ORDER BY e.seq LIMIT $3"
             ))
             .await
             .map_err(db_err)?;
@@ -473,7 +477,7 @@ impl Store for PostgresStore {
     async fn pending_count(&self) -> Result<u64> {
         let client = self.client().await?;
         let row = client
-            .query_one("SELECT count(*) FROM entries WHERE log_index IS NULL", &[])
+            .query_one("SELECT count(*) FROM pending", &[])
             .await
             .map_err(db_err)?;
         to_u64(row.get(0), "pending count")
@@ -579,10 +583,7 @@ impl Store for PostgresStore {
     async fn next_pending(&self, limit: u32) -> Result<Vec<PendingLeaf>> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT id, leaf_hash FROM entries WHERE log_index IS NULL
-                 ORDER BY seq LIMIT $1",
-            )
+            .prepare_cached("SELECT id, leaf_hash FROM pending ORDER BY seq LIMIT $1")
             .await
             .map_err(db_err)?;
         let rows = client
@@ -634,15 +635,19 @@ impl Store for PostgresStore {
                 ))
             });
         }
-        // Only pending entries can be given an index.
+        // Only pending entries can be given an index: each leaves the queue
+        // and gets its position row (entries themselves are never rewritten).
         let ids: Vec<&str> = batch.entry_ids.iter().map(String::as_str).collect();
         let idxs: Vec<i64> = (old..new).collect();
         let stmt = tx
             .prepare_cached(
-                "UPDATE entries AS e SET log_index = t.idx
-                 FROM unnest($1::text[], $2::bigint[]) AS t(id, idx)
-                 WHERE e.id = t.id AND e.log_index IS NULL
-                 RETURNING e.log_index, e.leaf_hash",
+                "WITH d AS (
+                   DELETE FROM pending AS q
+                   USING unnest($1::text[], $2::bigint[]) AS t(id, idx)
+                   WHERE q.id = t.id
+                   RETURNING q.seq, t.idx, q.leaf_hash),
+                 ins AS (INSERT INTO positions (seq, log_index) SELECT seq, idx FROM d)
+                 SELECT idx, leaf_hash FROM d",
             )
             .await
             .map_err(db_err)?;

@@ -405,14 +405,18 @@ mod cases {
         let s = fx.store();
         s.migrate().await.unwrap();
         s.migrate().await.unwrap();
+        let versions = match fx.kind {
+            Kind::Sqlite => 1,
+            Kind::Postgres => 2,
+        };
         assert_eq!(
             fx.raw_i64("SELECT count(*) FROM schema_migrations").await,
-            1
+            versions
         );
         assert_eq!(
             fx.raw_i64("SELECT max(version) FROM schema_migrations")
                 .await,
-            1
+            versions
         );
         assert_eq!(
             s.log_state().await.unwrap(),
@@ -1593,8 +1597,81 @@ async fn postgres_concurrent_migrations_apply_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(n, 2, "each migration applied once");
     assert_eq!(b.log_state().await.unwrap().size, 0);
+}
+
+/// A database written by schema v1 (indices stored in `entries.log_index`)
+/// is converted by migration 0002: sequenced entries keep their indices,
+/// pending ones stay pending in order, and sequencing goes on from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v1_database_is_converted_in_place() {
+    let db = PgDb::create().await;
+    let raw = admin_client(&db.url).await;
+    raw.batch_execute(
+        "CREATE TABLE schema_migrations (
+             version bigint PRIMARY KEY, name text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO schema_migrations (version, name) VALUES (1, '0001_init');",
+    )
+    .await
+    .unwrap();
+    raw.batch_execute(include_str!("../../../migrations/postgres/0001_init.sql"))
+        .await
+        .unwrap();
+    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1)")
+        .await
+        .unwrap();
+    let entries: Vec<NewEntry> = (0..4).map(|n| entry(TENANT, n)).collect();
+    for (i, e) in entries.iter().enumerate() {
+        // v1 rows: the first two sequenced (indices 0 and 1), two pending.
+        let index = (i < 2).then_some(i as i64);
+        raw.execute(
+            "INSERT INTO entries (id, tenant, evidence_sha256, salt, metadata, received_ms,
+                                  leaf_hash, log_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &e.id,
+                &e.tenant,
+                &e.evidence_sha256.as_slice(),
+                &e.salt.as_slice(),
+                &e.metadata,
+                &e.received_ms,
+                &e.leaf_hash.as_slice(),
+                &index,
+            ],
+        )
+        .await
+        .unwrap();
+    }
+
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    for (i, e) in entries.iter().enumerate() {
+        let got = store.get_entry(TENANT, &e.id).await.unwrap().unwrap();
+        assert_eq!(got.entry, *e);
+        assert_eq!(got.log_index, (i < 2).then_some(i as u64), "entry {i}");
+    }
+    assert_eq!(store.pending_count().await.unwrap(), 2);
+    let pending = store.next_pending(10).await.unwrap();
+    let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [entries[2].id.as_str(), entries[3].id.as_str()]);
+    let found = store
+        .find_entries(TENANT, &entries[0].evidence_sha256, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].log_index, Some(0));
+    let has_column: i64 = raw
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns
+             WHERE table_name = 'entries' AND column_name = 'log_index'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(has_column, 0, "entries are no longer rewritten");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
