@@ -710,7 +710,11 @@ fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
     let dir = TempDir::new(&format!("bench-{store}"));
     let court = common::start_witness(dir.path(), "court");
     let arbitration = common::start_witness(dir.path(), "arbitration");
-    let cfg = common::write_notary_config(dir.path(), &court.url, &arbitration.url, "");
+    let extra = match std::env::var("NOTARIUM_BENCH_INTAKE_WORKERS") {
+        Ok(n) => format!("[limits]\nintake_workers = {n}\n"),
+        Err(_) => String::new(),
+    };
+    let cfg = common::write_notary_config(dir.path(), &court.url, &arbitration.url, &extra);
     let key = tenant_with_key(&cfg, db, "bench-tenant");
     let proc = spawn_notary(&cfg, db, k);
     let addr = url_addr(&proc.url);

@@ -118,6 +118,9 @@ pub struct LimitsSection {
     /// Largest group committed at once.
     #[serde(default = "default_group")]
     pub group_max: usize,
+    /// Group commits in flight at once (each holds a store connection).
+    #[serde(default = "default_intake_workers")]
+    pub intake_workers: usize,
     /// Per witness request deadline.
     #[serde(default = "default_witness_timeout")]
     pub witness_timeout_ms: u64,
@@ -130,6 +133,7 @@ impl Default for LimitsSection {
             per_key_burst: default_burst(),
             intake_queue: default_queue(),
             group_max: default_group(),
+            intake_workers: default_intake_workers(),
             witness_timeout_ms: default_witness_timeout(),
         }
     }
@@ -146,6 +150,9 @@ fn default_queue() -> usize {
 }
 fn default_group() -> usize {
     4096
+}
+fn default_intake_workers() -> usize {
+    2
 }
 fn default_witness_timeout() -> u64 {
     5_000
@@ -272,6 +279,9 @@ impl FileConfig {
         }
         if !(1..=100_000).contains(&self.log.batch_size) {
             return Err(err("log.batch_size must be between 1 and 100000"));
+        }
+        if !(1..=32).contains(&self.limits.intake_workers) {
+            return Err(err("limits.intake_workers must be between 1 and 32"));
         }
         self.server
             .listen

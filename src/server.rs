@@ -68,7 +68,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         config.origin.clone(),
         config.limits.intake_queue,
         config.limits.group_max,
-        2,
+        config.limits.intake_workers,
         metrics.clone(),
     );
     let holder = format!(

@@ -78,6 +78,10 @@ fn problems_are_named() {
             "server.listen",
         ),
         (
+            sample().replace("intake_workers = 2", "intake_workers = 0"),
+            "limits.intake_workers",
+        ),
+        (
             sample().replace(
                 "roots = [\"../certs/root.pem\"]",
                 "roots = [\"../tests/fixtures/pki/other-root.pem\"]",
