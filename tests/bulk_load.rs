@@ -8,7 +8,6 @@
 mod common;
 
 use common::*;
-use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
 
@@ -85,30 +84,11 @@ async fn grow_then_serve(db: Option<&str>) {
 
     // A new submission lands after the loaded entries, and its certificate
     // verifies (its inclusion proof hashes the bulk-loaded subtrees).
-    let data = b"after the bulk load";
-    let digest = <sha2::Sha256 as sha2::Digest>::digest(data);
-    let r: Value = http
-        .post(format!("{}/v1/evidence", notary.url))
-        .bearer_auth(&key)
-        .json(&json!({ "sha256": hex::encode(digest) }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = r["id"].as_str().unwrap().to_string();
-    let status = wait_final(&http, &notary.url, &key, &id).await;
+    let data = "after the bulk load";
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(data.as_bytes());
+    let id = submit_text(&http, &notary.url, &key, data).await;
+    let (status, cert) = final_certificate(&http, &notary.url, &key, &id).await;
     assert_eq!(status["index"], 2500);
-    let cert = http
-        .get(format!("{}/v1/evidence/{id}/certificate.json", notary.url))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
     let report = verifier().verify_certificate(&cert, Some(&digest.into()));
     assert!(report.valid, "{:#?}", report.checks);
 

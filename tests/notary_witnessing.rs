@@ -6,24 +6,8 @@
 mod common;
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
-
-async fn submit(http: &reqwest::Client, url: &str, key: &str, what: &str) -> String {
-    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(what.as_bytes()));
-    let r = http
-        .post(format!("{url}/v1/evidence"))
-        .bearer_auth(key)
-        .json(&json!({ "sha256": digest }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 202);
-    r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 async fn status(http: &reqwest::Client, url: &str, key: &str, id: &str) -> Value {
     get_json(http, &format!("{url}/v1/evidence/{id}"), key).await
@@ -40,12 +24,12 @@ async fn entries_wait_for_the_quorum_and_a_restarted_notary_resynchronises() {
     let mut notary = start_notary(&cfg, None);
     let http = reqwest::Client::new();
 
-    let a = submit(&http, &notary.url, &key, "a").await;
+    let a = submit_text(&http, &notary.url, &key, "a").await;
     wait_final(&http, &notary.url, &key, &a).await;
 
     // The arbitration witness dies: B is accepted and sequenced, never final.
     arb.kill9();
-    let b = submit(&http, &notary.url, &key, "b").await;
+    let b = submit_text(&http, &notary.url, &key, "b").await;
     eventually("b sequenced", Duration::from_secs(30), || async {
         status(&http, &notary.url, &key, &b).await["index"].as_u64()
     })
@@ -107,18 +91,9 @@ async fn entries_wait_for_the_quorum_and_a_restarted_notary_resynchronises() {
     // answer 409 with their size and it resends with the right proof.
     notary.kill9();
     let notary = start_notary(&cfg, None);
-    let c = submit(&http, &notary.url, &key, "c").await;
-    let s = wait_final(&http, &notary.url, &key, &c).await;
+    let c = submit_text(&http, &notary.url, &key, "c").await;
+    let (s, json) = final_certificate(&http, &notary.url, &key, &c).await;
     assert_eq!(s["index"], 2);
-    let json = http
-        .get(format!("{}/v1/evidence/{c}/certificate.json", notary.url))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
     assert!(verifier().verify_certificate(&json, None).valid);
     drop(court);
 }

@@ -368,3 +368,44 @@ pub async fn wait_final(
     })
     .await
 }
+
+/// GET `url` with the API key; its body, which must come with a 2xx.
+pub async fn get_bytes(http: &reqwest::Client, url: &str, key: &str) -> Vec<u8> {
+    let r = http
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert!(r.status().is_success(), "GET {url}: {}", r.status());
+    r.bytes().await.unwrap().to_vec()
+}
+
+/// Submits the SHA-256 of `text` (expects 202); returns the entry id.
+pub async fn submit_text(http: &reqwest::Client, base: &str, key: &str, text: &str) -> String {
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    let r = http
+        .post(format!("{base}/v1/evidence"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({ "sha256": digest }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Waits until entry `id` is final; returns its status and certificate JSON.
+pub async fn final_certificate(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    id: &str,
+) -> (serde_json::Value, Vec<u8>) {
+    let status = wait_final(http, base, key, id).await;
+    let url = format!("{base}/v1/evidence/{id}/certificate.json");
+    (status, get_bytes(http, &url, key).await)
+}
