@@ -70,9 +70,9 @@ impl Drop for InFlight<'_> {
 }
 
 /// Reads a request body up to `limit` bytes (beyond, 413 without reading
-/// more), within `budget`: the declared
-/// Content-Length is held before reading, and whatever arrives beyond it as
-/// it arrives; past the budget, 503 (counted as `overloaded`). Keep the
+/// more), within `budget`: the declared Content-Length is held before
+/// reading, and whatever arrives beyond it as it arrives; past the budget,
+/// 503 (counted as `overloaded`). Keep the
 /// returned guard until the response is ready.
 pub async fn read_budgeted_body<'a>(
     req: &actix_web::HttpRequest,
