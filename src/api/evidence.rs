@@ -1,13 +1,14 @@
 //! `/v1/evidence*`: submissions, status, lookup, certificates.
 
 use super::error::ApiError;
-use super::read_budgeted_body;
+use super::{InFlight, read_budgeted_body};
 use crate::intake::Accepted;
 use crate::service::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use notarium_core::encoding::parse_hex32;
-use notarium_core::entry::{MAX_METADATA_BYTES, Metadata};
+use notarium_core::entry::{MAX_METADATA_BYTES, Metadata, SubmitterId};
+use notarium_core::merkle::Hash;
 use notarium_core::time::UtcMillis;
 use notarium_store::StoredEntry;
 use serde::Deserialize;
@@ -105,21 +106,28 @@ fn authorization(req: &HttpRequest) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// The start of both submission endpoints: the caller's tenant and key
+/// hash, then the body, read within the shared submission budget (keep the
+/// guard until the response is ready).
+async fn submission<'a>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    state: &'a AppState,
+) -> Result<(SubmitterId, Hash, web::Bytes, InFlight<'a>), ApiError> {
+    let (tenant, key) = state.authenticate(authorization(req)).await?;
+    let (body, inflight) =
+        read_budgeted_body(req, payload, limit, &state.submission_bytes, state).await?;
+    Ok((tenant, key, body, inflight))
+}
+
 /// `POST /v1/evidence`
 pub async fn submit(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, key) = state.authenticate(authorization(&req)).await?;
-    let (body, _inflight) = read_budgeted_body(
-        &req,
-        payload,
-        MAX_ITEM_BODY,
-        &state.submission_bytes,
-        &state,
-    )
-    .await?;
+    let (tenant, key, body, _inflight) = submission(&req, payload, MAX_ITEM_BODY, &state).await?;
     let item = validate(
         parse_json::<Item>(&body).inspect_err(|_| state.metrics.reject("bad_request"))?,
         None,
@@ -141,15 +149,7 @@ pub async fn submit_batch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, key) = state.authenticate(authorization(&req)).await?;
-    let (body, _inflight) = read_budgeted_body(
-        &req,
-        payload,
-        MAX_BATCH_BODY,
-        &state.submission_bytes,
-        &state,
-    )
-    .await?;
+    let (tenant, key, body, _inflight) = submission(&req, payload, MAX_BATCH_BODY, &state).await?;
     let batch: BatchRequest =
         parse_json(&body).inspect_err(|_| state.metrics.reject("bad_request"))?;
     if batch.items.is_empty() {
