@@ -1558,6 +1558,10 @@ async fn growth(k: Knobs, sizes: Vec<u64>) {
     println!("knobs: {k:?}; sizes {sizes:?}");
     let vacuum = env_or("NOTARIUM_BENCH_GROWTH_VACUUM", 0u8) == 1;
     println!("VACUUM after each bulk load: {vacuum}");
+    // A variant's change (for example dropping an index) applied before a
+    // size is measured a second time: "10000000,10000000" measures the grown
+    // log as loaded, then with this SQL applied, in one run.
+    let repeat_sql = std::env::var("NOTARIUM_BENCH_GROWTH_SQL").ok();
     let pg = PgDb::new("bench_growth");
     let mut n = start_notary("postgres", Some(&pg.url), &k);
     let cfg = n._dir.path().join("notary.toml");
@@ -1604,6 +1608,25 @@ async fn growth(k: Knobs, sizes: Vec<u64>) {
             n.proc = spawn_notary(&cfg, Some(&pg.url), &k);
             n.watched.notary = Some(n.proc.child.id());
             n.addr = url_addr(&n.proc.url);
+        }
+        if target > 0
+            && target <= size
+            && let Some(sql) = &repeat_sql
+        {
+            let (c, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+                .await
+                .expect("PostgreSQL");
+            let h = tokio::spawn(conn);
+            let started = Instant::now();
+            c.batch_execute(sql)
+                .await
+                .expect("NOTARIUM_BENCH_GROWTH_SQL");
+            drop(c);
+            let _ = h.await;
+            println!(
+                "  applied NOTARIUM_BENCH_GROWTH_SQL ({:.1} s): {sql}",
+                started.elapsed().as_secs_f64()
+            );
         }
         let url = n.proc.url.clone();
         wait_ready(&url).await;

@@ -12,8 +12,12 @@ use notarium_core::time::UtcMillis;
 use notarium_store::{Batch, CheckpointRow, Lease, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// How often the sequencer reclaims the pending queue's room
+/// ([`Store::tidy_queue`]): at 20,000 submissions/s, 100,000 dead rows.
+const TIDY_QUEUE_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Sequencer {
@@ -73,6 +77,7 @@ impl Sequencer {
                 let n = self.sequence_once(&lease, &mut frontier).await?;
                 total += n as u64;
                 if n == 0 {
+                    self.store.tidy_queue().await?;
                     return anyhow::Ok(total);
                 }
             }
@@ -102,6 +107,7 @@ impl Sequencer {
     ) -> anyhow::Result<()> {
         let mut frontier = self.load_frontier().await?;
         let mut ticks = 0u64;
+        let mut tidied = Instant::now();
         loop {
             // Batches back to back while there is a backlog; otherwise wait.
             let appended = match self.sequence_once(lease, &mut frontier).await {
@@ -121,6 +127,12 @@ impl Sequencer {
             ticks += 1;
             if ticks.is_multiple_of(4) && !self.store.lease_alive(lease).await.unwrap_or(false) {
                 anyhow::bail!("lease no longer held");
+            }
+            if tidied.elapsed() >= TIDY_QUEUE_EVERY {
+                if let Err(e) = self.store.tidy_queue().await {
+                    tracing::warn!(error = %e, "cannot tidy the pending queue");
+                }
+                tidied = Instant::now();
             }
             if appended < self.batch_size as usize {
                 wait(shutdown, self.interval).await;

@@ -40,6 +40,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "0002_pending_positions",
         sql: include_str!("../../../migrations/postgres/0002_pending_positions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_lookup_off_commit_path",
+        sql: include_str!("../../../migrations/postgres/0003_lookup_off_commit_path.sql"),
+    },
 ];
 
 /// The migrations a database at `current` (its highest applied version)

@@ -148,6 +148,16 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<StoredEntry>>;
     async fn pending_count(&self) -> Result<u64>;
+    /// Reclaims the room of entries that have left the pending queue. On
+    /// PostgreSQL each entry is inserted into the queue and deleted from it
+    /// once; until a VACUUM the dead rows stay in the queue's table and its
+    /// indexes (one of them keyed by digest, so at random), and the queue
+    /// would grow with the log on a server where autovacuum is off or slow.
+    /// The sequencer calls this every few seconds; it is cheap on a queue
+    /// kept small. The default does nothing (stores that reuse room at once).
+    async fn tidy_queue(&self) -> Result<()> {
+        Ok(())
+    }
 
     // Sequencing.
     /// Tries to become the sequencer; `None` when another process holds it.

@@ -207,7 +207,7 @@ fn describe(cfg: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{}", cfg.get_dbname().unwrap_or(""))
 }
 
-/// An entry and its index: `FROM entries e LEFT JOIN positions p USING (seq)`.
+/// An entry (`entries e`) and, once sequenced, its index (`positions p`).
 const ENTRY_COLUMNS: &str = "e.id, e.tenant, e.evidence_sha256, e.salt, e.metadata, e.received_ms, e.leaf_hash, p.log_index";
 
 fn entry_from_row(row: &Row) -> Result<StoredEntry> {
@@ -292,6 +292,40 @@ async fn read_nodes(c: &impl GenericClient, ids: &[NodeId]) -> Result<Vec<Hash>>
             None => Err(node_not_found(*id)),
         })
         .collect()
+}
+
+/// Entries per partition of `lookup` (migration 0003): partition `n`,
+/// named `lookup_<n>`, holds `seq` in `[n * LOOKUP_PARTITION, (n + 1) *
+/// LOOKUP_PARTITION)`.
+const LOOKUP_PARTITION: i64 = 1 << 20;
+
+/// Creates, in the batch's transaction, the `lookup` partitions that the
+/// queue's entries need and that do not exist yet (usually none: one is
+/// created every 2^20 entries; rolled back with the batch if it fails).
+async fn create_lookup_partitions(tx: &impl GenericClient) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT n FROM generate_series(
+                 (SELECT min(seq) FROM pending) / $1, (SELECT max(seq) FROM pending) / $1) AS n
+             WHERE to_regclass(format('lookup_%s', n)) IS NULL",
+        )
+        .await
+        .map_err(db_err)?;
+    for row in tx
+        .query(&stmt, &[&LOOKUP_PARTITION])
+        .await
+        .map_err(db_err)?
+    {
+        let n: i64 = row.get(0);
+        tx.batch_execute(&format!(
+            "CREATE TABLE lookup_{n} PARTITION OF lookup FOR VALUES FROM ({}) TO ({})",
+            n * LOOKUP_PARTITION,
+            (n + 1) * LOOKUP_PARTITION
+        ))
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -407,8 +441,9 @@ impl Store for PostgresStore {
                                $6::bigint[], $7::bytea[])
                         WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
                    ORDER BY ord
-                   RETURNING seq, id, leaf_hash)
-                 INSERT INTO pending (seq, id, leaf_hash) SELECT seq, id, leaf_hash FROM e",
+                   RETURNING seq, id, leaf_hash, tenant, evidence_sha256)
+                 INSERT INTO pending (seq, id, leaf_hash, tenant, evidence_sha256)
+                 SELECT seq, id, leaf_hash, tenant, evidence_sha256 FROM e",
             )
             .await
             .map_err(db_err)?;
@@ -458,9 +493,20 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN positions p USING (seq)
-                 WHERE e.tenant = $1 AND e.evidence_sha256 = $2
-                 ORDER BY e.seq LIMIT $3"
+                // Pending entries are found through the queue, sequenced
+                // ones through `lookup`; one statement has one snapshot and
+                // the sequencer moves an entry from one to the other in one
+                // transaction, so each entry is seen exactly once.
+                "SELECT {ENTRY_COLUMNS}
+                 FROM (SELECT seq, id FROM lookup
+                       WHERE tenant = $1 AND evidence_sha256 = $2
+                       UNION ALL
+                       SELECT seq, id FROM pending
+                       WHERE tenant = $1 AND evidence_sha256 = $2
+                       ORDER BY seq LIMIT $3) AS f
+                 JOIN entries e ON e.id = f.id
+                 LEFT JOIN positions p ON p.seq = f.seq
+                 ORDER BY f.seq"
             ))
             .await
             .map_err(db_err)?;
@@ -481,6 +527,17 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         to_u64(row.get(0), "pending count")
+    }
+
+    async fn tidy_queue(&self) -> Result<()> {
+        // Outside a transaction, as VACUUM must be. Without truncation it
+        // takes no lock that submissions or the sequencer's batches wait
+        // for; the room it frees is reused by the next inserts.
+        let client = self.client().await?;
+        client
+            .batch_execute("VACUUM (TRUNCATE false) pending")
+            .await
+            .map_err(db_err)
     }
 
     async fn acquire_sequencer(&self, holder: &str) -> Result<Option<Lease>> {
@@ -635,18 +692,25 @@ impl Store for PostgresStore {
                 ))
             });
         }
-        // Only pending entries can be given an index: each leaves the queue
-        // and gets its position row (entries themselves are never rewritten).
+        // Only pending entries can be given an index: each leaves the queue,
+        // gets its position row (entries themselves are never rewritten) and
+        // its digest lookup row, in digest order so that neighbouring keys
+        // share index pages.
         let ids: Vec<&str> = batch.entry_ids.iter().map(String::as_str).collect();
         let idxs: Vec<i64> = (old..new).collect();
+        create_lookup_partitions(&tx).await?;
         let stmt = tx
             .prepare_cached(
                 "WITH d AS (
                    DELETE FROM pending AS q
                    USING unnest($1::text[], $2::bigint[]) AS t(id, idx)
                    WHERE q.id = t.id
-                   RETURNING q.seq, t.idx, q.leaf_hash),
-                 ins AS (INSERT INTO positions (seq, log_index) SELECT seq, idx FROM d)
+                   RETURNING q.seq, t.idx, q.leaf_hash, q.id, q.tenant, q.evidence_sha256),
+                 pos AS (INSERT INTO positions (seq, log_index) SELECT seq, idx FROM d),
+                 look AS (
+                   INSERT INTO lookup (tenant, evidence_sha256, seq, id)
+                   SELECT tenant, evidence_sha256, seq, id FROM d
+                   ORDER BY tenant, evidence_sha256)
                  SELECT idx, leaf_hash FROM d",
             )
             .await

@@ -398,6 +398,17 @@ fn final_cp(size: u64, tag: &str) -> FinalCheckpoint {
 // The cases every store must pass
 // ---------------------------------------------------------------------------
 
+/// How many migrations the repository has for `store`.
+fn migration_files(store: &str) -> i64 {
+    let dir = format!("{}/../../migrations/{store}", env!("CARGO_MANIFEST_DIR"));
+    let n = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter(|f| f.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
+        .count();
+    assert!(n > 0, "no migrations in {dir}");
+    n as i64
+}
+
 mod cases {
     use super::*;
 
@@ -406,8 +417,8 @@ mod cases {
         s.migrate().await.unwrap();
         s.migrate().await.unwrap();
         let versions = match fx.kind {
-            Kind::Sqlite => 1,
-            Kind::Postgres => 2,
+            Kind::Sqlite => migration_files("sqlite"),
+            Kind::Postgres => migration_files("postgres"),
         };
         assert_eq!(
             fx.raw_i64("SELECT count(*) FROM schema_migrations").await,
@@ -606,6 +617,46 @@ mod cases {
                 .await
                 .unwrap()),
             vec![entry(TENANT, 6).id]
+        );
+
+        // Sequencing the three oldest moves them from the pending queue to
+        // the log: each is still found exactly once, in submission order,
+        // now with its index, and a limit spans both.
+        let lease = s.acquire_sequencer("a").await.unwrap().unwrap();
+        let mut seq = Seq::new();
+        seq.sequence(s, &lease, 3).await;
+        let indexed = |v: Vec<notarium_store::StoredEntry>| {
+            v.into_iter()
+                .map(|e| (e.entry.id, e.log_index))
+                .collect::<Vec<_>>()
+        };
+        let want_indexed = vec![
+            (want[0].clone(), Some(0)),
+            (want[1].clone(), None),
+            (want[2].clone(), None),
+            (want[3].clone(), None),
+        ];
+        assert_eq!(
+            indexed(s.find_entries(TENANT, &digest, 100).await.unwrap()),
+            want_indexed
+        );
+        assert_eq!(
+            indexed(s.find_entries(TENANT, &digest, 2).await.unwrap()),
+            want_indexed[..2]
+        );
+        assert_eq!(
+            indexed(s.find_entries(OTHER, &digest, 100).await.unwrap()),
+            vec![(with(OTHER, 7).id, Some(2))]
+        );
+        seq.sequence(s, &lease, 3).await;
+        assert_eq!(
+            indexed(s.find_entries(TENANT, &digest, 100).await.unwrap()),
+            vec![
+                (want[0].clone(), Some(0)),
+                (want[1].clone(), Some(3)),
+                (want[2].clone(), Some(4)),
+                (want[3].clone(), Some(5)),
+            ]
         );
     }
 
@@ -1597,13 +1648,18 @@ async fn postgres_concurrent_migrations_apply_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 2, "each migration applied once");
+    assert_eq!(
+        n,
+        migration_files("postgres"),
+        "each migration applied once"
+    );
     assert_eq!(b.log_state().await.unwrap().size, 0);
 }
 
 /// A database written by schema v1 (indices stored in `entries.log_index`)
-/// is converted by migration 0002: sequenced entries keep their indices,
-/// pending ones stay pending in order, and sequencing goes on from there.
+/// is converted by migrations 0002 and 0003: sequenced entries keep their
+/// indices, pending ones stay pending in order, and both are found by
+/// digest (through `positions` and through the queue).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_v1_database_is_converted_in_place() {
     let db = PgDb::create().await;
@@ -1662,6 +1718,12 @@ async fn postgres_v1_database_is_converted_in_place() {
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].log_index, Some(0));
+    let found = store
+        .find_entries(TENANT, &entries[3].evidence_sha256, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "a pending entry is found through the queue");
+    assert_eq!((&found[0].entry, found[0].log_index), (&entries[3], None));
     let has_column: i64 = raw
         .query_one(
             "SELECT count(*) FROM information_schema.columns
@@ -1672,6 +1734,141 @@ async fn postgres_v1_database_is_converted_in_place() {
         .unwrap()
         .get(0);
     assert_eq!(has_column, 0, "entries are no longer rewritten");
+    let lookup_on_entries: i64 = raw
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'entries_by_evidence'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        lookup_on_entries, 0,
+        "the digest lookup left the commit path"
+    );
+}
+
+/// Entries pass through the pending queue once; tidying it lets the next
+/// entries reuse the room of those sequenced, so the queue's table stays
+/// as large as the backlog even where autovacuum is off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tidy_queue_reuses_the_room_of_sequenced_entries() {
+    let db = PgDb::create().await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    with_tenants(&store).await;
+    let raw = admin_client(&db.url).await;
+    raw.batch_execute("ALTER TABLE pending SET (autovacuum_enabled = false)")
+        .await
+        .unwrap();
+    let pages = || async {
+        raw.query_one(
+            "SELECT pg_relation_size('pending') / current_setting('block_size')::bigint",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+    };
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    let round =
+        |first: u64| -> Vec<NewEntry> { (first..first + 2000).map(|n| entry(TENANT, n)).collect() };
+    let entries = round(0);
+    store.insert_entries(&entries).await.unwrap();
+    seq.sequence(&store, &lease, 2000).await;
+    let one_round = pages().await;
+    assert!(one_round > 10, "{one_round} pages");
+
+    store.tidy_queue().await.unwrap();
+    let entries = round(2000);
+    store.insert_entries(&entries).await.unwrap();
+    seq.sequence(&store, &lease, 2000).await;
+    let reused = pages().await;
+    assert!(
+        reused <= one_round + 2,
+        "tidied: {reused} pages after the second round, {one_round} after the first"
+    );
+
+    // Without tidying, the dead rows keep their room.
+    let entries = round(4000);
+    store.insert_entries(&entries).await.unwrap();
+    seq.sequence(&store, &lease, 2000).await;
+    assert!(pages().await >= reused + one_round / 2);
+}
+
+/// The digest lookup of sequenced entries is partitioned by `seq` in ranges
+/// of 2^20: a batch that crosses a boundary creates the next partition in
+/// its own transaction, and lookups find entries on both sides of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
+    let db = PgDb::create().await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    with_tenants(&store).await;
+    let raw = admin_client(&db.url).await;
+    let partitions = || async {
+        raw.query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'lookup'::regclass ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(partitions().await, ["lookup_0"]);
+    raw.batch_execute("ALTER TABLE entries ALTER COLUMN seq RESTART WITH 1048574")
+        .await
+        .unwrap();
+    let entries: Vec<NewEntry> = (0..4).map(|n| entry(TENANT, n)).collect();
+    store.insert_entries(&entries).await.unwrap();
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+
+    // A batch refused after the partition was created (its tree does not
+    // match its leaves): the partition goes with the rolled-back batch.
+    let (mut wrong, _) = seq.batch(&store.next_pending(4).await.unwrap());
+    wrong.nodes[0].1 = [0u8; 32];
+    assert!(matches!(
+        store.append_batch(&lease, &wrong).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(partitions().await, ["lookup_0"]);
+    assert_eq!(store.pending_count().await.unwrap(), 4);
+
+    seq.sequence(&store, &lease, 4).await;
+    assert_eq!(partitions().await, ["lookup_0", "lookup_1"]);
+    let placed: Vec<(String, i64)> = raw
+        .query(
+            "SELECT tableoid::regclass::text, seq FROM lookup ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("lookup_0".to_string(), 1048574),
+            ("lookup_0".to_string(), 1048575),
+            ("lookup_1".to_string(), 1048576),
+            ("lookup_1".to_string(), 1048577),
+        ]
+    );
+    for (i, e) in entries.iter().enumerate() {
+        let found = store
+            .find_entries(TENANT, &e.evidence_sha256, 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "entry {i}");
+        assert_eq!(found[0].entry, *e);
+        assert_eq!(found[0].log_index, Some(i as u64));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
