@@ -1193,15 +1193,7 @@ async fn run(k: Knobs) {
 
     // a. Baselines.
     let pg = PgDb::new("bench_baseline");
-    {
-        let (c, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
-            .await
-            .expect("PostgreSQL");
-        let h = tokio::spawn(conn);
-        c.batch_execute(BASELINE_DDL).await.unwrap();
-        drop(c);
-        let _ = h.await;
-    }
+    execute_each(&pg.url, &[BASELINE_DDL]).await;
     let pg1 = pg_baseline(&pg.url, k.pg_clients, 1, &k).await;
     println!(
         "  baseline PostgreSQL 1-row commits, {} clients: {:.0}/s, p50 {:.2} ms p99 {:.2} ms; {}; \
@@ -1550,6 +1542,25 @@ struct GrowthRow {
 }
 
 /// Submission rate, proof latency and notary memory at growing log sizes on
+/// Runs each SQL text (one `batch_execute` each) on a connection of its
+/// own, closed afterwards; returns the seconds it took. Panics on failure.
+async fn execute_each(url: &str, statements: &[&str]) -> f64 {
+    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL");
+    let h = tokio::spawn(conn);
+    let started = Instant::now();
+    for sql in statements {
+        c.batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    drop(c);
+    let _ = h.await;
+    secs
+}
+
 /// PostgreSQL: measured on an empty log, then after `admin bulk-load` grew
 /// it to each size (the notary restarted on the grown log, as after an
 /// upgrade). The rate at size 0 is the baseline.
@@ -1591,19 +1602,10 @@ async fn growth(k: Knobs, sizes: Vec<u64>) {
                 // What autovacuum does in a production PostgreSQL (it is off
                 // on some test machines), and a checkpoint so that the
                 // loader's dirty pages are not written during the window.
-                let started = Instant::now();
-                let (c, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
-                    .await
-                    .expect("PostgreSQL");
-                let h = tokio::spawn(conn);
-                c.batch_execute("VACUUM (ANALYZE)").await.expect("VACUUM");
-                c.batch_execute("CHECKPOINT").await.expect("CHECKPOINT");
-                drop(c);
-                let _ = h.await;
-                println!(
-                    "  VACUUM (ANALYZE), CHECKPOINT: {:.1} s",
-                    started.elapsed().as_secs_f64()
-                );
+                // One statement each: VACUUM cannot run in the implicit
+                // transaction of a multi-statement query.
+                let secs = execute_each(&pg.url, &["VACUUM (ANALYZE)", "CHECKPOINT"]).await;
+                println!("  VACUUM (ANALYZE), CHECKPOINT: {secs:.1} s");
             }
             n.proc = spawn_notary(&cfg, Some(&pg.url), &k);
             n.watched.notary = Some(n.proc.child.id());
@@ -1613,20 +1615,8 @@ async fn growth(k: Knobs, sizes: Vec<u64>) {
             && target <= size
             && let Some(sql) = &repeat_sql
         {
-            let (c, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
-                .await
-                .expect("PostgreSQL");
-            let h = tokio::spawn(conn);
-            let started = Instant::now();
-            c.batch_execute(sql)
-                .await
-                .expect("NOTARIUM_BENCH_GROWTH_SQL");
-            drop(c);
-            let _ = h.await;
-            println!(
-                "  applied NOTARIUM_BENCH_GROWTH_SQL ({:.1} s): {sql}",
-                started.elapsed().as_secs_f64()
-            );
+            let secs = execute_each(&pg.url, &[sql.as_str()]).await;
+            println!("  applied NOTARIUM_BENCH_GROWTH_SQL ({secs:.1} s): {sql}");
         }
         let url = n.proc.url.clone();
         wait_ready(&url).await;
