@@ -132,6 +132,35 @@ fn machine_ticks() -> (u64, u64) {
     (busy, busy + get(3) + get(4))
 }
 
+/// Milliseconds spent doing I/O and 512-byte sectors written so far by the
+/// disk that holds PostgreSQL's data (/var/lib/postgresql, else /), from
+/// /proc/diskstats; zeros where that cannot be read.
+fn disk_counters() -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dev) = ["/var/lib/postgresql", "/"]
+        .iter()
+        .find_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.dev())
+    else {
+        return (0, 0);
+    };
+    let (major, minor) = (
+        ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff),
+        (dev & 0xff) | ((dev >> 12) & !0xff),
+    );
+    let stats = std::fs::read_to_string("/proc/diskstats").unwrap_or_default();
+    for line in stats.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok());
+        if num(0) == Some(major) && num(1) == Some(minor) {
+            // After major, minor, name: sectors written is the 7th field,
+            // milliseconds doing I/O the 10th.
+            return (num(12).unwrap_or(0), num(9).unwrap_or(0));
+        }
+    }
+    (0, 0)
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct CpuSnap {
     client: u64,
@@ -140,6 +169,8 @@ struct CpuSnap {
     postgres: u64,
     busy: u64,
     total: u64,
+    disk_io_ms: u64,
+    disk_sectors_written: u64,
 }
 
 /// Processes whose CPU is reported separately from "other".
@@ -173,6 +204,7 @@ fn snap(w: &Watched) -> CpuSnap {
         }
     }
     (s.busy, s.total) = machine_ticks();
+    (s.disk_io_ms, s.disk_sectors_written) = disk_counters();
     s
 }
 
@@ -185,6 +217,9 @@ struct CpuUse {
     postgres: f64,
     other: f64,
     idle: f64,
+    /// Share of the window the data disk was busy, and what it wrote.
+    disk_busy: f64,
+    disk_write_mb_s: f64,
 }
 
 fn cpu_between(a: &CpuSnap, b: &CpuSnap, secs: f64, tck: f64) -> CpuUse {
@@ -205,6 +240,13 @@ fn cpu_between(a: &CpuSnap, b: &CpuSnap, secs: f64, tck: f64) -> CpuUse {
         postgres,
         other: (busy - client - notary - witnesses - postgres).max(0.0),
         idle: ncpu * (1.0 - busy / total),
+        disk_busy: b.disk_io_ms.saturating_sub(a.disk_io_ms) as f64 / 1000.0 / secs,
+        disk_write_mb_s: b
+            .disk_sectors_written
+            .saturating_sub(a.disk_sectors_written) as f64
+            * 512.0
+            / 1e6
+            / secs,
     }
 }
 
@@ -212,8 +254,16 @@ impl std::fmt::Display for CpuUse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "cores: client {:.2} notary {:.2} witnesses {:.2} postgres {:.2} other {:.2} idle {:.2}",
-            self.client, self.notary, self.witnesses, self.postgres, self.other, self.idle
+            "cores: client {:.2} notary {:.2} witnesses {:.2} postgres {:.2} other {:.2} idle {:.2}; \
+             disk busy {:.0}%, writing {:.0} MB/s",
+            self.client,
+            self.notary,
+            self.witnesses,
+            self.postgres,
+            self.other,
+            self.idle,
+            self.disk_busy * 100.0,
+            self.disk_write_mb_s
         )
     }
 }
@@ -1541,7 +1591,6 @@ struct GrowthRow {
     consistency: (f64, f64, u64),
 }
 
-/// Submission rate, proof latency and notary memory at growing log sizes on
 /// Runs each SQL text (one `batch_execute` each) on a connection of its
 /// own, closed afterwards; returns the seconds it took. Panics on failure.
 async fn execute_each(url: &str, statements: &[&str]) -> f64 {
@@ -1561,6 +1610,7 @@ async fn execute_each(url: &str, statements: &[&str]) -> f64 {
     secs
 }
 
+/// Submission rate, proof latency and notary memory at growing log sizes on
 /// PostgreSQL: measured on an empty log, then after `admin bulk-load` grew
 /// it to each size (the notary restarted on the grown log, as after an
 /// upgrade). The rate at size 0 is the baseline.
