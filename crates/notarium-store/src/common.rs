@@ -45,6 +45,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "0003_lookup_off_commit_path",
         sql: include_str!("../../../migrations/postgres/0003_lookup_off_commit_path.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_tree_chunks",
+        sql: include_str!("../../../migrations/postgres/0004_tree_chunks.sql"),
+    },
 ];
 
 /// The migrations a database at `current` (its highest applied version)

@@ -268,11 +268,12 @@ async fn read_nodes(c: &impl GenericClient, ids: &[NodeId]) -> Result<Vec<Hash>>
     for id in ids {
         idxs.push(i64::try_from(id.index).map_err(|_| node_not_found(*id))?);
     }
+    // A node past the end of its (partial) chunk reads as an empty string.
     let stmt = c
         .prepare_cached(
-            "SELECT n.hash
+            "SELECT substring(c.hashes FROM (t.idx % 32)::int * 32 + 1 FOR 32)
              FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY AS t(level, idx, ord)
-             LEFT JOIN tree_nodes n ON n.level = t.level AND n.idx = t.idx
+             LEFT JOIN tree_chunks c ON c.level = t.level AND c.chunk = t.idx / 32
              ORDER BY t.ord",
         )
         .await
@@ -288,10 +289,39 @@ async fn read_nodes(c: &impl GenericClient, ids: &[NodeId]) -> Result<Vec<Hash>>
     rows.iter()
         .zip(ids)
         .map(|(row, id)| match row.get::<_, Option<Vec<u8>>>(0) {
-            Some(h) => to_hash(h, "tree node hash"),
-            None => Err(node_not_found(*id)),
+            Some(h) if !h.is_empty() => to_hash(h, "tree node hash"),
+            _ => Err(node_not_found(*id)),
         })
         .collect()
+}
+
+/// Nodes per row of `tree_chunks` (migration 0004): row (level, chunk)
+/// holds the hashes of nodes `chunk * TREE_CHUNK ..` of that level, a
+/// contiguous prefix of at most `TREE_CHUNK` of them. The SQL spells the
+/// number out.
+const TREE_CHUNK: u64 = 32;
+
+/// A batch's new tree nodes as `tree_chunks` writes: per level and chunk,
+/// the offset of its first node in the chunk and the concatenated hashes.
+/// `nodes` must be sorted by (level, index) and contiguous per level, as
+/// [`verify_batch_tree`] has established.
+fn chunk_writes(nodes: &[(NodeId, Hash)]) -> (Vec<i16>, Vec<i64>, Vec<i32>, Vec<Vec<u8>>) {
+    let (mut levels, mut chunks, mut offsets, mut hashes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::<Vec<u8>>::new());
+    for (id, hash) in nodes {
+        let (level, chunk) = (i16::from(id.level), (id.index / TREE_CHUNK) as i64);
+        if levels.last() != Some(&level) || chunks.last() != Some(&chunk) {
+            levels.push(level);
+            chunks.push(chunk);
+            offsets.push((id.index % TREE_CHUNK) as i32);
+            hashes.push(Vec::with_capacity(TREE_CHUNK as usize * 32));
+        }
+        hashes
+            .last_mut()
+            .expect("pushed above")
+            .extend_from_slice(hash);
+    }
+    (levels, chunks, offsets, hashes)
 }
 
 /// Entries per partition of `lookup` (migration 0003): partition `n`,
@@ -735,25 +765,35 @@ impl Store for PostgresStore {
             .collect::<Result<_>>()?;
         let edge = read_nodes(&tx, &edge_ids(batch.old_size)).await?;
         verify_batch_tree(batch, &edge, &leaves)?;
-        let levels: Vec<i16> = batch
-            .nodes
-            .iter()
-            .map(|(id, _)| i16::from(id.level))
-            .collect();
-        let node_idxs: Vec<i64> = batch
-            .nodes
-            .iter()
-            .map(|(id, _)| to_i64(id.index, "node index"))
-            .collect::<Result<_>>()?;
-        let hashes: Vec<&[u8]> = batch.nodes.iter().map(|(_, h)| h.as_slice()).collect();
+        let mut nodes = batch.nodes.clone();
+        nodes.sort_unstable_by_key(|(id, _)| *id);
+        for (id, _) in &nodes {
+            to_i64(id.index, "node index")?;
+        }
+        let (levels, chunks, offsets, hashes) = chunk_writes(&nodes);
+        // A chunk starting at offset 0 is new; any other extends the stored
+        // chunk, which must end exactly where this one starts.
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO tree_nodes (level, idx, hash)
-                 SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
+                "WITH t AS (
+                   SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::int[], $4::bytea[])
+                     AS t(level, chunk, off, hashes)),
+                 ext AS (
+                   UPDATE tree_chunks AS c SET hashes = c.hashes || t.hashes
+                   FROM t
+                   WHERE t.off > 0 AND c.level = t.level AND c.chunk = t.chunk
+                     AND length(c.hashes) = t.off * 32
+                   RETURNING 1),
+                 new AS (
+                   INSERT INTO tree_chunks (level, chunk, hashes)
+                   SELECT level, chunk, hashes FROM t WHERE off = 0
+                   RETURNING 1)
+                 SELECT (SELECT count(*) FROM ext) + (SELECT count(*) FROM new)",
             )
             .await
             .map_err(db_err)?;
-        tx.execute(&stmt, &[&levels, &node_idxs, &hashes])
+        let written: i64 = tx
+            .query_one(&stmt, &[&levels, &chunks, &offsets, &hashes])
             .await
             .map_err(|e| {
                 if is(&e, &SqlState::UNIQUE_VIOLATION) {
@@ -761,7 +801,13 @@ impl Store for PostgresStore {
                 } else {
                     db_err(e)
                 }
-            })?;
+            })?
+            .get(0);
+        if written != levels.len() as i64 {
+            return Err(StoreError::Conflict(
+                "the batch's tree nodes do not continue the stored ones".into(),
+            ));
+        }
         let cp = &batch.checkpoint;
         tx.execute(
             "INSERT INTO checkpoints (size, root, note, created_ms) VALUES ($1, $2, $3, $4)",

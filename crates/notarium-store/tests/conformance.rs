@@ -1871,6 +1871,153 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     }
 }
 
+/// Every complete node of a tree of `size` leaves.
+fn all_nodes(size: u64) -> Vec<NodeId> {
+    (0u8..64)
+        .take_while(|&l| size >> l > 0)
+        .flat_map(|l| (0..size >> l).map(move |i| NodeId::new(l, i)))
+        .collect()
+}
+
+/// A v3 database's tree (one row per node) becomes 32 nodes per row: every
+/// node reads back the same, proofs and the next batch build on the
+/// converted rows, and a tree with a gap is refused, leaving the database
+/// at v3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
+    let db = PgDb::create().await;
+    let raw = admin_client(&db.url).await;
+    raw.batch_execute(
+        "CREATE TABLE schema_migrations (
+             version bigint PRIMARY KEY, name text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO schema_migrations (version, name) VALUES
+             (1, '0001_init'), (2, '0002_pending_positions'),
+             (3, '0003_lookup_off_commit_path');",
+    )
+    .await
+    .unwrap();
+    for sql in [
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+        include_str!("../../../migrations/postgres/0002_pending_positions.sql"),
+        include_str!("../../../migrations/postgres/0003_lookup_off_commit_path.sql"),
+    ] {
+        raw.batch_execute(sql).await.unwrap();
+    }
+    // A 100-leaf tree as v3 stored it (no entries are needed for that).
+    let mut seq = Seq::new();
+    let mut nodes = Vec::new();
+    for i in 0..100u32 {
+        let leaf = h(&format!("old leaf {i}"));
+        seq.frontier.append_into(leaf, &mut nodes);
+        seq.memory.push_leaf_hash(leaf);
+    }
+    let insert_node = "INSERT INTO tree_nodes (level, idx, hash) VALUES ($1, $2, $3)";
+    for (id, hash) in &nodes {
+        raw.execute(
+            insert_node,
+            &[&i16::from(id.level), &(id.index as i64), &hash.as_slice()],
+        )
+        .await
+        .unwrap();
+    }
+    raw.execute(
+        "UPDATE log_state SET size = 100, root = $1",
+        &[&seq.frontier.root().as_slice()],
+    )
+    .await
+    .unwrap();
+
+    let gap = NodeId::new(0, 50);
+    raw.batch_execute("DELETE FROM tree_nodes WHERE level = 0 AND idx = 50")
+        .await
+        .unwrap();
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    let err = store.migrate().await.unwrap_err();
+    assert!(err.to_string().contains("not contiguous"), "{err}");
+    let version: i64 = raw
+        .query_one("SELECT max(version) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 3, "a refused conversion changes nothing");
+    let gap_hash = seq.memory.read_hashes(&[gap]).unwrap()[0];
+    raw.execute(
+        insert_node,
+        &[&0i16, &(gap.index as i64), &gap_hash.as_slice()],
+    )
+    .await
+    .unwrap();
+
+    store.migrate().await.unwrap();
+    let ids = all_nodes(100);
+    assert_eq!(
+        store.read_hashes(&ids).await.unwrap(),
+        seq.memory.read_hashes(&ids).unwrap()
+    );
+    // The view keeps the old shape for operators' queries.
+    let (count, hash): (i64, Vec<u8>) = raw
+        .query_one(
+            "SELECT (SELECT count(*) FROM tree_nodes),
+                    (SELECT hash FROM tree_nodes WHERE level = 0 AND idx = 50)",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!((count, hash), (ids.len() as i64, gap_hash.to_vec()));
+
+    // The next batch reads its right edge from the converted rows and
+    // extends their partial chunks.
+    with_tenants(&store).await;
+    let entries: Vec<NewEntry> = (0..7).map(|n| entry(TENANT, 100 + n)).collect();
+    store.insert_entries(&entries).await.unwrap();
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    seq.sequence(&store, &lease, 7).await;
+    let ids = all_nodes(107);
+    assert_eq!(
+        store.read_hashes(&ids).await.unwrap(),
+        seq.memory.read_hashes(&ids).unwrap()
+    );
+    for (m, n) in [(1u64, 107u64), (100, 107), (64, 107), (33, 100)] {
+        assert_eq!(
+            over_store(&store, |r| consistency_proof(m, n, r)).await,
+            consistency_proof(m, n, &seq.memory).unwrap()
+        );
+    }
+}
+
+/// Defence in depth below the tree check: the sequencer only ever appends
+/// to a level's stored nodes exactly where they end. With a level's row
+/// gone, a batch that would extend it is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_batch_must_continue_the_stored_chunks() {
+    let db = PgDb::create().await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    with_tenants(&store).await;
+    let entries: Vec<NewEntry> = (0..6).map(|n| entry(TENANT, n)).collect();
+    store.insert_entries(&entries).await.unwrap();
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    seq.sequence(&store, &lease, 5).await;
+    let raw = admin_client(&db.url).await;
+    // Size 5's right edge is (2,0) and (0,4); leaf 5 completes (1,2).
+    raw.batch_execute("DELETE FROM tree_chunks WHERE level = 1")
+        .await
+        .unwrap();
+    let leaves = store.next_pending(1).await.unwrap();
+    let (batch, _) = seq.batch(&leaves);
+    assert!(batch.nodes.iter().any(|(id, _)| *id == NodeId::new(1, 2)));
+    let err = store.append_batch(&lease, &batch).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("do not continue")),
+        "{err:?}"
+    );
+    assert_eq!(store.log_state().await.unwrap().size, 5);
+    assert_eq!(store.pending_count().await.unwrap(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_unreachable_server_fails_clearly() {
     let err = PostgresStore::connect("postgres://postgres@127.0.0.1:1/notarium")
