@@ -745,7 +745,19 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(db_err)?;
+        // The join of the batch's ids with the queue must be a hash join:
+        // the queue's statistics come from its last VACUUM, often taken
+        // when it was nearly empty, and with them the planner chose a
+        // nested loop comparing every id with every queued row (50 000
+        // entries took minutes). Only for this statement: the tree reads
+        // below want their nested loops over primary keys.
+        tx.batch_execute("SET LOCAL enable_nestloop = off")
+            .await
+            .map_err(db_err)?;
         let rows = tx.query(&stmt, &[&ids, &idxs]).await.map_err(db_err)?;
+        tx.batch_execute("SET LOCAL enable_nestloop TO DEFAULT")
+            .await
+            .map_err(db_err)?;
         let mut leaves: Vec<Option<Hash>> = vec![None; ids.len()];
         for row in &rows {
             let pos = usize::try_from(row.get::<_, i64>(0) - old)

@@ -1797,6 +1797,52 @@ async fn postgres_tidy_queue_reuses_the_room_of_sequenced_entries() {
     assert!(pages().await >= reused + one_round / 2);
 }
 
+/// The queue's statistics come from its last VACUUM: taken when one entry
+/// waited in a table of many pages, they make the queue look empty. A batch
+/// of 20 000 entries after that must still be joined with the queue in
+/// linear time (the planner's nested loop took minutes at 50 000). Generic
+/// plans are forced: the store's statements are prepared once per
+/// connection, and PostgreSQL switches to a generic plan (which cannot see
+/// the batch's size) after five executions. The statement timeout is the
+/// deadline, two orders of magnitude above what the batch needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_large_batch_after_tidying_a_nearly_empty_queue_is_not_quadratic() {
+    const N: u64 = 20_000;
+    let db = PgDb::create().await;
+    let raw = admin_client(&db.url).await;
+    raw.batch_execute(&format!(
+        "ALTER DATABASE {0} SET statement_timeout = '10s';
+         ALTER DATABASE {0} SET plan_cache_mode = force_generic_plan",
+        db.name
+    ))
+    .await
+    .unwrap();
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    with_tenants(&store).await;
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    let entries: Vec<NewEntry> = (0..N).map(|n| entry(TENANT, n)).collect();
+    store.insert_entries(&entries).await.unwrap();
+    seq.sequence(&store, &lease, N as u32 - 1).await;
+    store.tidy_queue().await.unwrap();
+    let estimate: f32 = raw
+        .query_one(
+            "SELECT reltuples FROM pg_class WHERE relname = 'pending'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(estimate, 1.0, "the queue looks nearly empty to the planner");
+
+    let entries: Vec<NewEntry> = (N..2 * N).map(|n| entry(TENANT, n)).collect();
+    store.insert_entries(&entries).await.unwrap();
+    seq.sequence(&store, &lease, N as u32 + 1).await;
+    assert_eq!(store.log_state().await.unwrap().size, 2 * N);
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+}
+
 /// The digest lookup of sequenced entries is partitioned by `seq` in ranges
 /// of 2^20: a batch that crosses a boundary creates the next partition in
 /// its own transaction, and lookups find entries on both sides of it.
