@@ -828,10 +828,13 @@ fn commit_summary(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> Strin
     if groups <= 0.0 {
         return "no commits".into();
     }
+    let batches = d("notarium_batch_seconds_count");
     format!(
-        "{groups:.0} groups, {:.1} entries/group, commit {:.2} ms mean",
+        "{groups:.0} groups, {:.1} entries/group, commit {:.2} ms mean; \
+         {batches:.0} sequencer batches, {:.1} ms mean",
         entries / groups,
-        secs / groups * 1000.0
+        secs / groups * 1000.0,
+        d("notarium_batch_seconds_sum") / batches.max(1.0) * 1000.0
     )
 }
 

@@ -70,6 +70,8 @@ pub struct Metrics {
     /// Unix ms of the latest signed checkpoint.
     pub checkpoint_ms: AtomicI64,
     pub time_to_final: Histogram,
+    /// The sequencer's batch transactions (appending entries to the log).
+    pub batch_latency: Histogram,
     pub leader: AtomicBool,
     witnesses: Mutex<BTreeMap<String, std::sync::Arc<WitnessMetrics>>>,
 }
@@ -189,6 +191,12 @@ impl Metrics {
         );
         self.time_to_final
             .render(&mut o, "notarium_time_to_final_seconds", "");
+        let _ = writeln!(
+            o,
+            "# HELP notarium_batch_seconds Sequencer batch transaction latency.\n# TYPE notarium_batch_seconds histogram"
+        );
+        self.batch_latency
+            .render(&mut o, "notarium_batch_seconds", "");
         let ws = self.witnesses.lock().expect("metrics lock");
         let _ = writeln!(
             o,

@@ -294,6 +294,12 @@ async fn full_flow(env: Env) {
         "{metrics}"
     );
     assert!(metrics.contains("notarium_sequencer_leader 1"));
+    let batches: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("notarium_batch_seconds_count{} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no batch count in {metrics}"));
+    assert!(batches >= 1.0, "entries became final, so a batch was timed");
     let openapi: Value = env
         .get("/v1/openapi.json", None)
         .await
