@@ -52,8 +52,9 @@ struct Knobs {
     ttf_poll_ms: u64,
     /// `postgres`, `sqlite` or both.
     stores: Vec<String>,
-    /// The notary's batch interval (the product default is 500 ms).
-    batch_interval_ms: u64,
+    /// The notary's batch interval; unset, the product's default for the
+    /// store (100 ms embedded, 500 ms PostgreSQL).
+    batch_interval_ms: Option<u64>,
     /// Client runtime threads.
     client_threads: usize,
     /// Bound on waiting for the notary to sequence and finalise a backlog.
@@ -85,7 +86,12 @@ impl Knobs {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect(),
-            batch_interval_ms: env_or("NOTARIUM_BENCH_BATCH_INTERVAL_MS", 500u64),
+            batch_interval_ms: std::env::var("NOTARIUM_BENCH_BATCH_INTERVAL_MS")
+                .ok()
+                .map(|v| {
+                    v.parse()
+                        .expect("NOTARIUM_BENCH_BATCH_INTERVAL_MS: milliseconds")
+                }),
             client_threads: env_or("NOTARIUM_BENCH_CLIENT_THREADS", 2usize).clamp(1, 64),
             drain_secs: env_or("NOTARIUM_BENCH_DRAIN_SECS", 120u64).clamp(1, 600),
         }
@@ -788,11 +794,13 @@ fn spawn_notary(cfg: &Path, db: Option<&str>, k: &Knobs) -> Proc {
     let mut cmd = Command::new(notarium_bin());
     cmd.args(["serve", "--config"])
         .arg(cfg)
-        .env("RUST_LOG", "warn")
-        .env(
-            "NOTARIUM_BATCH_INTERVAL_MS",
-            k.batch_interval_ms.to_string(),
-        );
+        .env("RUST_LOG", "warn");
+    // The test configuration sets its own interval; the bench measures the
+    // product's default for the store unless told otherwise.
+    let interval = k
+        .batch_interval_ms
+        .unwrap_or_else(|| notarium::config::default_interval(db.is_some()));
+    cmd.env("NOTARIUM_BATCH_INTERVAL_MS", interval.to_string());
     match db {
         Some(url) => cmd.env("DATABASE_URL", url),
         None => cmd.env_remove("DATABASE_URL"),
