@@ -1656,25 +1656,53 @@ async fn postgres_concurrent_migrations_apply_once() {
     assert_eq!(b.log_state().await.unwrap().size, 0);
 }
 
+/// Earlier PostgreSQL schemas, as older binaries applied them.
+const OLD_SCHEMAS: [(&str, &str); 3] = [
+    (
+        "0001_init",
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        "0002_pending_positions",
+        include_str!("../../../migrations/postgres/0002_pending_positions.sql"),
+    ),
+    (
+        "0003_lookup_off_commit_path",
+        include_str!("../../../migrations/postgres/0003_lookup_off_commit_path.sql"),
+    ),
+];
+
+/// A fresh database that an older binary left at schema `version`, and a
+/// connection to it.
+async fn database_at_version(version: usize) -> (PgDb, tokio_postgres::Client) {
+    let db = PgDb::create().await;
+    let raw = admin_client(&db.url).await;
+    raw.batch_execute(
+        "CREATE TABLE schema_migrations (
+             version bigint PRIMARY KEY, name text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .unwrap();
+    for (i, (name, sql)) in OLD_SCHEMAS[..version].iter().enumerate() {
+        raw.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            &[&(i as i64 + 1), name],
+        )
+        .await
+        .unwrap();
+        raw.batch_execute(sql).await.unwrap();
+    }
+    (db, raw)
+}
+
 /// A database written by schema v1 (indices stored in `entries.log_index`)
 /// is converted by migrations 0002 and 0003: sequenced entries keep their
 /// indices, pending ones stay pending in order, and both are found by
 /// digest (through `positions` and through the queue).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_v1_database_is_converted_in_place() {
-    let db = PgDb::create().await;
-    let raw = admin_client(&db.url).await;
-    raw.batch_execute(
-        "CREATE TABLE schema_migrations (
-             version bigint PRIMARY KEY, name text NOT NULL,
-             applied_at timestamptz NOT NULL DEFAULT now());
-         INSERT INTO schema_migrations (version, name) VALUES (1, '0001_init');",
-    )
-    .await
-    .unwrap();
-    raw.batch_execute(include_str!("../../../migrations/postgres/0001_init.sql"))
-        .await
-        .unwrap();
+    let (db, raw) = database_at_version(1).await;
     raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1)")
         .await
         .unwrap();
@@ -1931,25 +1959,7 @@ fn all_nodes(size: u64) -> Vec<NodeId> {
 /// at v3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
-    let db = PgDb::create().await;
-    let raw = admin_client(&db.url).await;
-    raw.batch_execute(
-        "CREATE TABLE schema_migrations (
-             version bigint PRIMARY KEY, name text NOT NULL,
-             applied_at timestamptz NOT NULL DEFAULT now());
-         INSERT INTO schema_migrations (version, name) VALUES
-             (1, '0001_init'), (2, '0002_pending_positions'),
-             (3, '0003_lookup_off_commit_path');",
-    )
-    .await
-    .unwrap();
-    for sql in [
-        include_str!("../../../migrations/postgres/0001_init.sql"),
-        include_str!("../../../migrations/postgres/0002_pending_positions.sql"),
-        include_str!("../../../migrations/postgres/0003_lookup_off_commit_path.sql"),
-    ] {
-        raw.batch_execute(sql).await.unwrap();
-    }
+    let (db, raw) = database_at_version(3).await;
     // A 100-leaf tree as v3 stored it (no entries are needed for that).
     let mut seq = Seq::new();
     let mut nodes = Vec::new();
