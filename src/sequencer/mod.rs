@@ -172,7 +172,7 @@ impl Sequencer {
                 created_ms: now,
             },
         };
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         self.store.append_batch(lease, &batch).await?;
         self.metrics.batch_latency.observe(started.elapsed());
         *frontier = next;

@@ -156,7 +156,13 @@ impl HashReader for Edge<'_> {
 /// malicious sequencer therefore cannot store a hash that does not follow
 /// from the entries, nor leave a node out (which would make later proofs
 /// fail). Costs two SHA-256 per leaf and O(log n) row reads per batch.
-pub(crate) fn verify_batch_tree(batch: &Batch, edge: &[Hash], leaves: &[Hash]) -> Result<()> {
+/// Returns the batch's nodes sorted by (level, index): contiguous per level,
+/// each level continuing where the old tree's ends.
+pub(crate) fn verify_batch_tree(
+    batch: &Batch,
+    edge: &[Hash],
+    leaves: &[Hash],
+) -> Result<Vec<(NodeId, Hash)>> {
     let ids = edge_ids(batch.old_size);
     let mut frontier = Frontier::load(
         batch.old_size,
@@ -189,7 +195,7 @@ pub(crate) fn verify_batch_tree(batch: &Batch, edge: &[Hash], leaves: &[Hash]) -
             "the batch's checkpoint root is not the root of the extended tree".into(),
         ));
     }
-    Ok(())
+    Ok(given)
 }
 
 #[cfg(test)]

@@ -304,7 +304,8 @@ const TREE_CHUNK: u64 = 32;
 /// A batch's new tree nodes as `tree_chunks` writes: per level and chunk,
 /// the offset of its first node in the chunk and the concatenated hashes.
 /// `nodes` must be sorted by (level, index) and contiguous per level, as
-/// [`verify_batch_tree`] has established.
+/// [`verify_batch_tree`] returns them; their indexes are below the new log
+/// size, which fits an `i64`.
 fn chunk_writes(nodes: &[(NodeId, Hash)]) -> (Vec<i16>, Vec<i64>, Vec<i32>, Vec<Vec<u8>>) {
     let (mut levels, mut chunks, mut offsets, mut hashes) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::<Vec<u8>>::new());
@@ -776,12 +777,7 @@ impl Store for PostgresStore {
             })
             .collect::<Result<_>>()?;
         let edge = read_nodes(&tx, &edge_ids(batch.old_size)).await?;
-        verify_batch_tree(batch, &edge, &leaves)?;
-        let mut nodes = batch.nodes.clone();
-        nodes.sort_unstable_by_key(|(id, _)| *id);
-        for (id, _) in &nodes {
-            to_i64(id.index, "node index")?;
-        }
+        let nodes = verify_batch_tree(batch, &edge, &leaves)?;
         let (levels, chunks, offsets, hashes) = chunk_writes(&nodes);
         // A chunk starting at offset 0 is new; any other extends the stored
         // chunk, which must end exactly where this one starts.
