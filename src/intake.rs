@@ -47,6 +47,8 @@ pub struct Intake {
     tx: mpsc::Sender<Job>,
     /// Entries submitted and not yet taken by a commit worker.
     queued: Arc<AtomicUsize>,
+    /// Entries a commit worker has taken and not yet answered.
+    committing: Arc<AtomicUsize>,
     limit: usize,
     rng: SystemRandom,
 }
@@ -127,10 +129,12 @@ impl Intake {
         let (tx, rx) = mpsc::channel::<Job>(queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let queued = Arc::new(AtomicUsize::new(0));
+        let committing = Arc::new(AtomicUsize::new(0));
         for _ in 0..workers.max(1) {
-            let (rx, queued, store, key, origin, metrics) = (
+            let (rx, queued, committing, store, key, origin, metrics) = (
                 rx.clone(),
                 queued.clone(),
+                committing.clone(),
                 store.clone(),
                 key.clone(),
                 origin.clone(),
@@ -138,7 +142,7 @@ impl Intake {
             );
             tokio::spawn(async move {
                 loop {
-                    let jobs = {
+                    let (jobs, n) = {
                         let mut rx = rx.lock().await;
                         let Some(first) = rx.recv().await else { return };
                         let mut n = first.entries.len();
@@ -152,16 +156,19 @@ impl Intake {
                                 Err(_) => break,
                             }
                         }
+                        committing.fetch_add(n, Ordering::Relaxed);
                         queued.fetch_sub(n, Ordering::Relaxed);
-                        jobs
+                        (jobs, n)
                     };
                     commit_group(&*store, &key, &origin, jobs, &metrics).await;
+                    committing.fetch_sub(n, Ordering::Relaxed);
                 }
             });
         }
         Intake {
             tx,
             queued,
+            committing,
             limit: queue.max(1),
             rng: SystemRandom::new(),
         }
@@ -170,6 +177,11 @@ impl Intake {
     /// Entries submitted and not yet taken by a commit worker.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Entries taken by a commit worker and not yet answered.
+    pub fn committing(&self) -> usize {
+        self.committing.load(Ordering::Relaxed)
     }
 
     /// Builds the entries for `items` (digest, metadata) of `tenant` and
@@ -308,10 +320,13 @@ mod tests {
             tokio::spawn(async move { intake.submit(&tenant, items(n)).await })
         };
         let a = submit(3);
+        // Taken alone: had `b` been submitted before the worker woke, both
+        // would have gone into one commit.
         until("the worker to take the first job", || {
-            intake.queued() == 0 && !a.is_finished()
+            intake.committing() == 3
         })
         .await;
+        assert_eq!(intake.queued(), 0);
         let b = submit(6);
         until("6 entries waiting", || intake.queued() == 6).await;
         let c = submit(4);
@@ -328,6 +343,7 @@ mod tests {
             assert_eq!(job.await.unwrap().unwrap().len(), n);
         }
         assert_eq!(intake.queued(), 0);
+        until("every commit answered", || intake.committing() == 0).await;
         // Nothing waits: a submission larger than the bound is admitted.
         assert_eq!(intake.submit(&tenant, items(25)).await.unwrap().len(), 25);
         let _ = std::fs::remove_dir_all(&dir);
