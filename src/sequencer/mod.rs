@@ -163,7 +163,7 @@ impl Sequencer {
         let now = UtcMillis::now().millis();
         let batch = Batch {
             old_size: frontier.size(),
-            entry_ids: pending.iter().map(|p| p.id.clone()).collect(),
+            entries: pending,
             nodes,
             checkpoint: CheckpointRow {
                 size: next.size(),
@@ -172,6 +172,7 @@ impl Sequencer {
                 created_ms: now,
             },
         };
+        let appended = batch.entries.len();
         let started = Instant::now();
         self.store.append_batch(lease, &batch).await?;
         self.metrics.batch_latency.observe(started.elapsed());
@@ -183,10 +184,10 @@ impl Sequencer {
         let _ = self.checkpoints.send(frontier.size());
         tracing::debug!(
             size = frontier.size(),
-            entries = pending.len(),
+            entries = appended,
             "checkpoint signed"
         );
-        Ok(pending.len())
+        Ok(appended)
     }
 }
 

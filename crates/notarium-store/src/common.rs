@@ -50,6 +50,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "0004_tree_chunks",
         sql: include_str!("../../../migrations/postgres/0004_tree_chunks.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_pending_groups",
+        sql: include_str!("../../../migrations/postgres/0005_pending_groups.sql"),
+    },
 ];
 
 /// The migrations a database at `current` (its highest applied version)
@@ -108,14 +113,14 @@ pub(crate) fn node_not_found(id: NodeId) -> StoreError {
 /// Checks what can be checked of a batch without the database and returns
 /// its new log size.
 pub(crate) fn batch_new_size(batch: &Batch) -> Result<u64> {
-    if batch.entry_ids.is_empty() {
+    if batch.entries.is_empty() {
         return Err(StoreError::Conflict(
             "a batch must sequence at least one entry".into(),
         ));
     }
     let new_size = batch
         .old_size
-        .checked_add(batch.entry_ids.len() as u64)
+        .checked_add(batch.entries.len() as u64)
         .filter(|&n| n <= i64::MAX as u64)
         .ok_or_else(|| StoreError::Conflict("the batch overflows the log size".into()))?;
     if batch.checkpoint.size != new_size {

@@ -72,6 +72,9 @@ pub struct StoredEntry {
 pub struct PendingLeaf {
     pub id: String,
     pub leaf_hash: Hash,
+    /// Where the entry sits in the store's queue: opaque, handed back in
+    /// [`Batch::entries`] so the store finds it without searching by id.
+    pub queue_pos: u64,
 }
 
 /// A checkpoint signed by the notary (not yet, or not necessarily, final).
@@ -116,8 +119,9 @@ pub struct LogState {
 pub struct Batch {
     /// The log size this batch extends.
     pub old_size: u64,
-    /// Entry ids in index order: the i-th gets index `old_size + i`.
-    pub entry_ids: Vec<String>,
+    /// Pending entries, as [`Store::next_pending`] returned them, in index
+    /// order: the i-th gets index `old_size + i`.
+    pub entries: Vec<PendingLeaf>,
     /// Every perfect subtree hash the new leaves complete.
     pub nodes: Vec<(NodeId, Hash)>,
     /// The checkpoint of the new size, signed by the notary.
@@ -167,10 +171,14 @@ pub trait Store: Send + Sync + 'static {
     async fn lease_alive(&self, lease: &Lease) -> Result<bool>;
     async fn release_sequencer(&self, lease: &Lease) -> Result<()>;
     async fn log_state(&self) -> Result<LogState>;
-    /// The oldest pending entries, in submission order.
+    /// The oldest pending entries, in submission order (by commit: the
+    /// entries of one `insert_entries` call are consecutive).
     async fn next_pending(&self, limit: u32) -> Result<Vec<PendingLeaf>>;
     /// Commits a batch if `lease` is current and the log size is
     /// `batch.old_size`; otherwise `NotLeader` or `Conflict`, and nothing changes.
+    /// The batch takes pending entries as `next_pending` returned them; a
+    /// store may refuse (`Conflict`) one that skips or repeats an entry of
+    /// one commit (PostgreSQL sequences each commit group front to back).
     async fn append_batch(&self, lease: &Lease, batch: &Batch) -> Result<()>;
 
     // The tree.

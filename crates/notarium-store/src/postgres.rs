@@ -330,6 +330,54 @@ fn chunk_writes(nodes: &[(NodeId, Hash)]) -> (Vec<i16>, Vec<i64>, Vec<i32>, Vec<
 /// LOOKUP_PARTITION)`.
 const LOOKUP_PARTITION: i64 = 1 << 20;
 
+/// Bits of a queue position that hold the entry's slot in its commit
+/// group; the rest hold the group (`pending_groups.grp`).
+const SLOT_BITS: u32 = 24;
+
+fn queue_pos(grp: u64, slot: usize) -> u64 {
+    (grp << SLOT_BITS) | slot as u64
+}
+
+/// A batch's entries as runs of consecutive slots of one group each, in
+/// batch order, for the batch statement's `unnest`.
+#[derive(Debug, Default)]
+struct Segments {
+    groups: Vec<i64>,
+    /// First slot of the run, and one past its last.
+    lo: Vec<i32>,
+    hi: Vec<i32>,
+    /// Log index of the run's first entry.
+    first_index: Vec<i64>,
+}
+
+/// Splits the batch into runs; a group may appear in one run only (its
+/// entries are sequenced front to back, and the database checks that the
+/// run starts where the group's progress stands).
+fn queue_segments(entries: &[PendingLeaf], old_size: i64) -> Result<Segments> {
+    let mut s = Segments::default();
+    let mut seen = std::collections::HashSet::new();
+    for (i, e) in entries.iter().enumerate() {
+        let grp = to_i64(e.queue_pos >> SLOT_BITS, "queue group")?;
+        let slot = (e.queue_pos & ((1 << SLOT_BITS) - 1)) as i32;
+        let extends = s.groups.last() == Some(&grp) && s.hi.last() == Some(&slot);
+        if extends {
+            *s.hi.last_mut().expect("a run") += 1;
+            continue;
+        }
+        if !seen.insert(grp) {
+            return Err(StoreError::Conflict(format!(
+                "entry {} is out of its group's queue order",
+                e.id
+            )));
+        }
+        s.groups.push(grp);
+        s.lo.push(slot);
+        s.hi.push(slot + 1);
+        s.first_index.push(old_size + i as i64);
+    }
+    Ok(s)
+}
+
 /// Creates, in the batch's transaction, the `lookup` partitions that the
 /// queue's entries need and that do not exist yet (usually none: one is
 /// created every 2^20 entries; rolled back with the batch if it fails).
@@ -337,7 +385,8 @@ async fn create_lookup_partitions(tx: &impl GenericClient) -> Result<()> {
     let stmt = tx
         .prepare_cached(
             "SELECT n FROM generate_series(
-                 (SELECT min(seq) FROM pending) / $1, (SELECT max(seq) FROM pending) / $1) AS n
+                 (SELECT min(min_seq) FROM pending_groups) / $1,
+                 (SELECT max(max_seq) FROM pending_groups) / $1) AS n
              WHERE to_regclass(format('lookup_%s', n)) IS NULL",
         )
         .await
@@ -451,6 +500,13 @@ impl Store for PostgresStore {
         if entries.is_empty() {
             return Ok(());
         }
+        if entries.len() >= 1 << SLOT_BITS {
+            return Err(StoreError::Conflict(format!(
+                "{} entries in one commit, at most {} are allowed",
+                entries.len(),
+                (1 << SLOT_BITS) - 1
+            )));
+        }
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         let tenants: Vec<&str> = entries.iter().map(|e| e.tenant.as_str()).collect();
         let digests: Vec<&[u8]> = entries
@@ -464,6 +520,8 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
+                // The entries, and one queue row holding the group's
+                // entries in `seq` order (migration 0005).
                 "WITH e AS (
                    INSERT INTO entries
                      (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash)
@@ -473,8 +531,12 @@ impl Store for PostgresStore {
                         WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
                    ORDER BY ord
                    RETURNING seq, id, leaf_hash, tenant, evidence_sha256)
-                 INSERT INTO pending (seq, id, leaf_hash, tenant, evidence_sha256)
-                 SELECT seq, id, leaf_hash, tenant, evidence_sha256 FROM e",
+                 INSERT INTO pending_groups
+                   (n, min_seq, max_seq, seqs, ids, tenants, evidence, leaf_hashes)
+                 SELECT count(*), min(seq), max(seq), array_agg(seq ORDER BY seq),
+                        array_agg(id ORDER BY seq), array_agg(tenant ORDER BY seq),
+                        array_agg(evidence_sha256 ORDER BY seq), array_agg(leaf_hash ORDER BY seq)
+                 FROM e",
             )
             .await
             .map_err(db_err)?;
@@ -524,7 +586,8 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                // Pending entries are found through the queue, sequenced
+                // Pending entries are found by reading the queue's groups
+                // (seconds of submissions; no index), sequenced
                 // ones through `lookup`; one statement has one snapshot and
                 // the sequencer moves an entry from one to the other in one
                 // transaction, so each entry is seen exactly once.
@@ -532,8 +595,11 @@ impl Store for PostgresStore {
                  FROM (SELECT seq, id FROM lookup
                        WHERE tenant = $1 AND evidence_sha256 = $2
                        UNION ALL
-                       SELECT seq, id FROM pending
-                       WHERE tenant = $1 AND evidence_sha256 = $2
+                       SELECT u.seq, u.id
+                       FROM pending_groups AS g,
+                            unnest(g.seqs, g.ids, g.tenants, g.evidence)
+                              WITH ORDINALITY AS u(seq, id, tenant, ev, slot)
+                       WHERE u.slot > g.done AND u.tenant = $1 AND u.ev = $2
                        ORDER BY seq LIMIT $3) AS f
                  JOIN entries e ON e.id = f.id
                  LEFT JOIN positions p ON p.seq = f.seq
@@ -554,7 +620,10 @@ impl Store for PostgresStore {
     async fn pending_count(&self) -> Result<u64> {
         let client = self.client().await?;
         let row = client
-            .query_one("SELECT count(*) FROM pending", &[])
+            .query_one(
+                "SELECT coalesce(sum(n - done), 0)::bigint FROM pending_groups",
+                &[],
+            )
             .await
             .map_err(db_err)?;
         to_u64(row.get(0), "pending count")
@@ -566,7 +635,7 @@ impl Store for PostgresStore {
         // for; the room it frees is reused by the next inserts.
         let client = self.client().await?;
         client
-            .batch_execute("VACUUM (TRUNCATE false) pending")
+            .batch_execute("VACUUM (TRUNCATE false) pending_groups")
             .await
             .map_err(db_err)
     }
@@ -670,22 +739,49 @@ impl Store for PostgresStore {
 
     async fn next_pending(&self, limit: u32) -> Result<Vec<PendingLeaf>> {
         let client = self.client().await?;
+        // The groups that hold the first `limit` pending entries, found
+        // from the small columns before any array is read.
         let stmt = client
-            .prepare_cached("SELECT id, leaf_hash FROM pending ORDER BY seq LIMIT $1")
+            .prepare_cached(
+                "WITH w AS (
+                   SELECT grp FROM (
+                     SELECT grp, sum(n - done) OVER (ORDER BY grp) - (n - done) AS before
+                     FROM pending_groups) AS q
+                   WHERE before < $1)
+                 SELECT g.grp, g.done, g.ids, g.leaf_hashes
+                 FROM pending_groups AS g JOIN w USING (grp)
+                 ORDER BY g.grp",
+            )
             .await
             .map_err(db_err)?;
         let rows = client
             .query(&stmt, &[&i64::from(limit)])
             .await
             .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(PendingLeaf {
-                    id: r.get(0),
-                    leaf_hash: to_hash(r.get(1), "leaf hash")?,
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(limit as usize);
+        for r in &rows {
+            let grp = to_u64(r.get(0), "group")?;
+            let done = usize::try_from(r.get::<_, i32>(1))
+                .map_err(|_| StoreError::Database("negative group progress".into()))?;
+            let ids: Vec<String> = r.get(2);
+            let leaves: Vec<Vec<u8>> = r.get(3);
+            if ids.len() != leaves.len() || done >= ids.len() {
+                return Err(StoreError::Database(format!(
+                    "queue group {grp} is malformed"
+                )));
+            }
+            for (slot, (id, leaf)) in ids.into_iter().zip(leaves).enumerate().skip(done) {
+                if out.len() == limit as usize {
+                    break;
+                }
+                out.push(PendingLeaf {
+                    id,
+                    leaf_hash: to_hash(leaf, "leaf hash")?,
+                    queue_pos: queue_pos(grp, slot),
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn append_batch(&self, lease: &Lease, batch: &Batch) -> Result<()> {
@@ -723,56 +819,79 @@ impl Store for PostgresStore {
                 ))
             });
         }
-        // Only pending entries can be given an index: each leaves the queue,
-        // gets its position row (entries themselves are never rewritten) and
-        // its digest lookup row, in digest order so that neighbouring keys
-        // share index pages.
-        let ids: Vec<&str> = batch.entry_ids.iter().map(String::as_str).collect();
-        let idxs: Vec<i64> = (old..new).collect();
+        // Only pending entries can be given an index, each group's front to
+        // back: every entry gets its position row (entries themselves are
+        // never rewritten) and its digest lookup row, in digest order so
+        // that neighbouring keys share index pages; each group's progress
+        // moves on, and a group is gone once its last entry is sequenced.
+        let segments = queue_segments(&batch.entries, old)?;
         create_lookup_partitions(&tx).await?;
         let stmt = tx
             .prepare_cached(
-                "WITH d AS (
-                   DELETE FROM pending AS q
-                   USING unnest($1::text[], $2::bigint[]) AS t(id, idx)
-                   WHERE q.id = t.id
-                   RETURNING q.seq, t.idx, q.leaf_hash, q.id, q.tenant, q.evidence_sha256),
-                 pos AS (INSERT INTO positions (seq, log_index) SELECT seq, idx FROM d),
+                "WITH s AS (
+                   SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[])
+                     AS s(grp, lo, hi, first_idx)),
+                 g AS (
+                   SELECT p.grp, p.n, s.lo, s.hi, s.first_idx,
+                          p.seqs, p.ids, p.tenants, p.evidence, p.leaf_hashes
+                   FROM s JOIN pending_groups AS p
+                     ON p.grp = s.grp AND p.done = s.lo AND s.hi <= p.n),
+                 e AS (
+                   SELECT u.seq, u.id, u.tenant, u.ev, u.leaf, g.first_idx + u.k - 1 AS idx
+                   FROM g, unnest(g.seqs[g.lo + 1 : g.hi], g.ids[g.lo + 1 : g.hi],
+                                  g.tenants[g.lo + 1 : g.hi], g.evidence[g.lo + 1 : g.hi],
+                                  g.leaf_hashes[g.lo + 1 : g.hi])
+                             WITH ORDINALITY AS u(seq, id, tenant, ev, leaf, k)),
+                 pos AS (INSERT INTO positions (seq, log_index) SELECT seq, idx FROM e),
                  look AS (
                    INSERT INTO lookup (tenant, evidence_sha256, seq, id)
-                   SELECT tenant, evidence_sha256, seq, id FROM d
-                   ORDER BY tenant, evidence_sha256)
-                 SELECT idx, leaf_hash FROM d",
+                   SELECT tenant, ev, seq, id FROM e
+                   ORDER BY tenant, ev),
+                 gone AS (
+                   DELETE FROM pending_groups AS p USING g
+                   WHERE p.grp = g.grp AND g.hi = g.n),
+                 moved AS (
+                   UPDATE pending_groups AS p SET done = g.hi FROM g
+                   WHERE p.grp = g.grp AND g.hi < g.n)
+                 SELECT idx, id, leaf FROM e",
             )
             .await
             .map_err(db_err)?;
-        // The join of the batch's ids with the queue must be a hash join:
-        // the queue's statistics come from its last VACUUM, often taken
-        // when it was nearly empty, and with them the planner chose a
-        // nested loop comparing every id with every queued row (50 000
-        // entries took minutes). Only for this statement: the tree reads
-        // below want their nested loops over primary keys.
-        tx.batch_execute("SET LOCAL enable_nestloop = off")
+        let rows = tx
+            .query(
+                &stmt,
+                &[
+                    &segments.groups,
+                    &segments.lo,
+                    &segments.hi,
+                    &segments.first_index,
+                ],
+            )
             .await
             .map_err(db_err)?;
-        let rows = tx.query(&stmt, &[&ids, &idxs]).await.map_err(db_err)?;
-        tx.batch_execute("SET LOCAL enable_nestloop TO DEFAULT")
-            .await
-            .map_err(db_err)?;
-        let mut leaves: Vec<Option<Hash>> = vec![None; ids.len()];
+        let mut leaves: Vec<Option<Hash>> = vec![None; batch.entries.len()];
         for row in &rows {
             let pos = usize::try_from(row.get::<_, i64>(0) - old)
                 .ok()
                 .filter(|&p| p < leaves.len())
                 .ok_or_else(|| StoreError::Database("assigned index out of the batch".into()))?;
-            leaves[pos] = Some(to_hash(row.get(1), "leaf hash")?);
+            if row.get::<_, &str>(1) != batch.entries[pos].id {
+                return Err(StoreError::Conflict(format!(
+                    "entry {} is not where the batch says it is in the queue",
+                    batch.entries[pos].id
+                )));
+            }
+            leaves[pos] = Some(to_hash(row.get(2), "leaf hash")?);
         }
         let leaves: Vec<Hash> = leaves
             .into_iter()
-            .zip(&batch.entry_ids)
-            .map(|(leaf, id)| {
+            .zip(&batch.entries)
+            .map(|(leaf, e)| {
                 leaf.ok_or_else(|| {
-                    StoreError::Conflict(format!("entry {id} is unknown or already sequenced"))
+                    StoreError::Conflict(format!(
+                        "entry {} is unknown, already sequenced or out of queue order",
+                        e.id
+                    ))
                 })
             })
             .collect::<Result<_>>()?;

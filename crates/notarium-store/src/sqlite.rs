@@ -259,7 +259,7 @@ const FIND_ENTRIES: &str =
 const TENANT_FOR_KEY: &str = "SELECT tenant FROM api_keys WHERE key_hash = ?1";
 const PENDING_COUNT: &str = "SELECT count(*) FROM entries WHERE log_index IS NULL";
 const NEXT_PENDING: &str =
-    "SELECT id, leaf_hash FROM entries WHERE log_index IS NULL ORDER BY seq LIMIT ?1";
+    "SELECT id, leaf_hash, seq FROM entries WHERE log_index IS NULL ORDER BY seq LIMIT ?1";
 const ASSIGN_INDEX: &str =
     "UPDATE entries SET log_index = ?1 WHERE id = ?2 AND log_index IS NULL RETURNING leaf_hash";
 const READ_NODE: &str = "SELECT hash FROM tree_nodes WHERE level = ?1 AND idx = ?2";
@@ -597,14 +597,20 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare_cached(NEXT_PENDING).map_err(db_err)?;
             let rows = stmt
                 .query_map([limit], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
                 })
                 .map_err(db_err)?;
             rows.map(|r| {
-                let (id, leaf) = r.map_err(db_err)?;
+                let (id, leaf, seq) = r.map_err(db_err)?;
                 Ok(PendingLeaf {
                     id,
                     leaf_hash: to_hash(leaf, "leaf hash")?,
+                    // The entry is found by its id; its seq is only a hint.
+                    queue_pos: to_u64(seq, "seq")?,
                 })
             })
             .collect()
@@ -647,10 +653,10 @@ impl Store for SqliteStore {
                 });
             }
             // Only pending entries can be given an index.
-            let mut leaves = Vec::with_capacity(batch.entry_ids.len());
+            let mut leaves = Vec::with_capacity(batch.entries.len());
             {
                 let mut assign = tx.prepare_cached(ASSIGN_INDEX).map_err(db_err)?;
-                for (i, id) in batch.entry_ids.iter().enumerate() {
+                for (i, PendingLeaf { id, .. }) in batch.entries.iter().enumerate() {
                     let leaf: Option<Vec<u8>> = assign
                         .query_row(params![old + i as i64, id], |r| r.get(0))
                         .optional()

@@ -275,7 +275,7 @@ impl Seq {
         }
         let batch = Batch {
             old_size,
-            entry_ids: leaves.iter().map(|l| l.id.clone()).collect(),
+            entries: leaves.to_vec(),
             nodes,
             checkpoint: CheckpointRow {
                 size: f.size(),
@@ -516,13 +516,15 @@ mod cases {
         );
         assert_eq!(s.pending_count().await.unwrap(), 3);
         assert_eq!(
-            s.next_pending(100).await.unwrap(),
+            s.next_pending(100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.id, p.leaf_hash))
+                .collect::<Vec<_>>(),
             first
                 .iter()
-                .map(|e| PendingLeaf {
-                    id: e.id.clone(),
-                    leaf_hash: e.leaf_hash
-                })
+                .map(|e| (e.id.clone(), e.leaf_hash))
                 .collect::<Vec<_>>()
         );
         assert_eq!(fx.raw_i64("SELECT count(*) FROM entries").await, 3);
@@ -892,13 +894,16 @@ mod cases {
         let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
         s.insert_entries(&entries).await.unwrap();
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+        let all = s.next_pending(100).await.unwrap();
         let mut seq = Seq::new();
         seq.sequence(s, &lease, 2).await;
         let before = snapshot(fx, &entries).await;
 
-        let leaf = |e: &NewEntry| PendingLeaf {
-            id: e.id.clone(),
-            leaf_hash: e.leaf_hash,
+        let leaf = |e: &NewEntry| {
+            all.iter()
+                .find(|p| p.id == e.id)
+                .expect("was pending")
+                .clone()
         };
         // An already-sequenced entry at the end of an otherwise good batch.
         let attempts: Vec<Vec<PendingLeaf>> = vec![
@@ -912,6 +917,7 @@ mod cases {
                 PendingLeaf {
                     id: "f".repeat(32),
                     leaf_hash: h("x"),
+                    queue_pos: leaf(&entries[5]).queue_pos + 7,
                 },
             ],
         ];
@@ -960,10 +966,10 @@ mod cases {
         b.checkpoint.size += 1; // a checkpoint of another size
         bad.push(b);
         let mut b = good.clone();
-        b.entry_ids.swap(0, 1); // leaves in another order than their hashes
+        b.entries.swap(0, 1); // leaves in another order than their hashes
         bad.push(b);
         let mut b = good.clone();
-        b.entry_ids.clear(); // nothing to sequence
+        b.entries.clear(); // nothing to sequence
         b.nodes.clear();
         b.checkpoint.size = 3;
         bad.push(b);
@@ -1657,7 +1663,7 @@ async fn postgres_concurrent_migrations_apply_once() {
 }
 
 /// Earlier PostgreSQL schemas, as older binaries applied them.
-const OLD_SCHEMAS: [(&str, &str); 3] = [
+const OLD_SCHEMAS: [(&str, &str); 4] = [
     (
         "0001_init",
         include_str!("../../../migrations/postgres/0001_init.sql"),
@@ -1669,6 +1675,10 @@ const OLD_SCHEMAS: [(&str, &str); 3] = [
     (
         "0003_lookup_off_commit_path",
         include_str!("../../../migrations/postgres/0003_lookup_off_commit_path.sql"),
+    ),
+    (
+        "0004_tree_chunks",
+        include_str!("../../../migrations/postgres/0004_tree_chunks.sql"),
     ),
 ];
 
@@ -1786,12 +1796,15 @@ async fn postgres_tidy_queue_reuses_the_room_of_sequenced_entries() {
     store.migrate().await.unwrap();
     with_tenants(&store).await;
     let raw = admin_client(&db.url).await;
-    raw.batch_execute("ALTER TABLE pending SET (autovacuum_enabled = false)")
+    raw.batch_execute("ALTER TABLE pending_groups SET (autovacuum_enabled = false)")
         .await
         .unwrap();
     let pages = || async {
         raw.query_one(
-            "SELECT pg_relation_size('pending') / current_setting('block_size')::bigint",
+            // The groups' arrays live in the TOAST table: main forks of both.
+            "SELECT (pg_relation_size(oid) + pg_relation_size(reltoastrelid))
+                    / current_setting('block_size')::bigint
+             FROM pg_class WHERE relname = 'pending_groups'",
             &[],
         )
         .await
@@ -1856,7 +1869,7 @@ async fn postgres_a_large_batch_after_tidying_a_nearly_empty_queue_is_not_quadra
     store.tidy_queue().await.unwrap();
     let estimate: f32 = raw
         .query_one(
-            "SELECT reltuples FROM pg_class WHERE relname = 'pending'",
+            "SELECT reltuples FROM pg_class WHERE relname = 'pending_groups'",
             &[],
         )
         .await
@@ -2098,4 +2111,202 @@ fn test_database_urls_keep_host_and_options() {
         "postgres://u:p@h/x?sslmode=disable"
     );
     assert_eq!(url_with_db("postgres://h:1", "x"), "postgres://h:1/x");
+}
+
+/// The queue holds one row per commit group (schema v5), and a group's
+/// entries are sequenced front to back: a batch may take several groups
+/// in any order and part of a group, but never skip, repeat or misname an
+/// entry of one. Pending entries, including those of a partly sequenced
+/// group, are found by digest exactly once, with the sequenced ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_batches_take_each_commit_group_front_to_back() {
+    let db = PgDb::create().await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    with_tenants(&store).await;
+    let raw = admin_client(&db.url).await;
+    let same = h("the same evidence");
+    let group = |range: std::ops::Range<u64>| -> Vec<NewEntry> {
+        range
+            .map(|n| {
+                let mut e = entry(TENANT, n);
+                if n % 4 == 1 {
+                    e.evidence_sha256 = same;
+                }
+                e
+            })
+            .collect()
+    };
+    let (a, b) = (group(0..5), group(5..8)); // `same` digest: a[1] and b[0]
+    store.insert_entries(&a).await.unwrap();
+    store.insert_entries(&b).await.unwrap();
+    let groups = || async {
+        raw.query_one("SELECT count(*) FROM pending_groups", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    assert_eq!(groups().await, 2);
+    let pending = store.next_pending(100).await.unwrap();
+    let ids = |v: &[PendingLeaf]| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+    let all: Vec<NewEntry> = a.iter().chain(&b).cloned().collect();
+    assert_eq!(
+        ids(&pending),
+        all.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
+    );
+    let (pa, pb) = pending.split_at(5);
+
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    seq.sequence(&store, &lease, 2).await; // a[0], a[1]
+    assert_eq!(store.pending_count().await.unwrap(), 6);
+    assert_eq!(ids(&store.next_pending(2).await.unwrap()), ids(&pa[2..4]));
+    let found = |v: Vec<notarium_store::StoredEntry>| {
+        v.into_iter()
+            .map(|e| (e.entry.id, e.log_index))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found(store.find_entries(TENANT, &same, 10).await.unwrap()),
+        vec![(a[1].id.clone(), Some(1)), (b[0].id.clone(), None)],
+        "a sequenced entry of a partly sequenced group, then a pending one"
+    );
+
+    let before = snapshot_pg(&raw).await;
+    let mut misnamed = pa[2].clone();
+    misnamed.id = pa[3].id.clone();
+    let attempts: Vec<Vec<PendingLeaf>> = vec![
+        vec![pa[3].clone()],                               // skips a[2]
+        vec![pa[2].clone(), pa[4].clone()],                // skips a[3]
+        vec![pa[2].clone(), pb[0].clone(), pa[3].clone()], // a group in two runs
+        vec![pa[1].clone()],                               // already sequenced
+        vec![misnamed],                                    // another entry's place
+    ];
+    for leaves in attempts {
+        let (batch, _) = seq.batch(&leaves);
+        let got = store.append_batch(&lease, &batch).await;
+        assert!(matches!(got, Err(StoreError::Conflict(_))), "{got:?}");
+        assert_eq!(snapshot_pg(&raw).await, before);
+    }
+
+    // The later group first, then the rest of the earlier one.
+    let (batch, f) = seq.batch(pb);
+    store.append_batch(&lease, &batch).await.unwrap();
+    seq.commit(&batch, f, pb);
+    assert_eq!(groups().await, 1);
+    seq.sequence(&store, &lease, 3).await;
+    assert_eq!(groups().await, 0);
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    assert_eq!(
+        found(store.find_entries(TENANT, &same, 10).await.unwrap()),
+        vec![(a[1].id.clone(), Some(1)), (b[0].id.clone(), Some(2))]
+    );
+    assert_eq!(
+        store
+            .get_entry(TENANT, &a[4].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .log_index,
+        Some(7)
+    );
+    assert_eq!(store.log_state().await.unwrap().root, seq.memory.root());
+}
+
+/// What a refused batch must leave alone: the queue, positions, lookup rows
+/// and the log head.
+async fn snapshot_pg(raw: &tokio_postgres::Client) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT string_agg(grp || ':' || done, ',' ORDER BY grp) FROM pending_groups",
+        "SELECT string_agg(seq || ':' || log_index, ',' ORDER BY seq) FROM positions",
+        "SELECT string_agg(id, ',' ORDER BY seq) FROM lookup",
+        "SELECT size || ':' || encode(root, 'hex') FROM log_state",
+    ] {
+        let v: Option<String> = raw.query_one(sql, &[]).await.unwrap().get(0);
+        out.push(v.unwrap_or_default());
+    }
+    out
+}
+
+/// A v4 database's queue (one row per entry) becomes groups of one, in
+/// order: the entries stay pending, are found by digest, and are sequenced
+/// with the groups written after the upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v4_pending_entries_become_groups_of_one() {
+    let (db, raw) = database_at_version(4).await;
+    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1)")
+        .await
+        .unwrap();
+    let old: Vec<NewEntry> = (0..3).map(|n| entry(TENANT, n)).collect();
+    for e in &old {
+        // As v4 wrote a submission: the entry, then its queue row.
+        raw.execute(
+            "WITH e AS (
+               INSERT INTO entries
+                 (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               RETURNING seq, id, leaf_hash, tenant, evidence_sha256)
+             INSERT INTO pending (seq, id, leaf_hash, tenant, evidence_sha256)
+             SELECT seq, id, leaf_hash, tenant, evidence_sha256 FROM e",
+            &[
+                &e.id,
+                &e.tenant,
+                &e.evidence_sha256.as_slice(),
+                &e.salt.as_slice(),
+                &e.metadata,
+                &e.received_ms,
+                &e.leaf_hash.as_slice(),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let tables: i64 = raw
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = 'pending'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "the per-entry queue is gone");
+    assert_eq!(store.pending_count().await.unwrap(), 3);
+    let found = store
+        .find_entries(TENANT, &old[1].evidence_sha256, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((&found[0].entry, found[0].log_index), (&old[1], None));
+
+    let new: Vec<NewEntry> = (3..6).map(|n| entry(TENANT, n)).collect();
+    store.insert_entries(&new).await.unwrap();
+    let order: Vec<String> = store
+        .next_pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let expected: Vec<String> = old.iter().chain(&new).map(|e| e.id.clone()).collect();
+    assert_eq!(order, expected, "the old queue first, in its order");
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    seq.sequence(&store, &lease, 4).await; // across the old groups into the new one
+    seq.sequence(&store, &lease, 2).await;
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    for (i, e) in expected.iter().enumerate() {
+        let got = store.get_entry(TENANT, e).await.unwrap().unwrap();
+        assert_eq!(got.log_index, Some(i as u64));
+    }
+    assert_eq!(
+        store
+            .find_entries(TENANT, &old[1].evidence_sha256, 10)
+            .await
+            .unwrap()[0]
+            .log_index,
+        Some(1)
+    );
 }

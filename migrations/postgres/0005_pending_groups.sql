@@ -1,0 +1,52 @@
+-- Notarium notary store, PostgreSQL schema v5: the pending queue holds
+-- one row per commit group instead of one row per entry.
+--
+-- Up to v4 every submission inserted a `pending` row (with a primary key,
+-- a unique id and a digest index: three index entries) and the sequencer
+-- deleted it again: about a third of PostgreSQL's work per entry, for a
+-- row that lives half a second. Now a group commit inserts its entries
+-- and ONE pending_groups row carrying the group's entries as arrays, in
+-- the order of their `seq`. The sequencer takes groups in `grp` order and
+-- the entries of each group front to back: `done` counts those already
+-- sequenced (a group larger than a batch is sequenced over several
+-- batches); the row is deleted when the last is.
+--
+-- The arrays are stored out of line and uncompressed (STORAGE EXTERNAL):
+-- digests, salts and hashes do not compress, and updating `done` keeps the
+-- stored arrays as they are.
+--
+-- Looking up a pending entry by digest reads the queue's rows (the queue
+-- holds seconds of submissions), not an index.
+
+CREATE TABLE pending_groups (
+    grp         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    n           integer NOT NULL CHECK (n > 0),
+    done        integer NOT NULL DEFAULT 0,
+    -- The smallest and largest of `seqs` (the sequencer creates the digest
+    -- lookup's partitions for them without reading the arrays).
+    min_seq     bigint NOT NULL,
+    max_seq     bigint NOT NULL,
+    seqs        bigint[] NOT NULL,
+    ids         text[] NOT NULL,
+    tenants     text[] NOT NULL,
+    evidence    bytea[] NOT NULL,
+    leaf_hashes bytea[] NOT NULL,
+    -- Each array has n elements, written by one statement. No CHECK says
+    -- so: checks run again on every UPDATE of `done`, and this one would
+    -- read every array back.
+    CHECK (done >= 0 AND done < n)
+);
+ALTER TABLE pending_groups
+    ALTER COLUMN seqs SET STORAGE EXTERNAL,
+    ALTER COLUMN ids SET STORAGE EXTERNAL,
+    ALTER COLUMN tenants SET STORAGE EXTERNAL,
+    ALTER COLUMN evidence SET STORAGE EXTERNAL,
+    ALTER COLUMN leaf_hashes SET STORAGE EXTERNAL;
+
+-- Entries waiting at the upgrade become groups of one, in their order.
+INSERT INTO pending_groups (n, min_seq, max_seq, seqs, ids, tenants, evidence, leaf_hashes)
+    SELECT 1, seq, seq, ARRAY[seq], ARRAY[id], ARRAY[tenant], ARRAY[evidence_sha256], ARRAY[leaf_hash]
+    FROM pending
+    ORDER BY seq;
+
+DROP TABLE pending;
