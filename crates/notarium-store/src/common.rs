@@ -52,8 +52,8 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 5,
-        name: "0005_pending_groups",
-        sql: include_str!("../../../migrations/postgres/0005_pending_groups.sql"),
+        name: "0005_commit_groups",
+        sql: include_str!("../../../migrations/postgres/0005_commit_groups.sql"),
     },
 ];
 

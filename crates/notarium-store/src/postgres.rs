@@ -207,8 +207,13 @@ fn describe(cfg: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{}", cfg.get_dbname().unwrap_or(""))
 }
 
-/// An entry (`entries e`) and, once sequenced, its index (`positions p`).
-const ENTRY_COLUMNS: &str = "e.id, e.tenant, e.evidence_sha256, e.salt, e.metadata, e.received_ms, e.leaf_hash, p.log_index";
+/// An entry (`entries e`) and, once sequenced, its index: from its group's
+/// run (`group_positions s`, schema v5) or, for entries sequenced before
+/// v5, from `positions p`. Use with [`POSITION_JOINS`].
+const ENTRY_COLUMNS: &str = "e.id, e.tenant, e.evidence_sha256, e.salt, e.metadata, e.received_ms, e.leaf_hash, coalesce(s.first_index + (e.slot - s.lo), p.log_index)";
+const POSITION_JOINS: &str = "LEFT JOIN group_positions s
+       ON s.grp = e.grp AND s.lo <= e.slot AND e.slot < s.hi
+     LEFT JOIN positions p ON e.grp IS NULL AND p.seq = e.seq";
 
 fn entry_from_row(row: &Row) -> Result<StoredEntry> {
     Ok(StoredEntry {
@@ -520,22 +525,29 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                // The entries, and one queue row holding the group's
-                // entries in `seq` order (migration 0005).
-                "WITH e AS (
+                // The entries, named by their group and slot, and one queue
+                // row holding the group's entries in slot order (migration
+                // 0005). `g` is evaluated once.
+                "WITH g AS (SELECT nextval(pg_get_serial_sequence('pending_groups', 'grp')) AS grp),
+                 e AS (
                    INSERT INTO entries
-                     (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash)
-                   SELECT id, tenant, ev, salt, meta, recv, leaf
-                   FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[],
-                               $6::bigint[], $7::bytea[])
+                     (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash,
+                      grp, slot)
+                   SELECT t.id, t.tenant, t.ev, t.salt, t.meta, t.recv, t.leaf,
+                          g.grp, (t.ord - 1)::int
+                   FROM g, unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[],
+                                  $6::bigint[], $7::bytea[])
                         WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
-                   ORDER BY ord
-                   RETURNING seq, id, leaf_hash, tenant, evidence_sha256)
+                   ORDER BY t.ord
+                   RETURNING seq, id, leaf_hash, tenant, evidence_sha256, slot)
                  INSERT INTO pending_groups
-                   (n, min_seq, max_seq, seqs, ids, tenants, evidence, leaf_hashes)
-                 SELECT count(*), min(seq), max(seq), array_agg(seq ORDER BY seq),
-                        array_agg(id ORDER BY seq), array_agg(tenant ORDER BY seq),
-                        array_agg(evidence_sha256 ORDER BY seq), array_agg(leaf_hash ORDER BY seq)
+                   (grp, n, min_seq, max_seq, seqs, ids, tenants, evidence, leaf_hashes)
+                 OVERRIDING SYSTEM VALUE
+                 SELECT (SELECT grp FROM g), count(*), min(seq), max(seq),
+                        array_agg(seq ORDER BY slot), array_agg(id ORDER BY slot),
+                        array_agg(tenant ORDER BY slot),
+                        array_agg(evidence_sha256 ORDER BY slot),
+                        array_agg(leaf_hash ORDER BY slot)
                  FROM e",
             )
             .await
@@ -565,7 +577,7 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN positions p USING (seq)
+                "SELECT {ENTRY_COLUMNS} FROM entries e {POSITION_JOINS}
                  WHERE e.id = $1 AND e.tenant = $2"
             ))
             .await
@@ -602,7 +614,7 @@ impl Store for PostgresStore {
                        WHERE u.slot > g.done AND u.tenant = $1 AND u.ev = $2
                        ORDER BY seq LIMIT $3) AS f
                  JOIN entries e ON e.id = f.id
-                 LEFT JOIN positions p ON p.seq = f.seq
+                 {POSITION_JOINS}
                  ORDER BY f.seq"
             ))
             .await
@@ -820,10 +832,11 @@ impl Store for PostgresStore {
             });
         }
         // Only pending entries can be given an index, each group's front to
-        // back: every entry gets its position row (entries themselves are
-        // never rewritten) and its digest lookup row, in digest order so
-        // that neighbouring keys share index pages; each group's progress
-        // moves on, and a group is gone once its last entry is sequenced.
+        // back: each run of a group gets its position row (entries
+        // themselves are never rewritten), every entry its digest lookup
+        // row, in digest order so that neighbouring keys share index pages;
+        // each group's progress moves on, and a group is gone once its last
+        // entry is sequenced.
         let segments = queue_segments(&batch.entries, old)?;
         create_lookup_partitions(&tx).await?;
         let stmt = tx
@@ -842,7 +855,9 @@ impl Store for PostgresStore {
                                   g.tenants[g.lo + 1 : g.hi], g.evidence[g.lo + 1 : g.hi],
                                   g.leaf_hashes[g.lo + 1 : g.hi])
                              WITH ORDINALITY AS u(seq, id, tenant, ev, leaf, k)),
-                 pos AS (INSERT INTO positions (seq, log_index) SELECT seq, idx FROM e),
+                 pos AS (
+                   INSERT INTO group_positions (grp, lo, hi, first_index)
+                   SELECT grp, lo, hi, first_idx FROM g),
                  look AS (
                    INSERT INTO lookup (tenant, evidence_sha256, seq, id)
                    SELECT tenant, ev, seq, id FROM e

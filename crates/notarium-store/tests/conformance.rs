@@ -2219,7 +2219,8 @@ async fn snapshot_pg(raw: &tokio_postgres::Client) -> Vec<String> {
     let mut out = Vec::new();
     for sql in [
         "SELECT string_agg(grp || ':' || done, ',' ORDER BY grp) FROM pending_groups",
-        "SELECT string_agg(seq || ':' || log_index, ',' ORDER BY seq) FROM positions",
+        "SELECT string_agg(grp || ':' || lo || '-' || hi || ':' || first_index, ','
+                           ORDER BY first_index) FROM group_positions",
         "SELECT string_agg(id, ',' ORDER BY seq) FROM lookup",
         "SELECT size || ':' || encode(root, 'hex') FROM log_state",
     ] {
