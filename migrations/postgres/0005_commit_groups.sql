@@ -26,7 +26,11 @@
 -- sequenced before v5 keep their `positions` rows and have no group.
 
 CREATE TABLE pending_groups (
-    grp         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- The sequence is named so that a commit takes its group number with
+    -- nextval('pending_groups_grp_seq'), resolved once per prepared
+    -- statement, before inserting the group's entries.
+    grp         bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME pending_groups_grp_seq)
+                PRIMARY KEY,
     n           integer NOT NULL CHECK (n > 0),
     done        integer NOT NULL DEFAULT 0,
     -- The smallest and largest of `seqs` (the sequencer creates the digest

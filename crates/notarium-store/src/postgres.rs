@@ -343,6 +343,11 @@ fn queue_pos(grp: u64, slot: usize) -> u64 {
     (grp << SLOT_BITS) | slot as u64
 }
 
+/// The group and slot of a queue position (the inverse of [`queue_pos`]).
+fn group_and_slot(pos: u64) -> (u64, usize) {
+    (pos >> SLOT_BITS, (pos & ((1 << SLOT_BITS) - 1)) as usize)
+}
+
 /// A batch's entries as runs of consecutive slots of one group each, in
 /// batch order, for the batch statement's `unnest`.
 #[derive(Debug, Default)]
@@ -362,8 +367,8 @@ fn queue_segments(entries: &[PendingLeaf], old_size: i64) -> Result<Segments> {
     let mut s = Segments::default();
     let mut seen = std::collections::HashSet::new();
     for (i, e) in entries.iter().enumerate() {
-        let grp = to_i64(e.queue_pos >> SLOT_BITS, "queue group")?;
-        let slot = (e.queue_pos & ((1 << SLOT_BITS) - 1)) as i32;
+        let (grp, slot) = group_and_slot(e.queue_pos);
+        let (grp, slot) = (to_i64(grp, "queue group")?, slot as i32);
         let extends = s.groups.last() == Some(&grp) && s.hi.last() == Some(&slot);
         if extends {
             *s.hi.last_mut().expect("a run") += 1;
@@ -528,7 +533,7 @@ impl Store for PostgresStore {
                 // The entries, named by their group and slot, and one queue
                 // row holding the group's entries in slot order (migration
                 // 0005). `g` is evaluated once.
-                "WITH g AS (SELECT nextval(pg_get_serial_sequence('pending_groups', 'grp')) AS grp),
+                "WITH g AS (SELECT nextval('pending_groups_grp_seq') AS grp),
                  e AS (
                    INSERT INTO entries
                      (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash,

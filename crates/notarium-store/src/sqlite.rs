@@ -609,7 +609,7 @@ impl Store for SqliteStore {
                 Ok(PendingLeaf {
                     id,
                     leaf_hash: to_hash(leaf, "leaf hash")?,
-                    // The entry is found by its id; its seq is only a hint.
+                    // Informative only: a batch's entries are found by id.
                     queue_pos: to_u64(seq, "seq")?,
                 })
             })

@@ -95,6 +95,14 @@ async fn admin_client(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// The one value of a one-row, one-column query.
+async fn scalar<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+    raw: &tokio_postgres::Client,
+    sql: &str,
+) -> T {
+    raw.query_one(sql, &[]).await.unwrap().get(0)
+}
+
 /// A database created for one test and dropped (forcibly) after it.
 struct PgDb {
     admin_url: String,
@@ -213,7 +221,7 @@ impl Fixture {
             }
             Kind::Postgres => {
                 let client = admin_client(&self.pg.as_ref().unwrap().url).await;
-                client.query_one(sql, &[]).await.unwrap().get(0)
+                scalar(&client, sql).await
             }
         }
     }
@@ -1649,11 +1657,7 @@ async fn postgres_concurrent_migrations_apply_once() {
     rb.unwrap();
     a.migrate().await.unwrap();
     let client = admin_client(&db.url).await;
-    let n: i64 = client
-        .query_one("SELECT count(*) FROM schema_migrations", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = scalar(&client, "SELECT count(*) FROM schema_migrations").await;
     assert_eq!(
         n,
         migration_files("postgres"),
@@ -1762,24 +1766,18 @@ async fn postgres_v1_database_is_converted_in_place() {
         .unwrap();
     assert_eq!(found.len(), 1, "a pending entry is found through the queue");
     assert_eq!((&found[0].entry, found[0].log_index), (&entries[3], None));
-    let has_column: i64 = raw
-        .query_one(
-            "SELECT count(*) FROM information_schema.columns
+    let has_column: i64 = scalar(
+        &raw,
+        "SELECT count(*) FROM information_schema.columns
              WHERE table_name = 'entries' AND column_name = 'log_index'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    )
+    .await;
     assert_eq!(has_column, 0, "entries are no longer rewritten");
-    let lookup_on_entries: i64 = raw
-        .query_one(
-            "SELECT count(*) FROM pg_indexes WHERE indexname = 'entries_by_evidence'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let lookup_on_entries: i64 = scalar(
+        &raw,
+        "SELECT count(*) FROM pg_indexes WHERE indexname = 'entries_by_evidence'",
+    )
+    .await;
     assert_eq!(
         lookup_on_entries, 0,
         "the digest lookup left the commit path"
@@ -1799,17 +1797,14 @@ async fn postgres_tidy_queue_reuses_the_room_of_sequenced_entries() {
     raw.batch_execute("ALTER TABLE pending_groups SET (autovacuum_enabled = false)")
         .await
         .unwrap();
-    let pages = || async {
-        raw.query_one(
+    let pages = || {
+        scalar::<i64>(
+            &raw,
             // The groups' arrays live in the TOAST table: main forks of both.
             "SELECT (pg_relation_size(oid) + pg_relation_size(reltoastrelid))
                     / current_setting('block_size')::bigint
              FROM pg_class WHERE relname = 'pending_groups'",
-            &[],
         )
-        .await
-        .unwrap()
-        .get::<_, i64>(0)
     };
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     let mut seq = Seq::new();
@@ -1867,14 +1862,11 @@ async fn postgres_a_large_batch_after_tidying_a_nearly_empty_queue_is_not_quadra
     store.insert_entries(&entries).await.unwrap();
     seq.sequence(&store, &lease, N as u32 - 1).await;
     store.tidy_queue().await.unwrap();
-    let estimate: f32 = raw
-        .query_one(
-            "SELECT reltuples FROM pg_class WHERE relname = 'pending_groups'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let estimate: f32 = scalar(
+        &raw,
+        "SELECT reltuples FROM pg_class WHERE relname = 'pending_groups'",
+    )
+    .await;
     assert_eq!(estimate, 1.0, "the queue looks nearly empty to the planner");
 
     let entries: Vec<NewEntry> = (N..2 * N).map(|n| entry(TENANT, n)).collect();
@@ -2004,11 +1996,7 @@ async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
     let store = PostgresStore::connect(&db.url).await.unwrap();
     let err = store.migrate().await.unwrap_err();
     assert!(err.to_string().contains("not contiguous"), "{err}");
-    let version: i64 = raw
-        .query_one("SELECT max(version) FROM schema_migrations", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let version: i64 = scalar(&raw, "SELECT max(version) FROM schema_migrations").await;
     assert_eq!(version, 3, "a refused conversion changes nothing");
     let gap_hash = seq.memory.read_hashes(&[gap]).unwrap()[0];
     raw.execute(
@@ -2140,12 +2128,7 @@ async fn postgres_batches_take_each_commit_group_front_to_back() {
     let (a, b) = (group(0..5), group(5..8)); // `same` digest: a[1] and b[0]
     store.insert_entries(&a).await.unwrap();
     store.insert_entries(&b).await.unwrap();
-    let groups = || async {
-        raw.query_one("SELECT count(*) FROM pending_groups", &[])
-            .await
-            .unwrap()
-            .get::<_, i64>(0)
-    };
+    let groups = || scalar::<i64>(&raw, "SELECT count(*) FROM pending_groups");
     assert_eq!(groups().await, 2);
     let pending = store.next_pending(100).await.unwrap();
     let ids = |v: &[PendingLeaf]| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
@@ -2224,8 +2207,7 @@ async fn snapshot_pg(raw: &tokio_postgres::Client) -> Vec<String> {
         "SELECT string_agg(id, ',' ORDER BY seq) FROM lookup",
         "SELECT size || ':' || encode(root, 'hex') FROM log_state",
     ] {
-        let v: Option<String> = raw.query_one(sql, &[]).await.unwrap().get(0);
-        out.push(v.unwrap_or_default());
+        out.push(scalar::<Option<String>>(raw, sql).await.unwrap_or_default());
     }
     out
 }
@@ -2265,14 +2247,11 @@ async fn postgres_v4_pending_entries_become_groups_of_one() {
     }
     let store = PostgresStore::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
-    let tables: i64 = raw
-        .query_one(
-            "SELECT count(*) FROM pg_class WHERE relname = 'pending'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let tables: i64 = scalar(
+        &raw,
+        "SELECT count(*) FROM pg_class WHERE relname = 'pending'",
+    )
+    .await;
     assert_eq!(tables, 0, "the per-entry queue is gone");
     assert_eq!(store.pending_count().await.unwrap(), 3);
     let found = store
