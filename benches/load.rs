@@ -25,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -789,9 +789,16 @@ fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
     }
 }
 
+/// The notary binary under test: this build's, or another build's named
+/// by `NOTARIUM_BENCH_NOTARY` (to compare two versions with the same load
+/// generator and baselines, alternating runs).
+fn notary_bin() -> PathBuf {
+    std::env::var_os("NOTARIUM_BENCH_NOTARY").map_or_else(notarium_bin, PathBuf::from)
+}
+
 /// Starts `notarium serve` on `cfg`; returns once it listens.
 fn spawn_notary(cfg: &Path, db: Option<&str>, k: &Knobs) -> Proc {
-    let mut cmd = Command::new(notarium_bin());
+    let mut cmd = Command::new(notary_bin());
     cmd.args(["serve", "--config"])
         .arg(cfg)
         .env("RUST_LOG", "warn");
@@ -1644,7 +1651,7 @@ async fn growth(k: Knobs, sizes: Vec<u64>) {
         if target > size {
             n.proc.kill9();
             let started = Instant::now();
-            let out = Command::new(notarium_bin())
+            let out = Command::new(notary_bin())
                 .args(["admin", "--config"])
                 .arg(&cfg)
                 .args(["bulk-load", "--tenant", "bench-tenant", "--entries"])

@@ -55,6 +55,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "0005_commit_groups",
         sql: include_str!("../../../migrations/postgres/0005_commit_groups.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_tenant_check_per_group",
+        sql: include_str!("../../../migrations/postgres/0006_tenant_check_per_group.sql"),
+    },
 ];
 
 /// The migrations a database at `current` (its highest applied version)

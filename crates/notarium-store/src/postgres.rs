@@ -532,17 +532,24 @@ impl Store for PostgresStore {
             .prepare_cached(
                 // The entries, named by their group and slot, and one queue
                 // row holding the group's entries in slot order (migration
-                // 0005). `g` is evaluated once.
-                "WITH g AS (SELECT nextval('pending_groups_grp_seq') AS grp),
+                // 0005). `g` is evaluated once. Each distinct tenant is
+                // looked up once, before anything is inserted; if one is
+                // unknown the statement inserts nothing (migration 0006).
+                "WITH t AS (
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[],
+                                        $5::text[], $6::bigint[], $7::bytea[])
+                        WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
+                   WHERE NOT EXISTS (
+                     SELECT 1 FROM (SELECT DISTINCT unnest($2::text[]) AS tenant) AS d
+                     WHERE NOT EXISTS (SELECT 1 FROM tenants AS k WHERE k.tenant = d.tenant))),
+                 g AS (SELECT nextval('pending_groups_grp_seq') AS grp),
                  e AS (
                    INSERT INTO entries
                      (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash,
                       grp, slot)
                    SELECT t.id, t.tenant, t.ev, t.salt, t.meta, t.recv, t.leaf,
                           g.grp, (t.ord - 1)::int
-                   FROM g, unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[],
-                                  $6::bigint[], $7::bytea[])
-                        WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
+                   FROM g, t
                    ORDER BY t.ord
                    RETURNING seq, id, leaf_hash, tenant, evidence_sha256, slot)
                  INSERT INTO pending_groups
@@ -553,11 +560,13 @@ impl Store for PostgresStore {
                         array_agg(tenant ORDER BY slot),
                         array_agg(evidence_sha256 ORDER BY slot),
                         array_agg(leaf_hash ORDER BY slot)
-                 FROM e",
+                 FROM e
+                 HAVING count(*) > 0",
             )
             .await
             .map_err(db_err)?;
-        // One statement is one transaction: all rows or none, durable on return.
+        // One statement is one transaction: all rows or none, durable on
+        // return. It inserts no queue row when a tenant is unknown.
         match client
             .execute(
                 &stmt,
@@ -567,13 +576,14 @@ impl Store for PostgresStore {
             )
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(1) => Ok(()),
+            Ok(_) => Err(StoreError::NotFound(format!(
+                "tenant (one of {:?})",
+                tenants.iter().collect::<std::collections::BTreeSet<_>>()
+            ))),
             Err(e) if is(&e, &SqlState::UNIQUE_VIOLATION) => Err(StoreError::AlreadyExists(
                 format!("entry ({})", pg_text(&e)),
             )),
-            Err(e) if is(&e, &SqlState::FOREIGN_KEY_VIOLATION) => {
-                Err(StoreError::NotFound(format!("tenant ({})", pg_text(&e))))
-            }
             Err(e) => Err(db_err(e)),
         }
     }

@@ -1667,7 +1667,7 @@ async fn postgres_concurrent_migrations_apply_once() {
 }
 
 /// Earlier PostgreSQL schemas, as older binaries applied them.
-const OLD_SCHEMAS: [(&str, &str); 4] = [
+const OLD_SCHEMAS: [(&str, &str); 5] = [
     (
         "0001_init",
         include_str!("../../../migrations/postgres/0001_init.sql"),
@@ -1683,6 +1683,10 @@ const OLD_SCHEMAS: [(&str, &str); 4] = [
     (
         "0004_tree_chunks",
         include_str!("../../../migrations/postgres/0004_tree_chunks.sql"),
+    ),
+    (
+        "0005_commit_groups",
+        include_str!("../../../migrations/postgres/0005_commit_groups.sql"),
     ),
 ];
 
@@ -2289,4 +2293,66 @@ async fn postgres_v4_pending_entries_become_groups_of_one() {
             .log_index,
         Some(1)
     );
+}
+
+/// Schema v6 checks an entry's tenant once per commit group instead of
+/// with a foreign key per entry: entries written by v5 stay as they are,
+/// a group naming an unknown tenant is still refused whole, and what the
+/// foreign key also guaranteed (a tenant named by an entry stays) now holds
+/// because tenants cannot be deleted, renamed or truncated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v6_checks_tenants_per_group_and_keeps_them() {
+    let (db, raw) = database_at_version(5).await;
+    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1)")
+        .await
+        .unwrap();
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let fks: i64 = scalar(
+        &raw,
+        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'entries'::regclass AND contype = 'f'",
+    )
+    .await;
+    assert_eq!(fks, 0, "no per-entry foreign key");
+
+    store.add_tenant(OTHER, 2).await.unwrap();
+    let good: Vec<NewEntry> = vec![entry(TENANT, 0), entry(OTHER, 1), entry(TENANT, 2)];
+    store.insert_entries(&good).await.unwrap();
+    let bad = vec![entry(TENANT, 3), entry("nobody", 4), entry(OTHER, 5)];
+    assert!(matches!(
+        store.insert_entries(&bad).await,
+        Err(StoreError::NotFound(_))
+    ));
+    for e in &bad {
+        assert_eq!(store.get_entry(&e.tenant, &e.id).await.unwrap(), None);
+    }
+    assert_eq!(store.pending_count().await.unwrap(), 3);
+    let groups: i64 = scalar(&raw, "SELECT count(*) FROM pending_groups").await;
+    assert_eq!(groups, 1, "the refused group left no queue row");
+
+    for sql in [
+        "DELETE FROM tenants WHERE tenant = 'acme'",
+        "UPDATE tenants SET tenant = 'acme2' WHERE tenant = 'acme'",
+        "TRUNCATE tenants CASCADE",
+    ] {
+        let err = raw.batch_execute(sql).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::RESTRICT_VIOLATION),
+            "{sql}: {err}"
+        );
+    }
+    let tenants: i64 = scalar(&raw, "SELECT count(*) FROM tenants").await;
+    assert_eq!(tenants, 2);
+    for e in &good {
+        assert_eq!(
+            store
+                .get_entry(&e.tenant, &e.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .entry,
+            *e
+        );
+    }
 }
