@@ -7,6 +7,13 @@ use notarium::config::FileConfig;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: under load the notary spends
+/// much of its time allocating and freeing small buffers (request bodies,
+/// entry texts, receipts), which glibc malloc does slowly and behind
+/// per-arena locks (docs/benchmarks.md, run 10).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "notarium",
