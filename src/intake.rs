@@ -5,6 +5,7 @@
 //! answered only after its group's commit returned.
 
 use crate::metrics::Metrics;
+use notarium_core::encoding::hex_lower;
 use notarium_core::entry::{Entry, Metadata, SubmitterId};
 use notarium_core::keys::SigningKey;
 use notarium_core::merkle::leaf_hash;
@@ -68,7 +69,7 @@ fn new_id(random: &[u8], now: UtcMillis) -> String {
     let mut b = [0u8; 16];
     b[..6].copy_from_slice(&now.millis().to_be_bytes()[2..]);
     b[6..].copy_from_slice(random);
-    hex::encode(b)
+    hex_lower(&b)
 }
 
 /// The stored rows and entry texts of `items` received at `received`;
@@ -254,15 +255,21 @@ async fn commit_group(
         }
     };
     let mut receipts = receipts.into_iter();
+    // The entries of a submission share their received time: format it once.
+    let mut received: (i64, String) = (i64::MIN, String::new());
     for j in jobs {
         let accepted = j
             .entries
             .into_iter()
             .map(|(row, text)| Accepted {
-                received_at: UtcMillis::from_millis(row.received_ms)
-                    .expect("now")
-                    .to_text(),
-                salt_hex: hex::encode(row.salt),
+                received_at: {
+                    if received.0 != row.received_ms {
+                        let at = UtcMillis::from_millis(row.received_ms).expect("now");
+                        received = (row.received_ms, at.to_text());
+                    }
+                    received.1.clone()
+                },
+                salt_hex: hex_lower(&row.salt),
                 id: row.id,
                 entry_text: text,
                 receipt: receipts.next().expect("one receipt per entry"),

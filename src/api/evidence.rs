@@ -6,12 +6,13 @@ use crate::intake::Accepted;
 use crate::service::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use notarium_core::encoding::parse_hex32;
+use notarium_core::encoding::parse_hex32_any_case;
 use notarium_core::entry::{MAX_METADATA_BYTES, Metadata, SubmitterId};
 use notarium_core::merkle::Hash;
 use notarium_core::time::UtcMillis;
 use notarium_store::StoredEntry;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 
 /// Largest batch.
@@ -22,16 +23,19 @@ pub const MAX_BATCH_BODY: usize = MAX_BATCH * 6 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Item {
-    sha256: String,
+pub struct Item<'a> {
+    /// Borrowed from the request body unless it has escapes.
+    #[serde(borrow)]
+    sha256: Cow<'a, str>,
     #[serde(default)]
     metadata: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BatchRequest {
-    items: Vec<Item>,
+struct BatchRequest<'a> {
+    #[serde(borrow)]
+    items: Vec<Item<'a>>,
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
@@ -47,16 +51,19 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
 
 /// Validates one item; `at` names it in batch errors.
 fn validate(item: Item, at: Option<usize>) -> Result<([u8; 32], Option<Metadata>), ApiError> {
-    let place = at.map(|i| format!("items[{i}]: ")).unwrap_or_default();
-    let digest = parse_hex32("sha256", &item.sha256.to_ascii_lowercase())
-        .map_err(|e| ApiError::bad_request("invalid_sha256", format!("{place}{e}")))?;
+    let place = || at.map(|i| format!("items[{i}]: ")).unwrap_or_default();
+    let digest = parse_hex32_any_case("sha256", &item.sha256)
+        .map_err(|e| ApiError::bad_request("invalid_sha256", format!("{}{e}", place())))?;
     let metadata = match item.metadata {
         None | Some(serde_json::Value::Null) => None,
         Some(v @ serde_json::Value::Object(_)) => {
             let m = Metadata::normalise(&v).map_err(|_| {
                 ApiError::bad_request(
                     "metadata_too_large",
-                    format!("{place}metadata is larger than {MAX_METADATA_BYTES} bytes"),
+                    format!(
+                        "{}metadata is larger than {MAX_METADATA_BYTES} bytes",
+                        place()
+                    ),
                 )
             })?;
             Some(m)
@@ -64,7 +71,7 @@ fn validate(item: Item, at: Option<usize>) -> Result<([u8; 32], Option<Metadata>
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_metadata",
-                format!("{place}metadata must be a JSON object"),
+                format!("{}metadata must be a JSON object", place()),
             ));
         }
     };
@@ -255,7 +262,7 @@ pub async fn lookup(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, _) = state.authenticate(authorization(&req)).await?;
-    let digest = parse_hex32("sha256", &q.sha256.to_ascii_lowercase())
+    let digest = parse_hex32_any_case("sha256", &q.sha256)
         .map_err(|e| ApiError::bad_request("invalid_sha256", e.to_string()))?;
     let entries = state
         .store

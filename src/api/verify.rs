@@ -6,7 +6,7 @@ use super::read_budgeted_body;
 use crate::service::AppState;
 use actix_web::{HttpResponse, web};
 use base64::Engine;
-use notarium_core::encoding::parse_hex32;
+use notarium_core::encoding::parse_hex32_any_case;
 use serde::Deserialize;
 
 /// A certificate PDF is a few hundred KB; base64 adds a third.
@@ -58,7 +58,7 @@ pub async fn verify(
     };
     let digest = req
         .sha256
-        .map(|s| parse_hex32("sha256", &s.to_ascii_lowercase()))
+        .map(|s| parse_hex32_any_case("sha256", &s))
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_sha256", e.to_string()))?;
     let verifier = state.verifier.clone();

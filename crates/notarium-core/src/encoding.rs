@@ -8,28 +8,63 @@ use base64::engine::general_purpose::STANDARD;
 
 /// Lowercase hex, as the contract requires.
 pub fn hex_lower(bytes: &[u8]) -> String {
-    hex::encode(bytes)
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// Decodes lowercase hex of exactly `N` bytes; uppercase is rejected.
 pub fn parse_hex32(what: &'static str, s: &str) -> Result<[u8; 32], FormatError> {
+    decode_hex32(what, s, false)
+}
+
+/// Decodes hex of exactly 32 bytes in either case: API input, where
+/// clients may send uppercase. Everything the notary writes stays
+/// lowercase ([`hex_lower`]).
+pub fn parse_hex32_any_case(what: &'static str, s: &str) -> Result<[u8; 32], FormatError> {
+    decode_hex32(what, s, true)
+}
+
+fn hex_digit(c: u8, upper_too: bool) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' if upper_too => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn decode_hex32(what: &'static str, s: &str, upper_too: bool) -> Result<[u8; 32], FormatError> {
     if s.len() != 64 {
         return Err(FormatError::field(
             what,
             format!(
                 "expected 64 lowercase hex characters, found {} characters",
-                s.len()
+                s.chars().count()
             ),
         ));
     }
-    if let Some(c) = s.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
-        return Err(FormatError::field(
-            what,
-            format!("'{c}' is not a lowercase hex digit"),
-        ));
-    }
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).map_err(|e| FormatError::field(what, e.to_string()))?;
+    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        match (hex_digit(pair[0], upper_too), hex_digit(pair[1], upper_too)) {
+            (Some(hi), Some(lo)) => *o = hi << 4 | lo,
+            _ => {
+                let c = s
+                    .chars()
+                    .find(|&c| !u8::try_from(c).is_ok_and(|b| hex_digit(b, upper_too).is_some()))
+                    .unwrap_or('?');
+                let kind = if upper_too { "hex" } else { "lowercase hex" };
+                return Err(FormatError::field(
+                    what,
+                    format!("'{c}' is not a {kind} digit"),
+                ));
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -156,6 +191,30 @@ mod tests {
         assert!(parse_hex32("x", &h).is_ok());
         assert!(parse_hex32("x", &h.to_uppercase()).is_err());
         assert!(parse_hex32("x", &h[1..]).is_err());
+    }
+
+    #[test]
+    fn hex_round_trips_and_names_the_bad_character() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37));
+        let text = hex_lower(&bytes);
+        assert_eq!(text, hex::encode(bytes));
+        assert_eq!(parse_hex32("x", &text).unwrap(), bytes);
+        assert_eq!(
+            parse_hex32_any_case("x", &text.to_uppercase()).unwrap(),
+            bytes
+        );
+        let e = parse_hex32("x", &text.to_uppercase())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a lowercase hex digit"), "{e}");
+        let bad = format!("{}g{}", &text[..10], &text[11..]);
+        let e = parse_hex32_any_case("x", &bad).unwrap_err().to_string();
+        assert!(e.contains("'g' is not a hex digit"), "{e}");
+        // A multi-byte character of the right byte length.
+        let bad = format!("{}é{}", &text[..10], &text[12..]);
+        let e = parse_hex32_any_case("x", &bad).unwrap_err().to_string();
+        assert!(e.contains("'é' is not a hex digit"), "{e}");
+        assert!(parse_hex32_any_case("x", &text[2..]).is_err());
     }
 
     #[test]
