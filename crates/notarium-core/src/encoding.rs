@@ -39,11 +39,12 @@ fn hex_digit(c: u8, upper_too: bool) -> Option<u8> {
 }
 
 fn decode_hex32(what: &'static str, s: &str, upper_too: bool) -> Result<[u8; 32], FormatError> {
+    let kind = if upper_too { "hex" } else { "lowercase hex" };
     if s.len() != 64 {
         return Err(FormatError::field(
             what,
             format!(
-                "expected 64 lowercase hex characters, found {} characters",
+                "expected 64 {kind} characters, found {} characters",
                 s.chars().count()
             ),
         ));
@@ -57,7 +58,6 @@ fn decode_hex32(what: &'static str, s: &str, upper_too: bool) -> Result<[u8; 32]
                     .chars()
                     .find(|&c| !u8::try_from(c).is_ok_and(|b| hex_digit(b, upper_too).is_some()))
                     .unwrap_or('?');
-                let kind = if upper_too { "hex" } else { "lowercase hex" };
                 return Err(FormatError::field(
                     what,
                     format!("'{c}' is not a {kind} digit"),
