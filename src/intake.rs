@@ -9,7 +9,7 @@ use notarium_core::encoding::hex_lower;
 use notarium_core::entry::{Entry, Metadata, SubmitterId};
 use notarium_core::keys::SigningKey;
 use notarium_core::merkle::leaf_hash;
-use notarium_core::receipt::sign_receipts;
+use notarium_core::receipt::sign_receipts_for_leaves;
 use notarium_core::time::UtcMillis;
 use notarium_store::{NewEntry, Store};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -220,13 +220,14 @@ async fn commit_group(
     store: &dyn Store,
     key: &SigningKey,
     origin: &str,
-    jobs: Vec<Job>,
+    mut jobs: Vec<Job>,
     metrics: &Metrics,
 ) {
-    let rows: Vec<NewEntry> = jobs
-        .iter()
-        .flat_map(|j| j.entries.iter().map(|(r, _)| r.clone()))
-        .collect();
+    // The group's rows are moved out of the jobs into one slice for the
+    // store (not copied), and handed back to each job in order below.
+    let counts: Vec<usize> = jobs.iter().map(|j| j.entries.len()).collect();
+    let (rows, texts): (Vec<NewEntry>, Vec<String>) =
+        jobs.iter_mut().flat_map(|j| j.entries.drain(..)).unzip();
     let started = std::time::Instant::now();
     let result = store.insert_entries(&rows).await;
     metrics.observe_commit(rows.len(), started.elapsed());
@@ -237,11 +238,9 @@ async fn commit_group(
         }
         return;
     }
-    let texts: Vec<&[u8]> = jobs
-        .iter()
-        .flat_map(|j| j.entries.iter().map(|(_, t)| t.as_bytes()))
-        .collect();
-    let receipts = match sign_receipts(origin, key, &texts) {
+    // The receipts' tree has the entries' leaf hashes, already computed.
+    let leaves: Vec<_> = rows.iter().map(|r| r.leaf_hash).collect();
+    let receipts = match sign_receipts_for_leaves(origin, key, &leaves) {
         Ok(r) => r,
         Err(e) => {
             // The entries are stored and will be logged; only the receipt failed.
@@ -254,14 +253,14 @@ async fn commit_group(
             return;
         }
     };
-    let mut receipts = receipts.into_iter();
+    let mut accepted = rows.into_iter().zip(texts).zip(receipts);
     // The entries of a submission share their received time: format it once.
     let mut received: (i64, String) = (i64::MIN, String::new());
-    for j in jobs {
-        let accepted = j
-            .entries
-            .into_iter()
-            .map(|(row, text)| Accepted {
+    for (j, n) in jobs.into_iter().zip(counts) {
+        let mine = accepted
+            .by_ref()
+            .take(n)
+            .map(|((row, text), receipt)| Accepted {
                 received_at: {
                     if received.0 != row.received_ms {
                         let at = UtcMillis::from_millis(row.received_ms).expect("now");
@@ -272,10 +271,10 @@ async fn commit_group(
                 salt_hex: hex_lower(&row.salt),
                 id: row.id,
                 entry_text: text,
-                receipt: receipts.next().expect("one receipt per entry"),
+                receipt,
             })
             .collect();
-        let _ = j.reply.send(Ok(accepted));
+        let _ = j.reply.send(Ok(mine));
     }
 }
 

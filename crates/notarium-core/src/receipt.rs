@@ -89,14 +89,7 @@ impl Receipt {
     }
 
     pub fn to_text(&self) -> String {
-        let mut out = format!("{RECEIPT_FORMAT}\nindex {}\n", self.index);
-        for h in &self.path {
-            out.push_str(&b64(h));
-            out.push('\n');
-        }
-        out.push('\n');
-        out.push_str(&self.group.to_text());
-        out
+        render(self.index, &self.path, &self.group.to_text())
     }
 
     /// The notary's signature lines on the group (name = origin).
@@ -126,9 +119,20 @@ pub fn sign_receipts(
     key: &SigningKey,
     entry_texts: &[&[u8]],
 ) -> Result<Vec<String>, KeyError> {
+    let leaves: Vec<Hash> = entry_texts.iter().map(|t| leaf_hash(t)).collect();
+    sign_receipts_for_leaves(origin, key, &leaves)
+}
+
+/// [`sign_receipts`] for entries whose leaf hashes (`SHA-256(0x00 ||
+/// entry text)`) the caller has already computed.
+pub fn sign_receipts_for_leaves(
+    origin: &str,
+    key: &SigningKey,
+    leaves: &[Hash],
+) -> Result<Vec<String>, KeyError> {
     let mut tree = MemoryTree::new();
-    for t in entry_texts {
-        tree.push_leaf_data(t);
+    for leaf in leaves {
+        tree.push_leaf_hash(*leaf);
     }
     let body = format!(
         "{RECEIPT_GROUP_FORMAT}\n{origin}\n{}\n{}\n",
@@ -143,21 +147,31 @@ pub fn sign_receipts(
             signature: key.sign(body.as_bytes())?,
         })
         .map_err(|_| KeyError::SigningFailed)?;
-    let (group_size, group_root) = (tree.size(), tree.root());
+    // The signed group is the same in every receipt: render it once.
+    let group_text = group.to_text();
+    let group_size = tree.size();
     (0..group_size)
         .map(|index| {
             let path = inclusion_proof(index, group_size, &tree).expect("index inside the group");
-            let receipt = Receipt {
-                index,
-                path,
-                origin: origin.to_string(),
-                group_size,
-                group_root,
-                group: group.clone(),
-            };
-            Ok(receipt.to_text())
+            Ok(render(index, &path, &group_text))
         })
         .collect()
+}
+
+/// A receipt's text: its head (index, path), a blank line, the signed group.
+fn render(index: u64, path: &[Hash], group_text: &str) -> String {
+    let mut out = String::with_capacity(40 + path.len() * 45 + group_text.len());
+    out.push_str(RECEIPT_FORMAT);
+    out.push_str("\nindex ");
+    out.push_str(&index.to_string());
+    out.push('\n');
+    for h in path {
+        out.push_str(&b64(h));
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(group_text);
+    out
 }
 
 #[cfg(test)]
@@ -183,6 +197,21 @@ mod tests {
             key.public()
                 .verify(p.group.text().as_bytes(), &sig.signature)
                 .unwrap();
+        }
+        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let from_leaves = sign_receipts_for_leaves("o.example/log", &key, &leaves).unwrap();
+        assert_eq!(from_leaves.len(), 7);
+        for (i, r) in from_leaves.iter().enumerate() {
+            // Same head and group as from the texts (ECDSA signatures differ).
+            let (a, b) = (
+                Receipt::parse(r).unwrap(),
+                Receipt::parse(&receipts[i]).unwrap(),
+            );
+            assert_eq!(
+                (a.index, &a.path, a.group_root),
+                (b.index, &b.path, b.group_root)
+            );
+            a.check_entry(&entries[i]).unwrap();
         }
         let single = sign_receipts("o.example/log", &key, &[b"x"]).unwrap();
         Receipt::parse(&single[0])
