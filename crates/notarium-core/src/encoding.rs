@@ -17,7 +17,8 @@ pub fn hex_lower(bytes: &[u8]) -> String {
     out
 }
 
-/// Decodes lowercase hex of exactly `N` bytes; uppercase is rejected.
+/// Decodes lowercase hex of exactly 32 bytes; uppercase is rejected
+/// (formats the notary writes, where each value has one text form).
 pub fn parse_hex32(what: &'static str, s: &str) -> Result<[u8; 32], FormatError> {
     decode_hex32(what, s, false)
 }
