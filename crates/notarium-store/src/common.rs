@@ -60,6 +60,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "0006_tenant_check_per_group",
         sql: include_str!("../../../migrations/postgres/0006_tenant_check_per_group.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_keyed_lookup",
+        sql: include_str!("../../../migrations/postgres/0007_keyed_lookup.sql"),
+    },
 ];
 
 /// The migrations a database at `current` (its highest applied version)

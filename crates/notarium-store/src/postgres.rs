@@ -32,6 +32,7 @@ use crate::{
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use notarium_core::merkle::{Hash, NodeId};
+use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Row};
@@ -330,10 +331,25 @@ fn chunk_writes(nodes: &[(NodeId, Hash)]) -> (Vec<i16>, Vec<i64>, Vec<i32>, Vec<
     (levels, chunks, offsets, hashes)
 }
 
-/// Entries per partition of `lookup` (migration 0003): partition `n`,
-/// named `lookup_<n>`, holds `seq` in `[n * LOOKUP_PARTITION, (n + 1) *
-/// LOOKUP_PARTITION)`.
+/// Entries per partition of `keyed_lookup` (migration 0007; `lookup`,
+/// migration 0003, had the same): partition `n`, named `keyed_lookup_<n>`,
+/// holds `seq` in `[n * LOOKUP_PARTITION, (n + 1) * LOOKUP_PARTITION)`.
 const LOOKUP_PARTITION: i64 = 1 << 20;
+
+/// An entry's key in the digest lookup (migration 0007): the first 8 bytes
+/// of SHA-256(tenant || 0x0A || digest), big-endian, as PostgreSQL's
+/// `bigint`. Migration 0007 computes the same in SQL for the groups that
+/// wait at the upgrade.
+fn lookup_key(tenant: &str, evidence_sha256: &Hash) -> i64 {
+    let mut hasher = Sha256::new();
+    hasher.update(tenant.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(evidence_sha256);
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
 
 /// Bits of a queue position that hold the entry's slot in its commit
 /// group; the rest hold the group (`pending_groups.grp`).
@@ -388,7 +404,7 @@ fn queue_segments(entries: &[PendingLeaf], old_size: i64) -> Result<Segments> {
     Ok(s)
 }
 
-/// Creates, in the batch's transaction, the `lookup` partitions that the
+/// Creates, in the batch's transaction, the `keyed_lookup` partitions that the
 /// queue's entries need and that do not exist yet (usually none: one is
 /// created every 2^20 entries; rolled back with the batch if it fails).
 async fn create_lookup_partitions(tx: &impl GenericClient) -> Result<()> {
@@ -397,7 +413,7 @@ async fn create_lookup_partitions(tx: &impl GenericClient) -> Result<()> {
             "SELECT n FROM generate_series(
                  (SELECT min(min_seq) FROM pending_groups) / $1,
                  (SELECT max(max_seq) FROM pending_groups) / $1) AS n
-             WHERE to_regclass(format('lookup_%s', n)) IS NULL",
+             WHERE to_regclass(format('keyed_lookup_%s', n)) IS NULL",
         )
         .await
         .map_err(db_err)?;
@@ -408,7 +424,7 @@ async fn create_lookup_partitions(tx: &impl GenericClient) -> Result<()> {
     {
         let n: i64 = row.get(0);
         tx.batch_execute(&format!(
-            "CREATE TABLE lookup_{n} PARTITION OF lookup FOR VALUES FROM ({}) TO ({})",
+            "CREATE TABLE keyed_lookup_{n} PARTITION OF keyed_lookup FOR VALUES FROM ({}) TO ({})",
             n * LOOKUP_PARTITION,
             (n + 1) * LOOKUP_PARTITION
         ))
@@ -527,18 +543,23 @@ impl Store for PostgresStore {
         let metadata: Vec<Option<&str>> = entries.iter().map(|e| e.metadata.as_deref()).collect();
         let received: Vec<i64> = entries.iter().map(|e| e.received_ms).collect();
         let leaves: Vec<&[u8]> = entries.iter().map(|e| e.leaf_hash.as_slice()).collect();
+        let keys: Vec<i64> = entries
+            .iter()
+            .map(|e| lookup_key(&e.tenant, &e.evidence_sha256))
+            .collect();
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
                 // The entries, named by their group and slot, and one queue
                 // row holding the group's entries in slot order (migration
-                // 0005). `g` is evaluated once. Each distinct tenant is
-                // looked up once, before anything is inserted; if one is
-                // unknown the statement inserts nothing (migration 0006).
+                // 0005) with their lookup keys (migration 0007). `g` is
+                // evaluated once. Each distinct tenant is looked up once,
+                // before anything is inserted; if one is unknown the
+                // statement inserts nothing (migration 0006).
                 "WITH t AS (
                    SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[],
-                                        $5::text[], $6::bigint[], $7::bytea[])
-                        WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, ord)
+                                        $5::text[], $6::bigint[], $7::bytea[], $8::bigint[])
+                        WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, key, ord)
                    WHERE NOT EXISTS (
                      SELECT 1 FROM (SELECT DISTINCT unnest($2::text[]) AS tenant) AS d
                      WHERE NOT EXISTS (SELECT 1 FROM tenants AS k WHERE k.tenant = d.tenant))),
@@ -551,14 +572,13 @@ impl Store for PostgresStore {
                           g.grp, (t.ord - 1)::int
                    FROM g, t
                    ORDER BY t.ord
-                   RETURNING seq, id, leaf_hash, tenant, evidence_sha256, slot)
+                   RETURNING seq, id, leaf_hash, slot)
                  INSERT INTO pending_groups
-                   (grp, n, min_seq, max_seq, seqs, ids, tenants, evidence, leaf_hashes)
+                   (grp, n, min_seq, max_seq, seqs, ids, keys, leaf_hashes)
                  OVERRIDING SYSTEM VALUE
                  SELECT (SELECT grp FROM g), count(*), min(seq), max(seq),
                         array_agg(seq ORDER BY slot), array_agg(id ORDER BY slot),
-                        array_agg(tenant ORDER BY slot),
-                        array_agg(evidence_sha256 ORDER BY slot),
+                        (SELECT array_agg(key ORDER BY ord) FROM t),
                         array_agg(leaf_hash ORDER BY slot)
                  FROM e
                  HAVING count(*) > 0",
@@ -571,7 +591,7 @@ impl Store for PostgresStore {
             .execute(
                 &stmt,
                 &[
-                    &ids, &tenants, &digests, &salts, &metadata, &received, &leaves,
+                    &ids, &tenants, &digests, &salts, &metadata, &received, &leaves, &keys,
                 ],
             )
             .await
@@ -613,31 +633,40 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                // Pending entries are found by reading the queue's groups
-                // (seconds of submissions; no index), sequenced
-                // ones through `lookup`; one statement has one snapshot and
-                // the sequencer moves an entry from one to the other in one
-                // transaction, so each entry is seen exactly once.
-                "SELECT {ENTRY_COLUMNS}
-                 FROM (SELECT seq, id FROM lookup
-                       WHERE tenant = $1 AND evidence_sha256 = $2
-                       UNION ALL
-                       SELECT u.seq, u.id
-                       FROM pending_groups AS g,
-                            unnest(g.seqs, g.ids, g.tenants, g.evidence)
-                              WITH ORDINALITY AS u(seq, id, tenant, ev, slot)
-                       WHERE u.slot > g.done AND u.tenant = $1 AND u.ev = $2
-                       ORDER BY seq LIMIT $3) AS f
-                 JOIN entries e ON e.id = f.id
+                // Candidates by key: pending entries from the queue's
+                // groups (seconds of submissions; no index), sequenced ones
+                // from `keyed_lookup` (migration 0007) or, if sequenced
+                // before it, `lookup`. Tenant and digest are checked on the
+                // entry, as two entries can share a key. One statement has
+                // one snapshot and the sequencer moves an entry from the
+                // queue to the lookup in one transaction, so each entry is
+                // seen exactly once.
+                "WITH f AS (
+                   SELECT seq, id FROM lookup WHERE tenant = $1 AND evidence_sha256 = $2
+                   UNION ALL
+                   SELECT seq, id FROM keyed_lookup WHERE key = $4
+                   UNION ALL
+                   SELECT u.seq, u.id
+                   FROM pending_groups AS g,
+                        unnest(g.seqs, g.ids, g.keys) WITH ORDINALITY AS u(seq, id, key, slot)
+                   WHERE u.slot > g.done AND u.key = $4)
+                 SELECT {ENTRY_COLUMNS}
+                 FROM f JOIN entries e ON e.id = f.id
                  {POSITION_JOINS}
-                 ORDER BY f.seq"
+                 WHERE e.tenant = $1 AND e.evidence_sha256 = $2
+                 ORDER BY f.seq LIMIT $3"
             ))
             .await
             .map_err(db_err)?;
         let rows = client
             .query(
                 &stmt,
-                &[&tenant, &evidence_sha256.as_slice(), &i64::from(limit)],
+                &[
+                    &tenant,
+                    &evidence_sha256.as_slice(),
+                    &i64::from(limit),
+                    &lookup_key(tenant, evidence_sha256),
+                ],
             )
             .await
             .map_err(db_err)?;
@@ -766,18 +795,20 @@ impl Store for PostgresStore {
 
     async fn next_pending(&self, limit: u32) -> Result<Vec<PendingLeaf>> {
         let client = self.client().await?;
-        // The groups that hold the first `limit` pending entries, found
-        // from the small columns before any array is read.
+        // The groups that hold the first `limit` pending entries, in one
+        // pass over the queue (the arrays are read only for the rows sent).
+        // No self-join: the sequencer's VACUUM of the queue can leave
+        // PostgreSQL believing that it is empty, and with that estimate it
+        // ran a join's inner side once per outer row (quadratic in the
+        // backlog: 0.4 s per call at 560 groups).
         let stmt = client
             .prepare_cached(
-                "WITH w AS (
-                   SELECT grp FROM (
-                     SELECT grp, sum(n - done) OVER (ORDER BY grp) - (n - done) AS before
-                     FROM pending_groups) AS q
-                   WHERE before < $1)
-                 SELECT g.grp, g.done, g.ids, g.leaf_hashes
-                 FROM pending_groups AS g JOIN w USING (grp)
-                 ORDER BY g.grp",
+                "SELECT grp, done, ids, leaf_hashes
+                 FROM (SELECT grp, done, ids, leaf_hashes,
+                              sum(n - done) OVER (ORDER BY grp) - (n - done) AS before
+                       FROM pending_groups) AS q
+                 WHERE before < $1
+                 ORDER BY grp",
             )
             .await
             .map_err(db_err)?;
@@ -849,9 +880,12 @@ impl Store for PostgresStore {
         // Only pending entries can be given an index, each group's front to
         // back: each run of a group gets its position row (entries
         // themselves are never rewritten), every entry its digest lookup
-        // row, in digest order so that neighbouring keys share index pages;
-        // each group's progress moves on, and a group is gone once its last
-        // entry is sequenced.
+        // row (migration 0007), in key order so that neighbouring keys share
+        // index pages; each group's progress moves on, and a group is gone
+        // once its last entry is sequenced. `g`, which the DELETE and the
+        // UPDATE join, holds no arrays: with the queue believed empty (see
+        // `next_pending`) PostgreSQL joins it by nested loops, and rows
+        // carrying a group's arrays made that cost up to 1.4 s per batch.
         let segments = queue_segments(&batch.entries, old)?;
         create_lookup_partitions(&tx).await?;
         let stmt = tx
@@ -860,23 +894,22 @@ impl Store for PostgresStore {
                    SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[])
                      AS s(grp, lo, hi, first_idx)),
                  g AS (
-                   SELECT p.grp, p.n, s.lo, s.hi, s.first_idx,
-                          p.seqs, p.ids, p.tenants, p.evidence, p.leaf_hashes
+                   SELECT p.grp, p.n, s.lo, s.hi, s.first_idx
                    FROM s JOIN pending_groups AS p
                      ON p.grp = s.grp AND p.done = s.lo AND s.hi <= p.n),
                  e AS (
-                   SELECT u.seq, u.id, u.tenant, u.ev, u.leaf, g.first_idx + u.k - 1 AS idx
-                   FROM g, unnest(g.seqs[g.lo + 1 : g.hi], g.ids[g.lo + 1 : g.hi],
-                                  g.tenants[g.lo + 1 : g.hi], g.evidence[g.lo + 1 : g.hi],
-                                  g.leaf_hashes[g.lo + 1 : g.hi])
-                             WITH ORDINALITY AS u(seq, id, tenant, ev, leaf, k)),
+                   SELECT u.seq, u.id, u.key, u.leaf, g.first_idx + u.k - 1 AS idx
+                   FROM g JOIN pending_groups AS p ON p.grp = g.grp,
+                        unnest(p.seqs[g.lo + 1 : g.hi], p.ids[g.lo + 1 : g.hi],
+                               p.keys[g.lo + 1 : g.hi], p.leaf_hashes[g.lo + 1 : g.hi])
+                          WITH ORDINALITY AS u(seq, id, key, leaf, k)),
                  pos AS (
                    INSERT INTO group_positions (grp, lo, hi, first_index)
                    SELECT grp, lo, hi, first_idx FROM g),
                  look AS (
-                   INSERT INTO lookup (tenant, evidence_sha256, seq, id)
-                   SELECT tenant, ev, seq, id FROM e
-                   ORDER BY tenant, ev),
+                   INSERT INTO keyed_lookup (key, seq, id)
+                   SELECT key, seq, id FROM e
+                   ORDER BY key),
                  gone AS (
                    DELETE FROM pending_groups AS p USING g
                    WHERE p.grp = g.grp AND g.hi = g.n),

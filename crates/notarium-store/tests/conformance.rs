@@ -1667,7 +1667,7 @@ async fn postgres_concurrent_migrations_apply_once() {
 }
 
 /// Earlier PostgreSQL schemas, as older binaries applied them.
-const OLD_SCHEMAS: [(&str, &str); 5] = [
+const OLD_SCHEMAS: [(&str, &str); 6] = [
     (
         "0001_init",
         include_str!("../../../migrations/postgres/0001_init.sql"),
@@ -1687,6 +1687,10 @@ const OLD_SCHEMAS: [(&str, &str); 5] = [
     (
         "0005_commit_groups",
         include_str!("../../../migrations/postgres/0005_commit_groups.sql"),
+    ),
+    (
+        "0006_tenant_check_per_group",
+        include_str!("../../../migrations/postgres/0006_tenant_check_per_group.sql"),
     ),
 ];
 
@@ -1880,9 +1884,10 @@ async fn postgres_a_large_batch_after_tidying_a_nearly_empty_queue_is_not_quadra
     assert_eq!(store.pending_count().await.unwrap(), 0);
 }
 
-/// The digest lookup of sequenced entries is partitioned by `seq` in ranges
-/// of 2^20: a batch that crosses a boundary creates the next partition in
-/// its own transaction, and lookups find entries on both sides of it.
+/// The digest lookup of sequenced entries (`keyed_lookup`, schema v7) is
+/// partitioned by `seq` in ranges of 2^20: a batch that crosses a boundary
+/// creates the next partition in its own transaction, and lookups find
+/// entries on both sides of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     let db = PgDb::create().await;
@@ -1893,7 +1898,7 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     let partitions = || async {
         raw.query(
             "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = 'lookup'::regclass ORDER BY 1",
+             WHERE i.inhparent = 'keyed_lookup'::regclass ORDER BY 1",
             &[],
         )
         .await
@@ -1902,7 +1907,7 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
         .map(|r| r.get::<_, String>(0))
         .collect::<Vec<_>>()
     };
-    assert_eq!(partitions().await, ["lookup_0"]);
+    assert_eq!(partitions().await, Vec::<String>::new());
     raw.batch_execute("ALTER TABLE entries ALTER COLUMN seq RESTART WITH 1048574")
         .await
         .unwrap();
@@ -1919,14 +1924,14 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
         store.append_batch(&lease, &wrong).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(partitions().await, ["lookup_0"]);
+    assert_eq!(partitions().await, Vec::<String>::new());
     assert_eq!(store.pending_count().await.unwrap(), 4);
 
     seq.sequence(&store, &lease, 4).await;
-    assert_eq!(partitions().await, ["lookup_0", "lookup_1"]);
+    assert_eq!(partitions().await, ["keyed_lookup_0", "keyed_lookup_1"]);
     let placed: Vec<(String, i64)> = raw
         .query(
-            "SELECT tableoid::regclass::text, seq FROM lookup ORDER BY seq",
+            "SELECT tableoid::regclass::text, seq FROM keyed_lookup ORDER BY seq",
             &[],
         )
         .await
@@ -1937,10 +1942,10 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     assert_eq!(
         placed,
         [
-            ("lookup_0".to_string(), 1048574),
-            ("lookup_0".to_string(), 1048575),
-            ("lookup_1".to_string(), 1048576),
-            ("lookup_1".to_string(), 1048577),
+            ("keyed_lookup_0".to_string(), 1048574),
+            ("keyed_lookup_0".to_string(), 1048575),
+            ("keyed_lookup_1".to_string(), 1048576),
+            ("keyed_lookup_1".to_string(), 1048577),
         ]
     );
     for (i, e) in entries.iter().enumerate() {
@@ -2208,7 +2213,7 @@ async fn snapshot_pg(raw: &tokio_postgres::Client) -> Vec<String> {
         "SELECT string_agg(grp || ':' || done, ',' ORDER BY grp) FROM pending_groups",
         "SELECT string_agg(grp || ':' || lo || '-' || hi || ':' || first_index, ','
                            ORDER BY first_index) FROM group_positions",
-        "SELECT string_agg(id, ',' ORDER BY seq) FROM lookup",
+        "SELECT string_agg(id, ',' ORDER BY seq) FROM keyed_lookup",
         "SELECT size || ':' || encode(root, 'hex') FROM log_state",
     ] {
         out.push(scalar::<Option<String>>(raw, sql).await.unwrap_or_default());
@@ -2355,4 +2360,174 @@ async fn postgres_v6_checks_tenants_per_group_and_keeps_them() {
             *e
         );
     }
+}
+
+/// Schema v7 keys the digest lookup by a 64-bit hash of tenant and digest.
+/// A v6 database keeps what it had: entries sequenced before the upgrade
+/// are found through the old `lookup`, the groups waiting at the upgrade
+/// get their keys from the migration (computed in SQL, found with the keys
+/// the store computes) and are sequenced into `keyed_lookup` with the new
+/// ones; an entry of another tenant or digest that shares a key is not
+/// returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
+    let (db, raw) = database_at_version(6).await;
+    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1), ('globex', 2)")
+        .await
+        .unwrap();
+    // As v6 left them: group 1 (entries 0 and 1) sequenced at indices 0
+    // and 1, group 2 (entries 2 and 3, two tenants) waiting.
+    let old: Vec<NewEntry> = vec![
+        entry(TENANT, 0),
+        entry(TENANT, 1),
+        entry(TENANT, 2),
+        entry(OTHER, 3),
+    ];
+    for (i, e) in old.iter().enumerate() {
+        raw.execute(
+            "INSERT INTO entries (id, tenant, evidence_sha256, salt, metadata, received_ms,
+                                  leaf_hash, grp, slot)
+             OVERRIDING SYSTEM VALUE
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &e.id,
+                &e.tenant,
+                &e.evidence_sha256.as_slice(),
+                &e.salt.as_slice(),
+                &e.metadata,
+                &e.received_ms,
+                &e.leaf_hash.as_slice(),
+                &(1 + i as i64 / 2),
+                &(i as i32 % 2),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    let mut seq = Seq::new();
+    let first: Vec<PendingLeaf> = old[..2]
+        .iter()
+        .map(|e| PendingLeaf {
+            id: e.id.clone(),
+            leaf_hash: e.leaf_hash,
+            queue_pos: 0,
+        })
+        .collect();
+    let (batch, f) = seq.batch(&first);
+    for level in 0u8..2 {
+        let hashes: Vec<u8> = batch
+            .nodes
+            .iter()
+            .filter(|(n, _)| n.level == level)
+            .flat_map(|(_, h)| h.to_vec())
+            .collect();
+        raw.execute(
+            "INSERT INTO tree_chunks (level, chunk, hashes) VALUES ($1, 0, $2)",
+            &[&i16::from(level), &hashes],
+        )
+        .await
+        .unwrap();
+    }
+    raw.execute(
+        "UPDATE log_state SET size = 2, root = $1",
+        &[&batch.checkpoint.root.as_slice()],
+    )
+    .await
+    .unwrap();
+    seq.commit(&batch, f, &first);
+    raw.batch_execute(
+        "INSERT INTO group_positions (grp, lo, hi, first_index) VALUES (1, 0, 2, 0);
+         INSERT INTO lookup (tenant, evidence_sha256, seq, id)
+             SELECT tenant, evidence_sha256, seq, id FROM entries WHERE grp = 1;
+         INSERT INTO pending_groups
+             (grp, n, min_seq, max_seq, seqs, ids, tenants, evidence, leaf_hashes)
+             OVERRIDING SYSTEM VALUE
+             SELECT 2, count(*), min(seq), max(seq), array_agg(seq ORDER BY slot),
+                    array_agg(id ORDER BY slot), array_agg(tenant ORDER BY slot),
+                    array_agg(evidence_sha256 ORDER BY slot), array_agg(leaf_hash ORDER BY slot)
+             FROM entries WHERE grp = 2;
+         SELECT setval('pending_groups_grp_seq', 2);",
+    )
+    .await
+    .unwrap();
+
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let columns: i64 = scalar(
+        &raw,
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_name = 'pending_groups' AND column_name IN ('tenants', 'evidence')",
+    )
+    .await;
+    assert_eq!(columns, 0, "the queue holds keys, not tenants and digests");
+    for (i, e) in old.iter().enumerate() {
+        let found = store
+            .find_entries(&e.tenant, &e.evidence_sha256, 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "entry {i}");
+        assert_eq!(found[0].entry, *e);
+        assert_eq!(found[0].log_index, (i < 2).then_some(i as u64));
+    }
+    // The keys are the tenant's: the same digest under another tenant is
+    // not found.
+    assert!(
+        store
+            .find_entries(OTHER, &old[2].evidence_sha256, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A new entry with entry 0's digest, one with entry 2's, and one more.
+    let mut new: Vec<NewEntry> = (4..7).map(|n| entry(TENANT, n)).collect();
+    new[0].evidence_sha256 = old[0].evidence_sha256;
+    new[1].evidence_sha256 = old[2].evidence_sha256;
+    store.insert_entries(&new).await.unwrap();
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    seq.sequence(&store, &lease, 5).await;
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    let rows: Vec<(i64, i64)> = raw
+        .query(
+            "SELECT (SELECT count(*) FROM lookup), (SELECT count(*) FROM keyed_lookup)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(rows, [(2, 5)], "new lookup rows go to keyed_lookup only");
+    for (digest, expected) in [
+        (old[0].evidence_sha256, vec![(&old[0], 0), (&new[0], 4)]),
+        (old[2].evidence_sha256, vec![(&old[2], 2), (&new[1], 5)]),
+        (new[2].evidence_sha256, vec![(&new[2], 6)]),
+    ] {
+        let found = store.find_entries(TENANT, &digest, 10).await.unwrap();
+        let got: Vec<(&NewEntry, Option<u64>)> =
+            found.iter().map(|f| (&f.entry, f.log_index)).collect();
+        let want: Vec<(&NewEntry, Option<u64>)> =
+            expected.iter().map(|(e, i)| (*e, Some(*i))).collect();
+        assert_eq!(got, want, "oldest first, across both tables");
+        let one = store.find_entries(TENANT, &digest, 1).await.unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].entry, *expected[0].0, "the limit keeps the oldest");
+    }
+    // A lookup row whose key matches but whose entry has another tenant or
+    // digest (two entries can share a key) is not returned.
+    raw.batch_execute(&format!(
+        "INSERT INTO keyed_lookup (key, seq, id)
+         SELECT key, seq + 100, '{}' FROM keyed_lookup WHERE id = '{}';
+         INSERT INTO keyed_lookup (key, seq, id)
+         SELECT key, seq + 101, '{}' FROM keyed_lookup WHERE id = '{}'",
+        old[3].id, new[2].id, new[1].id, new[2].id
+    ))
+    .await
+    .unwrap();
+    let found = store
+        .find_entries(TENANT, &new[2].evidence_sha256, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].entry, new[2]);
 }
