@@ -2487,17 +2487,11 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     seq.sequence(&store, &lease, 5).await;
     assert_eq!(store.pending_count().await.unwrap(), 0);
-    let rows: Vec<(i64, i64)> = raw
-        .query(
-            "SELECT (SELECT count(*) FROM lookup), (SELECT count(*) FROM keyed_lookup)",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    assert_eq!(rows, [(2, 5)], "new lookup rows go to keyed_lookup only");
+    let counts: (i64, i64) = (
+        scalar(&raw, "SELECT count(*) FROM lookup").await,
+        scalar(&raw, "SELECT count(*) FROM keyed_lookup").await,
+    );
+    assert_eq!(counts, (2, 5), "new lookup rows go to keyed_lookup only");
     for (digest, expected) in [
         (old[0].evidence_sha256, vec![(&old[0], 0), (&new[0], 4)]),
         (old[2].evidence_sha256, vec![(&old[2], 2), (&new[1], 5)]),
