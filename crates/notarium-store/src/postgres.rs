@@ -127,6 +127,18 @@ fn with_settings(mut cfg: tokio_postgres::Config, settings: &[&str]) -> tokio_po
 }
 
 impl PostgresStore {
+    /// The sequencer's statements that read the whole queue, each with
+    /// the planner settings it runs under in its transaction (or ""): the
+    /// one that lists the next pending entries, and the one that sequences
+    /// them in a batch. Only for tests that look at their plans.
+    #[doc(hidden)]
+    pub fn queue_statements() -> [(&'static str, &'static str); 2] {
+        [
+            ("", NEXT_PENDING_SQL),
+            (APPEND_BATCH_PLANNER, APPEND_BATCH_SQL),
+        ]
+    }
+
     /// Connects to the database at `url` (`postgres://user@host:port/db`,
     /// plain TCP) and checks that it answers.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -350,6 +362,54 @@ fn lookup_key(tenant: &str, evidence_sha256: &Hash) -> i64 {
     first.copy_from_slice(&digest[..8]);
     i64::from_be_bytes(first)
 }
+
+/// The queue's groups that hold the first `$1` pending entries, in one
+/// pass over the queue (the arrays are read only for the rows sent).
+/// No self-join: the sequencer's VACUUM of the queue can leave
+/// PostgreSQL believing that it is empty, and with that estimate it
+/// ran a join's inner side once per outer row (quadratic in the
+/// backlog: 0.4 s per call at 560 groups).
+const NEXT_PENDING_SQL: &str = "SELECT grp, done, ids, leaf_hashes
+     FROM (SELECT grp, done, ids, leaf_hashes,
+                  sum(n - done) OVER (ORDER BY grp) - (n - done) AS before
+           FROM pending_groups) AS q
+     WHERE before < $1
+     ORDER BY grp";
+
+/// Planner settings for [`APPEND_BATCH_SQL`], in its transaction: with
+/// the queue believed empty (see [`NEXT_PENDING_SQL`]) PostgreSQL joins the
+/// batch's groups to the queue by nested loops, once per group (up to 1.4 s
+/// per batch); hash joins are linear whatever it believes.
+const APPEND_BATCH_PLANNER: &str = "SET LOCAL enable_nestloop = off";
+
+/// The entries of a sequencer's batch (see `append_batch`).
+const APPEND_BATCH_SQL: &str = "WITH s AS (
+       SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[])
+         AS s(grp, lo, hi, first_idx)),
+     g AS (
+       SELECT p.grp, p.n, s.lo, s.hi, s.first_idx
+       FROM s JOIN pending_groups AS p
+         ON p.grp = s.grp AND p.done = s.lo AND s.hi <= p.n),
+     e AS (
+       SELECT u.seq, u.id, u.key, u.leaf, g.first_idx + u.k - 1 AS idx
+       FROM g JOIN pending_groups AS p ON p.grp = g.grp,
+            unnest(p.seqs[g.lo + 1 : g.hi], p.ids[g.lo + 1 : g.hi],
+                   p.keys[g.lo + 1 : g.hi], p.leaf_hashes[g.lo + 1 : g.hi])
+              WITH ORDINALITY AS u(seq, id, key, leaf, k)),
+     pos AS (
+       INSERT INTO group_positions (grp, lo, hi, first_index)
+       SELECT grp, lo, hi, first_idx FROM g),
+     look AS (
+       INSERT INTO keyed_lookup (key, seq, id)
+       SELECT key, seq, id FROM e
+       ORDER BY key),
+     gone AS (
+       DELETE FROM pending_groups AS p USING g
+       WHERE p.grp = g.grp AND g.hi = g.n),
+     moved AS (
+       UPDATE pending_groups AS p SET done = g.hi FROM g
+       WHERE p.grp = g.grp AND g.hi < g.n)
+     SELECT idx, id, leaf FROM e";
 
 /// Bits of a queue position that hold the entry's slot in its commit
 /// group; the rest hold the group (`pending_groups.grp`).
@@ -795,21 +855,8 @@ impl Store for PostgresStore {
 
     async fn next_pending(&self, limit: u32) -> Result<Vec<PendingLeaf>> {
         let client = self.client().await?;
-        // The groups that hold the first `limit` pending entries, in one
-        // pass over the queue (the arrays are read only for the rows sent).
-        // No self-join: the sequencer's VACUUM of the queue can leave
-        // PostgreSQL believing that it is empty, and with that estimate it
-        // ran a join's inner side once per outer row (quadratic in the
-        // backlog: 0.4 s per call at 560 groups).
         let stmt = client
-            .prepare_cached(
-                "SELECT grp, done, ids, leaf_hashes
-                 FROM (SELECT grp, done, ids, leaf_hashes,
-                              sum(n - done) OVER (ORDER BY grp) - (n - done) AS before
-                       FROM pending_groups) AS q
-                 WHERE before < $1
-                 ORDER BY grp",
-            )
+            .prepare_cached(NEXT_PENDING_SQL)
             .await
             .map_err(db_err)?;
         let rows = client
@@ -882,44 +929,14 @@ impl Store for PostgresStore {
         // themselves are never rewritten), every entry its digest lookup
         // row (migration 0007), in key order so that neighbouring keys share
         // index pages; each group's progress moves on, and a group is gone
-        // once its last entry is sequenced. `g`, which the DELETE and the
-        // UPDATE join, holds no arrays: with the queue believed empty (see
-        // `next_pending`) PostgreSQL joins it by nested loops, and rows
-        // carrying a group's arrays made that cost up to 1.4 s per batch.
+        // once its last entry is sequenced. Only this statement runs
+        // without nested loops (the tree's reads below need them).
         let segments = queue_segments(&batch.entries, old)?;
         create_lookup_partitions(&tx).await?;
-        let stmt = tx
-            .prepare_cached(
-                "WITH s AS (
-                   SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[])
-                     AS s(grp, lo, hi, first_idx)),
-                 g AS (
-                   SELECT p.grp, p.n, s.lo, s.hi, s.first_idx
-                   FROM s JOIN pending_groups AS p
-                     ON p.grp = s.grp AND p.done = s.lo AND s.hi <= p.n),
-                 e AS (
-                   SELECT u.seq, u.id, u.key, u.leaf, g.first_idx + u.k - 1 AS idx
-                   FROM g JOIN pending_groups AS p ON p.grp = g.grp,
-                        unnest(p.seqs[g.lo + 1 : g.hi], p.ids[g.lo + 1 : g.hi],
-                               p.keys[g.lo + 1 : g.hi], p.leaf_hashes[g.lo + 1 : g.hi])
-                          WITH ORDINALITY AS u(seq, id, key, leaf, k)),
-                 pos AS (
-                   INSERT INTO group_positions (grp, lo, hi, first_index)
-                   SELECT grp, lo, hi, first_idx FROM g),
-                 look AS (
-                   INSERT INTO keyed_lookup (key, seq, id)
-                   SELECT key, seq, id FROM e
-                   ORDER BY key),
-                 gone AS (
-                   DELETE FROM pending_groups AS p USING g
-                   WHERE p.grp = g.grp AND g.hi = g.n),
-                 moved AS (
-                   UPDATE pending_groups AS p SET done = g.hi FROM g
-                   WHERE p.grp = g.grp AND g.hi < g.n)
-                 SELECT idx, id, leaf FROM e",
-            )
+        tx.batch_execute(APPEND_BATCH_PLANNER)
             .await
             .map_err(db_err)?;
+        let stmt = tx.prepare_cached(APPEND_BATCH_SQL).await.map_err(db_err)?;
         let rows = tx
             .query(
                 &stmt,
@@ -930,6 +947,9 @@ impl Store for PostgresStore {
                     &segments.first_index,
                 ],
             )
+            .await
+            .map_err(db_err)?;
+        tx.batch_execute("SET LOCAL enable_nestloop TO DEFAULT")
             .await
             .map_err(db_err)?;
         let mut leaves: Vec<Option<Hash>> = vec![None; batch.entries.len()];
