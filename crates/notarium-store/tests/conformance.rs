@@ -2532,7 +2532,7 @@ fn rows_processed(plan: &[String]) -> u64 {
     plan.iter()
         .filter_map(|line| {
             let at = line.find("actual rows=")?;
-            let mut fields = line[at..].split(|c: char| c == '=' || c == ' ' || c == ')');
+            let mut fields = line[at..].split(['=', ' ', ')']);
             let rows: u64 = fields.nth(2)?.parse().ok()?;
             let loops: u64 = fields.nth(1)?.parse().ok()?;
             Some(rows * loops)
