@@ -8,13 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 
 /// Lowercase hex, as the contract requires.
 pub fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
+    hex::encode(bytes)
 }
 
 /// Decodes lowercase hex of exactly 32 bytes; uppercase is rejected
@@ -30,15 +24,6 @@ pub fn parse_hex32_any_case(what: &'static str, s: &str) -> Result<[u8; 32], For
     decode_hex32(what, s, true)
 }
 
-fn hex_digit(c: u8, upper_too: bool) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' if upper_too => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
 fn decode_hex32(what: &'static str, s: &str, upper_too: bool) -> Result<[u8; 32], FormatError> {
     let kind = if upper_too { "hex" } else { "lowercase hex" };
     if s.len() != 64 {
@@ -50,22 +35,16 @@ fn decode_hex32(what: &'static str, s: &str, upper_too: bool) -> Result<[u8; 32]
             ),
         ));
     }
-    let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
-        match (hex_digit(pair[0], upper_too), hex_digit(pair[1], upper_too)) {
-            (Some(hi), Some(lo)) => *o = hi << 4 | lo,
-            _ => {
-                let c = s
-                    .chars()
-                    .find(|&c| !u8::try_from(c).is_ok_and(|b| hex_digit(b, upper_too).is_some()))
-                    .unwrap_or('?');
-                return Err(FormatError::field(
-                    what,
-                    format!("'{c}' is not a {kind} digit"),
-                ));
-            }
-        }
+    let digit = |c: char| matches!(c, '0'..='9' | 'a'..='f') || upper_too && matches!(c, 'A'..='F');
+    if let Some(c) = s.chars().find(|&c| !digit(c)) {
+        return Err(FormatError::field(
+            what,
+            format!("'{c}' is not a {kind} digit"),
+        ));
     }
+    // The hex crate decodes either case; the check above chose which.
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|e| FormatError::field(what, e.to_string()))?;
     Ok(out)
 }
 
