@@ -258,6 +258,17 @@ async fn with_tenants(store: &dyn Store) {
     store.add_tenant(OTHER, 2).await.unwrap();
 }
 
+/// A fresh PostgreSQL database at the current schema with both tenants:
+/// the database (dropped with it), the store, and a raw connection.
+async fn pg_store_with_tenants() -> (PgDb, PostgresStore, tokio_postgres::Client) {
+    let db = PgDb::create().await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    with_tenants(&store).await;
+    let raw = admin_client(&db.url).await;
+    (db, store, raw)
+}
+
 /// The sequencer's side of the work: a frontier kept in step with the log.
 struct Seq {
     frontier: Frontier,
@@ -1797,11 +1808,7 @@ async fn postgres_v1_database_is_converted_in_place() {
 /// as large as the backlog even where autovacuum is off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_tidy_queue_reuses_the_room_of_sequenced_entries() {
-    let db = PgDb::create().await;
-    let store = PostgresStore::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
-    with_tenants(&store).await;
-    let raw = admin_client(&db.url).await;
+    let (_db, store, raw) = pg_store_with_tenants().await;
     raw.batch_execute("ALTER TABLE pending_groups SET (autovacuum_enabled = false)")
         .await
         .unwrap();
@@ -1890,11 +1897,7 @@ async fn postgres_a_large_batch_after_tidying_a_nearly_empty_queue_is_not_quadra
 /// entries on both sides of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
-    let db = PgDb::create().await;
-    let store = PostgresStore::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
-    with_tenants(&store).await;
-    let raw = admin_client(&db.url).await;
+    let (_db, store, raw) = pg_store_with_tenants().await;
     let partitions = || async {
         raw.query(
             "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -2117,11 +2120,7 @@ fn test_database_urls_keep_host_and_options() {
 /// group, are found by digest exactly once, with the sequenced ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_batches_take_each_commit_group_front_to_back() {
-    let db = PgDb::create().await;
-    let store = PostgresStore::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
-    with_tenants(&store).await;
-    let raw = admin_client(&db.url).await;
+    let (_db, store, raw) = pg_store_with_tenants().await;
     let same = h("the same evidence");
     let group = |range: std::ops::Range<u64>| -> Vec<NewEntry> {
         range
@@ -2576,11 +2575,7 @@ async fn assert_linear(
 /// rows, 0.4-1.5 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_queue_statements_stay_linear_when_the_queue_looks_empty() {
-    let db = PgDb::create().await;
-    let store = PostgresStore::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
-    with_tenants(&store).await;
-    let raw = admin_client(&db.url).await;
+    let (_db, store, raw) = pg_store_with_tenants().await;
     // One group sequenced (its row now dead), then the queue vacuumed: its
     // statistics say 0 rows in the pages it has.
     store.insert_entries(&[entry(TENANT, 0)]).await.unwrap();
