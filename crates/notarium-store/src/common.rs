@@ -23,11 +23,18 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../../migrations/sqlite/0001_init.sql"),
-}];
+pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("../../../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_runs",
+        sql: include_str!("../../../migrations/sqlite/0002_runs.sql"),
+    },
+];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
     Migration {
@@ -227,14 +234,20 @@ mod tests {
         }
         assert_eq!(
             pending_migrations(SQLITE_MIGRATIONS, None).unwrap().len(),
-            1
+            2
         );
         assert_eq!(
             pending_migrations(SQLITE_MIGRATIONS, Some(1))
                 .unwrap()
                 .len(),
+            1
+        );
+        assert_eq!(
+            pending_migrations(SQLITE_MIGRATIONS, Some(2))
+                .unwrap()
+                .len(),
             0
         );
-        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(2)).is_err());
+        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(3)).is_err());
     }
 }

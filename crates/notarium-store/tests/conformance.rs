@@ -1370,6 +1370,175 @@ async fn sqlite_open_in_a_missing_directory_fails() {
     assert!(matches!(err, StoreError::Database(_)), "{err:?}");
 }
 
+/// Writes a SQLite database at schema v1: `entries[i]` at rowid `seqs[i]`,
+/// the first `batch.entries.len()` of them sequenced (v1 kept the index in
+/// `entries.log_index`) with `batch`'s nodes, checkpoint and head.
+fn write_sqlite_v1(path: &Path, entries: &[NewEntry], seqs: &[i64], batch: &Batch) {
+    use rusqlite::params;
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(include_str!("../../../migrations/sqlite/0001_init.sql"))
+        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_ms INTEGER NOT NULL
+         );
+         INSERT INTO schema_migrations VALUES (1, '0001_init', 1);
+         INSERT INTO tenants VALUES ('acme', 1);",
+    )
+    .unwrap();
+    for (i, (e, seq)) in entries.iter().zip(seqs).enumerate() {
+        let index = (i < batch.entries.len()).then_some(i as i64);
+        conn.execute(
+            "INSERT INTO entries (seq, id, tenant, evidence_sha256, salt, metadata, received_ms,
+                                  leaf_hash, log_index)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                seq,
+                e.id,
+                e.tenant,
+                e.evidence_sha256,
+                e.salt,
+                e.metadata,
+                e.received_ms,
+                e.leaf_hash,
+                index
+            ],
+        )
+        .unwrap();
+    }
+    for (id, hash) in &batch.nodes {
+        conn.execute(
+            "INSERT INTO tree_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+            params![id.level, id.index as i64, hash],
+        )
+        .unwrap();
+    }
+    let cp = &batch.checkpoint;
+    conn.execute(
+        "INSERT INTO checkpoints (size, root, note, created_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![cp.size as i64, cp.root, cp.note, cp.created_ms],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE log_state SET size = ?1, root = ?2",
+        params![cp.size as i64, cp.root],
+    )
+    .unwrap();
+}
+
+fn pending_leaves(entries: &[NewEntry], seqs: &[i64]) -> Vec<PendingLeaf> {
+    entries
+        .iter()
+        .zip(seqs)
+        .map(|(e, &seq)| PendingLeaf {
+            id: e.id.clone(),
+            leaf_hash: e.leaf_hash,
+            queue_pos: seq as u64,
+        })
+        .collect()
+}
+
+/// A database written by SQLite schema v1 is converted by migration 0002
+/// (runs of consecutive entries instead of an index per entry): sequenced
+/// entries keep their indices across a gap in the rowids, pending ones
+/// stay pending in order, the log goes on from the stored tree, and no
+/// column is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_v1_database_is_converted_in_place() {
+    let dir = TempDir::new();
+    let path = dir.0.join("notary.db");
+    let entries: Vec<NewEntry> = (0..7).map(|n| entry(TENANT, n)).collect();
+    let seqs = [1, 2, 3, 5, 6, 7, 8]; // no row 4
+    let leaves = pending_leaves(&entries, &seqs);
+    let mut seq = Seq::new();
+    let (first, f) = seq.batch(&leaves[..5]);
+    write_sqlite_v1(&path, &entries, &seqs, &first);
+    seq.commit(&first, f, &leaves[..5]);
+
+    let store = SqliteStore::open(&path).unwrap();
+    store.migrate().await.unwrap();
+    let index = |i: usize| {
+        let store = &store;
+        let e = &entries[i];
+        async move {
+            store
+                .get_entry(&e.tenant, &e.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .log_index
+        }
+    };
+    for i in 0..7 {
+        assert_eq!(index(i).await, (i < 5).then_some(i as u64), "entry {i}");
+    }
+    assert_eq!(store.pending_count().await.unwrap(), 2);
+    assert_eq!(store.next_pending(10).await.unwrap(), leaves[5..].to_vec());
+    let found = store
+        .find_entries(TENANT, &entries[3].evidence_sha256, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].log_index, Some(3));
+    assert_eq!(found[0].entry, entries[3]);
+
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    seq.sequence(&store, &lease, 2).await;
+    assert_eq!(index(6).await, Some(6));
+    assert_eq!(store.log_state().await.unwrap().size, 7);
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let runs: Vec<(i64, i64, i64)> = conn
+        .prepare("SELECT lo_seq, hi_seq, first_index FROM runs ORDER BY hi_seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(runs, [(1, 3, 0), (5, 6, 3), (7, 8, 5)]);
+    let log_index_columns: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('entries') WHERE name = 'log_index'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(log_index_columns, 0);
+}
+
+/// A v1 database whose pending entry is older than a sequenced one cannot
+/// be stored as runs: the migration refuses it and leaves it at v1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_v1_database_sequenced_out_of_order_is_refused_unchanged() {
+    let dir = TempDir::new();
+    let path = dir.0.join("notary.db");
+    let entries: Vec<NewEntry> = (0..3).map(|n| entry(TENANT, n)).collect();
+    let seqs = [1, 3, 2]; // entries[2], pending, has rowid 2
+    let leaves = pending_leaves(&entries, &seqs);
+    let (first, _) = Seq::new().batch(&leaves[..2]);
+    write_sqlite_v1(&path, &entries, &seqs, &first);
+
+    let store = SqliteStore::open(&path).unwrap();
+    let err = store.migrate().await.unwrap_err();
+    assert!(
+        err.to_string().contains("0002_runs") && err.to_string().contains("sequenced_in_seq_order"),
+        "{err}"
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let (version, sequenced): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT max(version) FROM schema_migrations),
+                    (SELECT count(*) FROM entries WHERE log_index IS NOT NULL)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((version, sequenced), (1, 2));
+}
+
 const DURABILITY_CHILD: &str = "NOTARIUM_STORE_DURABILITY_CHILD";
 const DURABILITY_TEST: &str = "sqlite_acknowledged_entries_survive_sigkill";
 
