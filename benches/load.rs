@@ -16,7 +16,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{PgDb, Proc, TempDir, notarium_bin, spawn_until_listening, tenant_with_key};
+use common::{PgDb, Proc, TempDir, notarium_bin, spawn_until_listening};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
@@ -771,7 +771,7 @@ fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
         Err(_) => String::new(),
     };
     let cfg = common::write_notary_config(dir.path(), &court.url, &arbitration.url, &extra);
-    let key = tenant_with_key(&cfg, db, "bench-tenant");
+    let key = bench_tenant_with_key(&cfg, db, "bench-tenant");
     let proc = spawn_notary(&cfg, db, k);
     let addr = url_addr(&proc.url);
     let watched = Watched {
@@ -794,6 +794,29 @@ fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
 /// generator and baselines, alternating runs).
 fn notary_bin() -> PathBuf {
     std::env::var_os("NOTARIUM_BENCH_NOTARY").map_or_else(notarium_bin, PathBuf::from)
+}
+
+/// Creates the bench's tenant and an API key with `notarium admin` of the
+/// binary under test, so that the store is created and migrated by that
+/// binary (another build's may have another schema).
+fn bench_tenant_with_key(cfg: &Path, db: Option<&str>, name: &str) -> String {
+    let admin = |args: &[&str]| {
+        let mut cmd = Command::new(notary_bin());
+        cmd.arg("admin").arg("--config").arg(cfg).args(args);
+        match db {
+            Some(url) => cmd.env("DATABASE_URL", url),
+            None => cmd.env_remove("DATABASE_URL"),
+        };
+        let out = cmd.output().expect("notarium admin");
+        assert!(
+            out.status.success(),
+            "notarium admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    admin(&["tenant", "add", name]);
+    admin(&["key", "create", name]).trim().to_string()
 }
 
 /// Starts `notarium serve` on `cfg`; returns once it listens.
