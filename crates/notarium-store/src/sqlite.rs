@@ -2,8 +2,9 @@
 //!
 //! Durability: WAL journal with `synchronous = FULL`, so every commit fsyncs
 //! the WAL before it returns: an acknowledged `insert_entries` survives a
-//! kill -9 and a power loss (given storage that honours fsync). Checkpoints
-//! of the WAL into the main file are SQLite's automatic ones.
+//! kill -9 and a power loss (given storage that honours fsync). The WAL is
+//! copied into the main file (checkpointed) by a thread of the store's own,
+//! on its own connection, not by the writer: see [`Checkpointer`].
 //!
 //! Concurrency: rusqlite is synchronous, so every operation runs on tokio's
 //! blocking pool. Writes go through one writer connection behind a mutex
@@ -31,7 +32,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionB
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How long a connection waits for a lock held by another connection
@@ -39,6 +41,8 @@ use std::time::Duration;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 4;
+/// How often the checkpointer copies the WAL into the main file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// The embedded SQLite store. Cheap to share: wrap it in an `Arc`.
 pub struct SqliteStore {
@@ -46,6 +50,8 @@ pub struct SqliteStore {
 }
 
 struct Inner {
+    /// Stopped (and joined) first when the store is dropped.
+    _checkpointer: Checkpointer,
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
@@ -138,8 +144,14 @@ impl SqliteStore {
                 "SQLite refused synchronous=FULL (got {sync})"
             )));
         }
+        // The checkpointer copies the WAL, not the writer.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(db_err)?;
+        let checkpointer = Checkpointer::start(&path)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
+                _checkpointer: checkpointer,
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
@@ -203,6 +215,69 @@ fn open_reader(path: &Path) -> Result<Connection> {
     .map_err(|e| StoreError::Database(format!("opening {} for reading: {e}", path.display())))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
     Ok(conn)
+}
+
+/// Copies the WAL into the main database file every [`CHECKPOINT_EVERY`],
+/// on a thread and a connection of its own.
+///
+/// SQLite's automatic checkpoints run inside the commit that passes 1000
+/// WAL pages, on the writer connection: the copy, and the fsync of the
+/// main file that `synchronous = FULL` adds, then delay every submission
+/// waiting for the one writer. With them turned off on the writer
+/// (`wal_autocheckpoint = 0`), the writer only appends to the WAL and this
+/// thread does the copying alongside it (a PASSIVE checkpoint never blocks
+/// the writer or the readers). Durability does not change: a commit is
+/// durable once its WAL frames are fsync'd, which the writer still does.
+/// The WAL is reused from its start by the first write after a complete
+/// checkpoint, so it stays as large as about one interval of writes.
+struct Checkpointer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|e| {
+            StoreError::Database(format!("opening {} to checkpoint: {e}", path.display()))
+        })?;
+        configure(&conn)?;
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let (flag, wake) = &*stopped;
+                loop {
+                    let guard = lock(flag);
+                    let (guard, _) = wake
+                        .wait_timeout_while(guard, CHECKPOINT_EVERY, |stop| !*stop)
+                        .unwrap_or_else(|p| p.into_inner());
+                    if *guard {
+                        return;
+                    }
+                    drop(guard);
+                    // An error (the disk failing) fails the writer's next
+                    // commit too; here the next round simply tries again.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| StoreError::Database(format!("starting the checkpointer: {e}")))?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let (flag, wake) = &*self.stop;
+        *lock(flag) = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Takes the exclusive lock on `<db>.lock` and writes our pid into it, or

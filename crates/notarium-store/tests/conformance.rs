@@ -1539,6 +1539,40 @@ async fn sqlite_v1_database_sequenced_out_of_order_is_refused_unchanged() {
     assert_eq!((version, sequenced), (1, 2));
 }
 
+/// The WAL is copied into the main file by the store's checkpointer thread,
+/// not by the writer (whose automatic checkpoints are off, and which would
+/// not have reached its 1000-page threshold here anyway): after a few
+/// hundred pages of commits the main file grows with nothing else touching
+/// the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_checkpointed_off_the_writer() {
+    let dir = TempDir::new();
+    let path = dir.0.join("notary.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.migrate().await.unwrap();
+    with_tenants(&store).await;
+    let main_file = || std::fs::metadata(&path).unwrap().len();
+    let before = main_file();
+    for round in 0..20 {
+        let group: Vec<NewEntry> = (0..100).map(|i| entry(TENANT, round * 100 + i)).collect();
+        store.insert_entries(&group).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while main_file() < before + 100 * 4096 {
+        assert!(
+            Instant::now() < deadline,
+            "the WAL was not checkpointed: the main file has {} bytes, {before} before",
+            main_file()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let rows: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 2000);
+}
+
 const DURABILITY_CHILD: &str = "NOTARIUM_STORE_DURABILITY_CHILD";
 const DURABILITY_TEST: &str = "sqlite_acknowledged_entries_survive_sigkill";
 
