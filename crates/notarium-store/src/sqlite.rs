@@ -482,6 +482,31 @@ fn read_log_state(conn: &Connection) -> Result<LogState> {
     })
 }
 
+/// The oldest `limit` pending entries, oldest first; `queue_pos` is the
+/// entry's seq (a batch must take the queue's entries in this order, and
+/// `append_batch` checks them by id).
+fn read_queue(conn: &Connection, limit: u32) -> Result<Vec<PendingLeaf>> {
+    let mut stmt = conn.prepare_cached(NEXT_PENDING).map_err(db_err)?;
+    let rows = stmt
+        .query_map([limit], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(db_err)?;
+    rows.map(|r| {
+        let (id, leaf, seq) = r.map_err(db_err)?;
+        Ok(PendingLeaf {
+            id,
+            leaf_hash: to_hash(leaf, "leaf hash")?,
+            queue_pos: to_u64(seq, "seq")?,
+        })
+    })
+    .collect()
+}
+
 fn read_nodes(conn: &Connection, ids: &[NodeId]) -> Result<Vec<Hash>> {
     let mut stmt = conn.prepare_cached(READ_NODE).map_err(db_err)?;
     ids.iter()
@@ -714,30 +739,7 @@ impl Store for SqliteStore {
     }
 
     async fn next_pending(&self, limit: u32) -> Result<Vec<PendingLeaf>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(NEXT_PENDING).map_err(db_err)?;
-            let rows = stmt
-                .query_map([limit], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
-                .map_err(db_err)?;
-            rows.map(|r| {
-                let (id, leaf, seq) = r.map_err(db_err)?;
-                Ok(PendingLeaf {
-                    id,
-                    leaf_hash: to_hash(leaf, "leaf hash")?,
-                    // Informative only: a batch must take the queue's
-                    // entries in order, and they are checked by id.
-                    queue_pos: to_u64(seq, "seq")?,
-                })
-            })
-            .collect()
-        })
-        .await
+        self.read(move |conn| read_queue(conn, limit)).await
     }
 
     async fn append_batch(&self, lease: &Lease, batch: &Batch) -> Result<()> {
@@ -778,42 +780,29 @@ impl Store for SqliteStore {
             // the queue is every entry after the last run (schema v2).
             // Anything else (an unknown, repeated, skipped or already
             // sequenced entry) is refused, as a run could not record it.
-            let queue = {
-                let mut stmt = tx.prepare_cached(NEXT_PENDING).map_err(db_err)?;
-                let rows = stmt
-                    .query_map([batch.entries.len() as i64], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, Vec<u8>>(1)?,
-                            r.get::<_, i64>(2)?,
-                        ))
-                    })
-                    .map_err(db_err)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?
-            };
-            let mut leaves = Vec::with_capacity(queue.len());
+            let queue = read_queue(&tx, u32::try_from(batch.entries.len()).unwrap_or(u32::MAX))?;
             for (i, PendingLeaf { id, .. }) in batch.entries.iter().enumerate() {
-                match queue.get(i) {
-                    Some((next, leaf, _)) if next == id => {
-                        leaves.push(to_hash(leaf.clone(), "leaf hash")?);
-                    }
-                    _ => {
-                        return Err(StoreError::Conflict(format!(
-                            "entry {id} is not the next pending entry (unknown, repeated, \
-                             out of order or already sequenced)"
-                        )));
-                    }
+                if queue.get(i).is_none_or(|next| next.id != *id) {
+                    return Err(StoreError::Conflict(format!(
+                        "entry {id} is not the next pending entry (unknown, repeated, \
+                         out of order or already sequenced)"
+                    )));
                 }
             }
+            let leaves: Vec<Hash> = queue.iter().map(|p| p.leaf_hash).collect();
+            let seqs = queue
+                .iter()
+                .map(|p| to_i64(p.queue_pos, "seq"))
+                .collect::<Result<Vec<_>>>()?;
             {
                 // One run per stretch of consecutive seqs: one row per batch
                 // unless the rowids have a gap.
                 let mut insert = tx.prepare_cached(INSERT_RUN).map_err(db_err)?;
                 let mut lo = 0;
-                for i in 1..=queue.len() {
-                    if i == queue.len() || queue[i].2 != queue[i - 1].2 + 1 {
+                for i in 1..=seqs.len() {
+                    if i == seqs.len() || seqs[i] != seqs[i - 1] + 1 {
                         insert
-                            .execute(params![queue[i - 1].2, queue[lo].2, old + lo as i64])
+                            .execute(params![seqs[i - 1], seqs[lo], old + lo as i64])
                             .map_err(db_err)?;
                         lo = i;
                     }

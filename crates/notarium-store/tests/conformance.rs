@@ -1539,18 +1539,24 @@ async fn sqlite_v1_database_sequenced_out_of_order_is_refused_unchanged() {
     assert_eq!((version, sequenced), (1, 2));
 }
 
-/// The WAL is copied into the main file by the store's checkpointer thread,
-/// not by the writer (whose automatic checkpoints are off, and which would
-/// not have reached its 1000-page threshold here anyway): after a few
-/// hundred pages of commits the main file grows with nothing else touching
-/// the database.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_wal_is_checkpointed_off_the_writer() {
+/// A fresh SQLite store (in its own directory) at the current schema with
+/// both tenants, and its file's path.
+async fn sqlite_store_with_tenants() -> (TempDir, PathBuf, SqliteStore) {
     let dir = TempDir::new();
     let path = dir.0.join("notary.db");
     let store = SqliteStore::open(&path).unwrap();
     store.migrate().await.unwrap();
     with_tenants(&store).await;
+    (dir, path, store)
+}
+
+/// The WAL is copied into the main file by the store's checkpointer thread,
+/// not by the writer (which checkpoints only past 64 MiB of WAL, far more
+/// than this test writes): after a few hundred pages of commits the main
+/// file grows with nothing else touching the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_checkpointed_off_the_writer() {
+    let (_dir, path, store) = sqlite_store_with_tenants().await;
     let main_file = || std::fs::metadata(&path).unwrap().len();
     let before = main_file();
     for round in 0..20 {
@@ -1582,11 +1588,8 @@ async fn sqlite_wal_is_checkpointed_off_the_writer() {
 /// main file reaches 24 MiB.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_wal_stays_bounded_under_sustained_writes() {
-    let dir = TempDir::new();
-    let path = dir.0.join("notary.db");
-    let store = Arc::new(SqliteStore::open(&path).unwrap());
-    store.migrate().await.unwrap();
-    with_tenants(&*store).await;
+    let (dir, path, store) = sqlite_store_with_tenants().await;
+    let store = Arc::new(store);
     let wal = dir.0.join("notary.db-wal");
     let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
     let main_file = || std::fs::metadata(&path).unwrap().len();
