@@ -80,11 +80,11 @@ pub async fn load(
                 (d.try_into().expect("32 bytes"), Some(metadata))
             })
             .collect();
-        let rows: Vec<_> = build_entries(tenant, items, UtcMillis::now(), random)
+        let mut rows: Vec<_> = build_entries(tenant, items, UtcMillis::now(), random)
             .into_iter()
             .map(|(row, _)| row)
             .collect();
-        store.insert_entries(&rows).await.map_err(|e| match e {
+        store.insert_entries(&mut rows).await.map_err(|e| match e {
             StoreError::NotFound(_) => anyhow::Error::new(NoTenant(tenant.to_string())),
             e => anyhow::Error::new(e),
         })?;

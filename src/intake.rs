@@ -64,7 +64,9 @@ impl std::fmt::Debug for Intake {
 pub const RANDOM_PER_ENTRY: usize = 32 + 10;
 
 /// An id: 48-bit milliseconds then 80 random bits, as 32 hex characters
-/// (sortable by time, unguessable).
+/// (sortable by time, unguessable). The store may name the entry anew
+/// when it commits it, keeping some of the random bits (PostgreSQL keeps
+/// 56: see `Store::insert_entries`); the answer carries the stored id.
 fn new_id(random: &[u8], now: UtcMillis) -> String {
     let mut b = [0u8; 16];
     b[..6].copy_from_slice(&now.millis().to_be_bytes()[2..]);
@@ -224,12 +226,13 @@ async fn commit_group(
     metrics: &Metrics,
 ) {
     // The group's rows are moved out of the jobs into one slice for the
-    // store (not copied), and handed back to each job in order below.
+    // store (not copied), and handed back to each job in order below,
+    // under the ids the store gave them.
     let counts: Vec<usize> = jobs.iter().map(|j| j.entries.len()).collect();
-    let (rows, texts): (Vec<NewEntry>, Vec<String>) =
+    let (mut rows, texts): (Vec<NewEntry>, Vec<String>) =
         jobs.iter_mut().flat_map(|j| j.entries.drain(..)).unzip();
     let started = std::time::Instant::now();
-    let result = store.insert_entries(&rows).await;
+    let result = store.insert_entries(&mut rows).await;
     metrics.observe_commit(rows.len(), started.elapsed());
     if let Err(e) = result {
         tracing::error!(error = %e, entries = rows.len(), "group commit failed");

@@ -72,6 +72,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "0007_keyed_lookup",
         sql: include_str!("../../../migrations/postgres/0007_keyed_lookup.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_entry_groups",
+        sql: include_str!("../../../migrations/postgres/0008_entry_groups.sql"),
+    },
 ];
 
 /// The migrations a database at `current` (its highest applied version)

@@ -46,7 +46,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// A submission, as stored before it is sequenced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEntry {
-    /// Opaque unique id (32 lowercase hex characters).
+    /// Opaque unique id (32 lowercase hex characters). The notary's is 48
+    /// bits of milliseconds then 80 random bits; the store may name the
+    /// entry anew when it stores it (see [`Store::insert_entries`]).
     pub id: String,
     /// The tenant's submitter id.
     pub tenant: String,
@@ -140,8 +142,14 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<String>>;
 
     // Submissions.
-    /// Stores all entries in one durable transaction (group commit).
-    async fn insert_entries(&self, entries: &[NewEntry]) -> Result<()>;
+    /// Stores all entries in one durable transaction (group commit) and
+    /// names them: on return each entry's `id` is the one it is stored and
+    /// found under. SQLite keeps the id it was given (and refuses one it
+    /// holds already: `AlreadyExists`); PostgreSQL names each entry by its
+    /// commit group and slot and keeps the given id's last 56 bits as the
+    /// id's random part (migration 0008), so it needs ids of 32 lowercase
+    /// hex characters.
+    async fn insert_entries(&self, entries: &mut [NewEntry]) -> Result<()>;
     /// An entry of `tenant` (None for another tenant's or unknown id).
     async fn get_entry(&self, tenant: &str, id: &str) -> Result<Option<StoredEntry>>;
     /// The tenant's entries with this evidence digest, oldest first (at most `limit`).

@@ -218,30 +218,102 @@ fn describe(cfg: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{}", cfg.get_dbname().unwrap_or(""))
 }
 
-/// An entry (`entries e`) and, once sequenced, its index: from its group's
-/// run (`group_positions s`, schema v5) or, for entries sequenced before
-/// v5, from `positions p`. Use with [`POSITION_JOINS`].
-const ENTRY_COLUMNS: &str = "e.id, e.tenant, e.evidence_sha256, e.salt, e.metadata, e.received_ms, e.leaf_hash, coalesce(s.first_index + (e.slot - s.lo), p.log_index)";
+/// An entry stored before v8 (`entries e`) and, once sequenced, its
+/// index: from its group's run (`group_positions s`, schema v5) or, for
+/// entries sequenced before v5, from `positions p`. Use with
+/// [`POSITION_JOINS`]; the columns are those [`entry_from_row`] reads.
+const ENTRY_COLUMNS: &str = "e.id, NULL::bigint, NULL::int, NULL::bytea, e.tenant, e.evidence_sha256, e.salt, e.metadata, e.received_ms, e.leaf_hash, coalesce(s.first_index + (e.slot - s.lo), p.log_index)";
 const POSITION_JOINS: &str = "LEFT JOIN group_positions s
        ON s.grp = e.grp AND s.lo <= e.slot AND e.slot < s.hi
      LEFT JOIN positions p ON e.grp IS NULL AND p.seq = e.seq";
 
+/// The entry in slot `c.slot` of group `c.grp` (schema v8: `entry_groups
+/// g`) and, once sequenced, its index from its group's run (`group_positions
+/// s`). Use with [`GROUP_ENTRY_JOINS`]; the columns are those
+/// [`entry_from_row`] reads. Each fixed-size field is a slice of the
+/// group's value, read without reading the rest.
+const GROUP_ENTRY_COLUMNS: &str = "NULL::text, g.grp, c.slot,
+       substring(g.nonces FROM c.slot * 7 + 1 FOR 7), g.tenants[c.slot + 1],
+       substring(g.evidence FROM c.slot * 32 + 1 FOR 32),
+       substring(g.salts FROM c.slot * 32 + 1 FOR 32), g.metadata[c.slot + 1],
+       g.received_ms[c.slot + 1], substring(g.leaf_hashes FROM c.slot * 32 + 1 FOR 32),
+       s.first_index + (c.slot - s.lo)";
+const GROUP_ENTRY_JOINS: &str = "JOIN entry_groups g ON g.grp = c.grp AND c.slot < g.n
+     LEFT JOIN group_positions s ON s.grp = g.grp AND s.lo <= c.slot AND c.slot < s.hi";
+
+/// An entry read with [`ENTRY_COLUMNS`] (its id stored as text) or
+/// [`GROUP_ENTRY_COLUMNS`] (its id made of group, slot and nonce).
 fn entry_from_row(row: &Row) -> Result<StoredEntry> {
+    let id = match row.get::<_, Option<String>>(0) {
+        Some(id) => id,
+        None => {
+            let grp = to_u64(row.get(1), "entry group")?;
+            let slot = usize::try_from(row.get::<_, i32>(2))
+                .map_err(|_| StoreError::Database("negative entry slot".into()))?;
+            group_entry_id(grp, slot, row.get(3))?
+        }
+    };
     Ok(StoredEntry {
         entry: NewEntry {
-            id: row.get(0),
-            tenant: row.get(1),
-            evidence_sha256: to_hash(row.get(2), "evidence digest")?,
-            salt: to_salt(row.get(3))?,
-            metadata: row.get(4),
-            received_ms: row.get(5),
-            leaf_hash: to_hash(row.get(6), "leaf hash")?,
+            id,
+            tenant: row.get(4),
+            evidence_sha256: to_hash(row.get(5), "evidence digest")?,
+            salt: to_salt(row.get(6))?,
+            metadata: row.get(7),
+            received_ms: row.get(8),
+            leaf_hash: to_hash(row.get(9), "leaf hash")?,
         },
         log_index: row
-            .get::<_, Option<i64>>(7)
+            .get::<_, Option<i64>>(10)
             .map(|i| to_u64(i, "log index"))
             .transpose()?,
     })
+}
+
+/// Bytes of a v8 entry id that are random: its nonce (migration 0008).
+const NONCE_LEN: usize = 7;
+/// v8 ids name groups below this; the 48-bit millisecond times that start
+/// older ids are above it.
+const GROUP_LIMIT: u64 = 1 << 40;
+
+/// A v8 entry's id: group (48 bits), slot (24 bits), nonce (56 bits).
+fn group_entry_id(grp: u64, slot: usize, nonce: &[u8]) -> Result<String> {
+    if grp >= GROUP_LIMIT || slot >= 1 << SLOT_BITS || nonce.len() != NONCE_LEN {
+        return Err(StoreError::Database(format!(
+            "entry of group {grp}, slot {slot} has no valid id"
+        )));
+    }
+    let mut tail = [0u8; 8];
+    tail[1..].copy_from_slice(nonce);
+    let id =
+        (u128::from(grp) << 80) | ((slot as u128) << 56) | u128::from(u64::from_be_bytes(tail));
+    Ok(format!("{id:032x}"))
+}
+
+/// 32 lowercase hex characters as a number.
+fn parse_id(id: &str) -> Option<u128> {
+    if id.len() != 32 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    u128::from_str_radix(id, 16).ok()
+}
+
+/// The group, slot and nonce that `id` names if it is a v8 id.
+fn parse_group_entry_id(id: &str) -> Option<(i64, i32, [u8; NONCE_LEN])> {
+    let v = parse_id(id)?;
+    let grp = (v >> 80) as u64;
+    if grp >= GROUP_LIMIT {
+        return None;
+    }
+    let slot = ((v >> 56) as u32) & ((1 << SLOT_BITS) - 1);
+    Some((grp as i64, slot as i32, nonce_bits(v)))
+}
+
+/// The last 56 bits of an id, big-endian.
+fn nonce_bits(v: u128) -> [u8; NONCE_LEN] {
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&(v as u64).to_be_bytes()[1..]);
+    nonce
 }
 
 fn checkpoint_from_row(row: &Row) -> Result<CheckpointRow> {
@@ -341,9 +413,11 @@ fn chunk_writes(nodes: &[(NodeId, Hash)]) -> (Vec<i16>, Vec<i64>, Vec<i32>, Vec<
     (levels, chunks, offsets, hashes)
 }
 
-/// Entries per partition of `keyed_lookup` (migration 0007; `lookup`,
-/// migration 0003, had the same): partition `n`, named `keyed_lookup_<n>`,
-/// holds `seq` in `[n * LOOKUP_PARTITION, (n + 1) * LOOKUP_PARTITION)`.
+/// Entries per partition of `group_lookup` (migration 0008) and
+/// `keyed_lookup` (migration 0007; `lookup`, migration 0003, had the same):
+/// partition `n`, named `group_lookup_<n>`, holds log indices in `[n *
+/// LOOKUP_PARTITION, (n + 1) * LOOKUP_PARTITION)`, and `keyed_lookup_<n>`
+/// the same range of `seq`.
 const LOOKUP_PARTITION: i64 = 1 << 20;
 
 /// An entry's key in the digest lookup (migration 0007): the first 8 bytes
@@ -362,17 +436,21 @@ fn lookup_key(tenant: &str, evidence_sha256: &Hash) -> i64 {
 }
 
 /// The queue's groups that hold the first `$1` pending entries, in one
-/// pass over the queue (the arrays are read only for the rows sent).
-/// No self-join: the sequencer's VACUUM of the queue can leave
+/// pass over the queue (the arrays are read only for the rows sent), with
+/// their ids and leaf hashes: from the queue row for a group that waited
+/// at the v8 upgrade, from its `entry_groups` row (looked up by key) for
+/// any other. No self-join: the sequencer's VACUUM of the queue can leave
 /// PostgreSQL believing that it is empty, and with that estimate it
 /// ran a join's inner side once per outer row (quadratic in the
 /// backlog: 0.4 s per call at 560 groups).
-const NEXT_PENDING_SQL: &str = "SELECT grp, done, ids, leaf_hashes
+const NEXT_PENDING_SQL: &str = "SELECT q.grp, q.done, q.ids, q.leaf_hashes, x.nonces, x.leaf_hashes
      FROM (SELECT grp, done, ids, leaf_hashes,
                   sum(n - done) OVER (ORDER BY grp) - (n - done) AS before
            FROM pending_groups) AS q
-     WHERE before < $1
-     ORDER BY grp";
+     LEFT JOIN LATERAL (SELECT y.nonces, y.leaf_hashes FROM entry_groups AS y
+                        WHERE y.grp = q.grp AND q.ids IS NULL OFFSET 0) AS x ON true
+     WHERE q.before < $1
+     ORDER BY q.grp";
 
 /// The entries of a sequencer's batch (see `append_batch`). Every part
 /// does work in proportion to the batch whatever PostgreSQL believes the
@@ -383,6 +461,12 @@ const NEXT_PENDING_SQL: &str = "SELECT grp, done, ids, leaf_hashes
 /// Before, with the queue believed empty, the DELETE and the UPDATE looped
 /// over the batch's rows once per group (up to 1.4 s per batch while those
 /// rows carried the groups' arrays).
+///
+/// A v8 group's entries get `group_lookup` rows (by log index); those of
+/// a group that waited at the upgrade get `keyed_lookup` rows (by seq and
+/// id), as before. The statement answers one row per run: its ids and
+/// leaf hashes, as arrays from the queue row of a group that waited at
+/// the upgrade, or as slices of its `entry_groups` row.
 const APPEND_BATCH_SQL: &str = "WITH s AS (
        SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[])
          AS s(grp, lo, hi, first_idx)),
@@ -391,16 +475,19 @@ const APPEND_BATCH_SQL: &str = "WITH s AS (
        FROM s, LATERAL (SELECT * FROM pending_groups AS q WHERE q.grp = s.grp OFFSET 0) AS p
        WHERE p.done = s.lo AND s.hi <= p.n),
      e AS (
-       SELECT u.seq, u.id, u.key, u.leaf, g.first_idx + u.k - 1 AS idx
-       FROM g, unnest(g.seqs[g.lo + 1 : g.hi], g.ids[g.lo + 1 : g.hi],
-                      g.keys[g.lo + 1 : g.hi], g.leaf_hashes[g.lo + 1 : g.hi])
-                 WITH ORDINALITY AS u(seq, id, key, leaf, k)),
+       SELECT g.ids IS NULL AS v8, u.seq, u.id, u.key, g.first_idx + u.k - 1 AS idx
+       FROM g, unnest(g.keys[g.lo + 1 : g.hi], g.seqs[g.lo + 1 : g.hi], g.ids[g.lo + 1 : g.hi])
+                 WITH ORDINALITY AS u(key, seq, id, k)),
      pos AS (
        INSERT INTO group_positions (grp, lo, hi, first_index)
        SELECT grp, lo, hi, first_idx FROM g),
      look AS (
+       INSERT INTO group_lookup (key, idx)
+       SELECT key, idx FROM e WHERE v8
+       ORDER BY key),
+     old_look AS (
        INSERT INTO keyed_lookup (key, seq, id)
-       SELECT key, seq, id FROM e
+       SELECT key, seq, id FROM e WHERE NOT v8
        ORDER BY key),
      gone AS (
        DELETE FROM pending_groups AS p
@@ -408,7 +495,53 @@ const APPEND_BATCH_SQL: &str = "WITH s AS (
      moved AS (
        UPDATE pending_groups AS p SET done = (SELECT m.hi FROM g AS m WHERE m.grp = p.grp)
        WHERE p.grp = ANY ((SELECT array_agg(grp) FROM g WHERE hi < n)::bigint[]))
-     SELECT idx, id, leaf FROM e";
+     SELECT g.grp, g.lo, g.hi, g.first_idx, g.ids[g.lo + 1 : g.hi], g.leaf_hashes[g.lo + 1 : g.hi],
+            substring(x.nonces FROM g.lo * 7 + 1 FOR (g.hi - g.lo) * 7),
+            substring(x.leaf_hashes FROM g.lo * 32 + 1 FOR (g.hi - g.lo) * 32)
+     FROM g
+     LEFT JOIN LATERAL (SELECT y.nonces, y.leaf_hashes FROM entry_groups AS y
+                        WHERE y.grp = g.grp AND g.ids IS NULL OFFSET 0) AS x ON true";
+
+/// The ids and leaf hashes of `n` consecutive entries of group `grp` from
+/// `lo`, as [`NEXT_PENDING_SQL`] and [`APPEND_BATCH_SQL`] answer them
+/// (columns from `at`): the arrays of a group that waited at the v8
+/// upgrade, or the nonces and leaf hashes of a v8 group.
+fn queued_entries(
+    row: &Row,
+    at: usize,
+    grp: u64,
+    lo: usize,
+    n: usize,
+) -> Result<Vec<(String, Hash)>> {
+    let malformed = || StoreError::Database(format!("queue group {grp} is malformed"));
+    if let Some(ids) = row.get::<_, Option<Vec<String>>>(at) {
+        let leaves: Vec<Vec<u8>> = row.get::<_, Option<_>>(at + 1).ok_or_else(malformed)?;
+        if ids.len() != n || leaves.len() != n {
+            return Err(malformed());
+        }
+        return ids
+            .into_iter()
+            .zip(leaves)
+            .map(|(id, leaf)| Ok((id, to_hash(leaf, "leaf hash")?)))
+            .collect();
+    }
+    let nonces: &[u8] = row.get::<_, Option<_>>(at + 2).ok_or_else(malformed)?;
+    let leaves: &[u8] = row.get::<_, Option<_>>(at + 3).ok_or_else(malformed)?;
+    if nonces.len() != n * NONCE_LEN || leaves.len() != n * 32 {
+        return Err(malformed());
+    }
+    nonces
+        .chunks_exact(NONCE_LEN)
+        .zip(leaves.chunks_exact(32))
+        .enumerate()
+        .map(|(k, (nonce, leaf))| {
+            Ok((
+                group_entry_id(grp, lo + k, nonce)?,
+                to_hash(leaf.to_vec(), "leaf hash")?,
+            ))
+        })
+        .collect()
+}
 
 /// Bits of a queue position that hold the entry's slot in its commit
 /// group; the rest hold the group (`pending_groups.grp`).
@@ -463,27 +596,33 @@ fn queue_segments(entries: &[PendingLeaf], old_size: i64) -> Result<Segments> {
     Ok(s)
 }
 
-/// Creates, in the batch's transaction, the `keyed_lookup` partitions that the
-/// queue's entries need and that do not exist yet (usually none: one is
-/// created every 2^20 entries; rolled back with the batch if it fails).
-async fn create_lookup_partitions(tx: &impl GenericClient) -> Result<()> {
+/// Creates, in the batch's transaction, the lookup partitions that the
+/// batch needs and that do not exist yet (usually none: one is created
+/// every 2^20 entries; rolled back with the batch if it fails): those of
+/// `group_lookup` for the indices `old .. new`, and those of
+/// `keyed_lookup` for the `seq`s of the groups that waited at the v8
+/// upgrade.
+async fn create_lookup_partitions(tx: &impl GenericClient, old: i64, new: i64) -> Result<()> {
     let stmt = tx
         .prepare_cached(
-            "SELECT n FROM generate_series(
+            "SELECT 'keyed_lookup', n FROM generate_series(
                  (SELECT min(min_seq) FROM pending_groups) / $1,
                  (SELECT max(max_seq) FROM pending_groups) / $1) AS n
-             WHERE to_regclass(format('keyed_lookup_%s', n)) IS NULL",
+             WHERE to_regclass(format('keyed_lookup_%s', n)) IS NULL
+             UNION ALL
+             SELECT 'group_lookup', n FROM generate_series($2::bigint / $1, ($3::bigint - 1) / $1) AS n
+             WHERE to_regclass(format('group_lookup_%s', n)) IS NULL",
         )
         .await
         .map_err(db_err)?;
     for row in tx
-        .query(&stmt, &[&LOOKUP_PARTITION])
+        .query(&stmt, &[&LOOKUP_PARTITION, &old, &new])
         .await
         .map_err(db_err)?
     {
-        let n: i64 = row.get(0);
+        let (table, n): (&str, i64) = (row.get(0), row.get(1));
         tx.batch_execute(&format!(
-            "CREATE TABLE keyed_lookup_{n} PARTITION OF keyed_lookup FOR VALUES FROM ({}) TO ({})",
+            "CREATE TABLE {table}_{n} PARTITION OF {table} FOR VALUES FROM ({}) TO ({})",
             n * LOOKUP_PARTITION,
             (n + 1) * LOOKUP_PARTITION
         ))
@@ -581,27 +720,38 @@ impl Store for PostgresStore {
         Ok(row.map(|r| r.get(0)))
     }
 
-    async fn insert_entries(&self, entries: &[NewEntry]) -> Result<()> {
+    async fn insert_entries(&self, entries: &mut [NewEntry]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
-        if entries.len() >= 1 << SLOT_BITS {
+        let n = entries.len();
+        if n >= 1 << SLOT_BITS {
             return Err(StoreError::Conflict(format!(
-                "{} entries in one commit, at most {} are allowed",
-                entries.len(),
+                "{n} entries in one commit, at most {} are allowed",
                 (1 << SLOT_BITS) - 1
             )));
         }
-        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        // One value per field for the whole group (migration 0008): the
+        // fixed-size ones concatenated, the others as arrays.
+        let mut nonces = Vec::with_capacity(n * NONCE_LEN);
+        let mut digests = Vec::with_capacity(n * 32);
+        let mut salts = Vec::with_capacity(n * 32);
+        let mut leaves = Vec::with_capacity(n * 32);
+        for e in entries.iter() {
+            let id = parse_id(&e.id).ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "entry id {:?} is not 32 lowercase hex characters",
+                    e.id
+                ))
+            })?;
+            nonces.extend_from_slice(&nonce_bits(id));
+            digests.extend_from_slice(&e.evidence_sha256);
+            salts.extend_from_slice(&e.salt);
+            leaves.extend_from_slice(&e.leaf_hash);
+        }
         let tenants: Vec<&str> = entries.iter().map(|e| e.tenant.as_str()).collect();
-        let digests: Vec<&[u8]> = entries
-            .iter()
-            .map(|e| e.evidence_sha256.as_slice())
-            .collect();
-        let salts: Vec<&[u8]> = entries.iter().map(|e| e.salt.as_slice()).collect();
         let metadata: Vec<Option<&str>> = entries.iter().map(|e| e.metadata.as_deref()).collect();
         let received: Vec<i64> = entries.iter().map(|e| e.received_ms).collect();
-        let leaves: Vec<&[u8]> = entries.iter().map(|e| e.leaf_hash.as_slice()).collect();
         let keys: Vec<i64> = entries
             .iter()
             .map(|e| lookup_key(&e.tenant, &e.evidence_sha256))
@@ -609,66 +759,84 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                // The entries, named by their group and slot, and one queue
-                // row holding the group's entries in slot order (migration
-                // 0005) with their lookup keys (migration 0007). `g` is
-                // evaluated once. Each distinct tenant is looked up once,
-                // before anything is inserted; if one is unknown the
-                // statement inserts nothing (migration 0006).
-                "WITH t AS (
-                   SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[],
-                                        $5::text[], $6::bigint[], $7::bytea[], $8::bigint[])
-                        WITH ORDINALITY AS t(id, tenant, ev, salt, meta, recv, leaf, key, ord)
-                   WHERE NOT EXISTS (
-                     SELECT 1 FROM (SELECT DISTINCT unnest($2::text[]) AS tenant) AS d
+                // The group's row of entries and its queue row with the
+                // entries' lookup keys (migration 0007), under one group
+                // number: `g` is evaluated once. Each distinct tenant is
+                // looked up once, before anything is inserted; if one is
+                // unknown the statement inserts nothing (migration 0006).
+                "WITH ok AS (
+                   SELECT 1 WHERE NOT EXISTS (
+                     SELECT 1 FROM (SELECT DISTINCT unnest($1::text[]) AS tenant) AS d
                      WHERE NOT EXISTS (SELECT 1 FROM tenants AS k WHERE k.tenant = d.tenant))),
-                 g AS (SELECT nextval('pending_groups_grp_seq') AS grp),
+                 g AS (SELECT nextval('pending_groups_grp_seq') AS grp FROM ok),
                  e AS (
-                   INSERT INTO entries
-                     (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash,
-                      grp, slot)
-                   SELECT t.id, t.tenant, t.ev, t.salt, t.meta, t.recv, t.leaf,
-                          g.grp, (t.ord - 1)::int
-                   FROM g, t
-                   ORDER BY t.ord
-                   RETURNING seq, id, leaf_hash, slot)
-                 INSERT INTO pending_groups
-                   (grp, n, min_seq, max_seq, seqs, ids, keys, leaf_hashes)
+                   INSERT INTO entry_groups
+                     (grp, n, tenants, nonces, evidence, salts, metadata, received_ms, leaf_hashes)
+                   SELECT grp, $9, $1, $2, $3, $4, $5, $6, $7 FROM g)
+                 INSERT INTO pending_groups (grp, n, keys)
                  OVERRIDING SYSTEM VALUE
-                 SELECT (SELECT grp FROM g), count(*), min(seq), max(seq),
-                        array_agg(seq ORDER BY slot), array_agg(id ORDER BY slot),
-                        (SELECT array_agg(key ORDER BY ord) FROM t),
-                        array_agg(leaf_hash ORDER BY slot)
-                 FROM e
-                 HAVING count(*) > 0",
+                 SELECT grp, $9, $8 FROM g
+                 RETURNING grp",
             )
             .await
             .map_err(db_err)?;
         // One statement is one transaction: all rows or none, durable on
-        // return. It inserts no queue row when a tenant is unknown.
-        match client
-            .execute(
+        // return. It inserts nothing when a tenant is unknown.
+        let row = client
+            .query_opt(
                 &stmt,
                 &[
-                    &ids, &tenants, &digests, &salts, &metadata, &received, &leaves, &keys,
+                    &tenants,
+                    &nonces,
+                    &digests,
+                    &salts,
+                    &metadata,
+                    &received,
+                    &leaves,
+                    &keys,
+                    &(n as i32),
                 ],
             )
             .await
+            .map_err(db_err)?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "tenant (one of {:?})",
+                    tenants.iter().collect::<std::collections::BTreeSet<_>>()
+                ))
+            })?;
+        let grp = to_u64(row.get(0), "group")?;
+        for (slot, (e, nonce)) in entries
+            .iter_mut()
+            .zip(nonces.chunks_exact(NONCE_LEN))
+            .enumerate()
         {
-            Ok(1) => Ok(()),
-            Ok(_) => Err(StoreError::NotFound(format!(
-                "tenant (one of {:?})",
-                tenants.iter().collect::<std::collections::BTreeSet<_>>()
-            ))),
-            Err(e) if is(&e, &SqlState::UNIQUE_VIOLATION) => Err(StoreError::AlreadyExists(
-                format!("entry ({})", pg_text(&e)),
-            )),
-            Err(e) => Err(db_err(e)),
+            e.id = group_entry_id(grp, slot, nonce)?;
         }
+        Ok(())
     }
 
     async fn get_entry(&self, tenant: &str, id: &str) -> Result<Option<StoredEntry>> {
         let client = self.client().await?;
+        if let Some((grp, slot, nonce)) = parse_group_entry_id(id) {
+            let stmt = client
+                .prepare_cached(&format!(
+                    "SELECT {GROUP_ENTRY_COLUMNS}
+                     FROM (SELECT $1::bigint AS grp, $2::int AS slot) AS c {GROUP_ENTRY_JOINS}
+                     WHERE substring(g.nonces FROM c.slot * 7 + 1 FOR 7) = $3
+                       AND g.tenants[c.slot + 1] = $4"
+                ))
+                .await
+                .map_err(db_err)?;
+            let row = client
+                .query_opt(&stmt, &[&grp, &slot, &nonce.as_slice(), &tenant])
+                .await
+                .map_err(db_err)?;
+            if let Some(row) = row {
+                return entry_from_row(&row).map(Some);
+            }
+        }
+        // An id given out before v8.
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM entries e {POSITION_JOINS}
@@ -692,14 +860,20 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                // Candidates by key: pending entries from the queue's
-                // groups (seconds of submissions; no index), sequenced ones
-                // from `keyed_lookup` (migration 0007) or, if sequenced
-                // before it, `lookup`. Tenant and digest are checked on the
-                // entry, as two entries can share a key. One statement has
-                // one snapshot and the sequencer moves an entry from the
-                // queue to the lookup in one transaction, so each entry is
-                // seen exactly once.
+                // Candidates by key. Entries stored before v8 (`f`, by seq
+                // and id): pending ones from the groups that waited at the
+                // upgrade, sequenced ones from `keyed_lookup` (migration
+                // 0007) or, if sequenced before it, `lookup`. v8 entries
+                // (`c`, by group and slot): pending ones from the queue's
+                // keys, sequenced ones from `group_lookup` by index, whose
+                // run in `group_positions` names the group. The queue holds
+                // seconds of submissions and is read without an index.
+                // Tenant and digest are checked on the entry, as two
+                // entries can share a key. One statement has one snapshot
+                // and the sequencer moves an entry from the queue to the
+                // lookup in one transaction, so each entry is seen exactly
+                // once. Entries before v8 are older than v8 ones; each kind
+                // is in submission order by seq, or group and slot.
                 "WITH f AS (
                    SELECT seq, id FROM lookup WHERE tenant = $1 AND evidence_sha256 = $2
                    UNION ALL
@@ -708,12 +882,28 @@ impl Store for PostgresStore {
                    SELECT u.seq, u.id
                    FROM pending_groups AS g,
                         unnest(g.seqs, g.ids, g.keys) WITH ORDINALITY AS u(seq, id, key, slot)
-                   WHERE u.slot > g.done AND u.key = $4)
-                 SELECT {ENTRY_COLUMNS}
+                   WHERE g.ids IS NOT NULL AND u.slot > g.done AND u.key = $4),
+                 c AS (
+                   SELECT r.grp, (r.lo + (l.idx - r.first_index))::int AS slot
+                   FROM group_lookup AS l,
+                        LATERAL (SELECT grp, lo, first_index FROM group_positions
+                                 WHERE first_index <= l.idx
+                                 ORDER BY first_index DESC LIMIT 1) AS r
+                   WHERE l.key = $4
+                   UNION ALL
+                   SELECT g.grp, (u.slot - 1)::int
+                   FROM pending_groups AS g, unnest(g.keys) WITH ORDINALITY AS u(key, slot)
+                   WHERE g.ids IS NULL AND u.slot > g.done AND u.key = $4)
+                 SELECT {ENTRY_COLUMNS}, 0, f.seq
                  FROM f JOIN entries e ON e.id = f.id
                  {POSITION_JOINS}
                  WHERE e.tenant = $1 AND e.evidence_sha256 = $2
-                 ORDER BY f.seq LIMIT $3"
+                 UNION ALL
+                 SELECT {GROUP_ENTRY_COLUMNS}, 1, (c.grp << 24) | c.slot
+                 FROM c {GROUP_ENTRY_JOINS}
+                 WHERE g.tenants[c.slot + 1] = $1
+                   AND substring(g.evidence FROM c.slot * 32 + 1 FOR 32) = $2
+                 ORDER BY 12, 13 LIMIT $3"
             ))
             .await
             .map_err(db_err)?;
@@ -867,20 +1057,27 @@ impl Store for PostgresStore {
             let grp = to_u64(r.get(0), "group")?;
             let done = usize::try_from(r.get::<_, i32>(1))
                 .map_err(|_| StoreError::Database("negative group progress".into()))?;
-            let ids: Vec<String> = r.get(2);
-            let leaves: Vec<Vec<u8>> = r.get(3);
-            if ids.len() != leaves.len() || done >= ids.len() {
+            let n = r
+                .get::<_, Option<Vec<String>>>(2)
+                .map(|ids| ids.len())
+                .or_else(|| r.get::<_, Option<&[u8]>>(4).map(|x| x.len() / NONCE_LEN))
+                .unwrap_or(0);
+            if done >= n {
                 return Err(StoreError::Database(format!(
                     "queue group {grp} is malformed"
                 )));
             }
-            for (slot, (id, leaf)) in ids.into_iter().zip(leaves).enumerate().skip(done) {
+            for (slot, (id, leaf_hash)) in queued_entries(r, 2, grp, 0, n)?
+                .into_iter()
+                .enumerate()
+                .skip(done)
+            {
                 if out.len() == limit as usize {
                     break;
                 }
                 out.push(PendingLeaf {
                     id,
-                    leaf_hash: to_hash(leaf, "leaf hash")?,
+                    leaf_hash,
                     queue_pos: queue_pos(grp, slot),
                 });
             }
@@ -926,11 +1123,11 @@ impl Store for PostgresStore {
         // Only pending entries can be given an index, each group's front to
         // back: each run of a group gets its position row (entries
         // themselves are never rewritten), every entry its digest lookup
-        // row (migration 0007), in key order so that neighbouring keys share
+        // row (migrations 0007, 0008), in key order so that neighbouring keys share
         // index pages; each group's progress moves on, and a group is gone
         // once its last entry is sequenced.
         let segments = queue_segments(&batch.entries, old)?;
-        create_lookup_partitions(&tx).await?;
+        create_lookup_partitions(&tx, old, new).await?;
         let stmt = tx.prepare_cached(APPEND_BATCH_SQL).await.map_err(db_err)?;
         let rows = tx
             .query(
@@ -946,17 +1143,22 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         let mut leaves: Vec<Option<Hash>> = vec![None; batch.entries.len()];
         for row in &rows {
-            let pos = usize::try_from(row.get::<_, i64>(0) - old)
+            let grp = to_u64(row.get(0), "group")?;
+            let (lo, hi): (i32, i32) = (row.get(1), row.get(2));
+            let (lo, n) = (lo as usize, (hi - lo) as usize);
+            let first = usize::try_from(row.get::<_, i64>(3) - old)
                 .ok()
-                .filter(|&p| p < leaves.len())
+                .filter(|&p| p + n <= leaves.len())
                 .ok_or_else(|| StoreError::Database("assigned index out of the batch".into()))?;
-            if row.get::<_, &str>(1) != batch.entries[pos].id {
-                return Err(StoreError::Conflict(format!(
-                    "entry {} is not where the batch says it is in the queue",
-                    batch.entries[pos].id
-                )));
+            for (k, (id, leaf)) in queued_entries(row, 4, grp, lo, n)?.into_iter().enumerate() {
+                if id != batch.entries[first + k].id {
+                    return Err(StoreError::Conflict(format!(
+                        "entry {} is not where the batch says it is in the queue",
+                        batch.entries[first + k].id
+                    )));
+                }
+                leaves[first + k] = Some(leaf);
             }
-            leaves[pos] = Some(to_hash(row.get(2), "leaf hash")?);
         }
         let leaves: Vec<Hash> = leaves
             .into_iter()

@@ -602,7 +602,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_entries(&self, entries: &[NewEntry]) -> Result<()> {
+    async fn insert_entries(&self, entries: &mut [NewEntry]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }

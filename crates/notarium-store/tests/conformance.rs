@@ -253,6 +253,13 @@ fn entry(tenant: &str, n: u64) -> NewEntry {
     }
 }
 
+/// Inserts `entries` in one commit and returns them as stored, under the
+/// ids the store gave them.
+async fn put(store: &dyn Store, mut entries: Vec<NewEntry>) -> Vec<NewEntry> {
+    store.insert_entries(&mut entries).await.unwrap();
+    entries
+}
+
 async fn with_tenants(store: &dyn Store) {
     store.add_tenant(TENANT, 1).await.unwrap();
     store.add_tenant(OTHER, 2).await.unwrap();
@@ -500,39 +507,20 @@ mod cases {
     pub async fn insert_entries_is_atomic(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        s.insert_entries(&[]).await.unwrap();
-        let first: Vec<_> = (0..3).map(|n| entry(TENANT, n)).collect();
-        s.insert_entries(&first).await.unwrap();
+        s.insert_entries(&mut []).await.unwrap();
+        let first = put(s, (0..3).map(|n| entry(TENANT, n)).collect()).await;
         assert_eq!(s.pending_count().await.unwrap(), 3);
 
-        // A duplicate of a stored id in the middle: nothing of the batch stays.
-        let bad = vec![entry(TENANT, 10), entry(TENANT, 1), entry(TENANT, 11)];
+        // An unknown tenant at the end: nothing of the batch stays, and
+        // the entries keep the ids they were given.
+        let mut bad = vec![entry(TENANT, 14), entry("nobody", 15)];
         assert!(matches!(
-            s.insert_entries(&bad).await,
-            Err(StoreError::AlreadyExists(_))
-        ));
-        // A duplicate inside the batch itself.
-        let bad = vec![entry(TENANT, 12), entry(TENANT, 13), entry(TENANT, 12)];
-        assert!(matches!(
-            s.insert_entries(&bad).await,
-            Err(StoreError::AlreadyExists(_))
-        ));
-        // An unknown tenant at the end.
-        let bad = vec![entry(TENANT, 14), entry("nobody", 15)];
-        assert!(matches!(
-            s.insert_entries(&bad).await,
+            s.insert_entries(&mut bad).await,
             Err(StoreError::NotFound(_))
         ));
-        for n in 10..=15 {
-            let e = entry(TENANT, n);
-            assert_eq!(s.get_entry(TENANT, &e.id).await.unwrap(), None, "entry {n}");
-        }
-        assert_eq!(
-            s.get_entry("nobody", &entry("nobody", 15).id)
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(bad, vec![entry(TENANT, 14), entry("nobody", 15)]);
+        assert_eq!(s.get_entry(TENANT, &bad[0].id).await.unwrap(), None);
+        assert_eq!(s.get_entry("nobody", &bad[1].id).await.unwrap(), None);
         assert_eq!(s.pending_count().await.unwrap(), 3);
         assert_eq!(
             s.next_pending(100)
@@ -546,27 +534,70 @@ mod cases {
                 .map(|e| (e.id.clone(), e.leaf_hash))
                 .collect::<Vec<_>>()
         );
-        assert_eq!(fx.raw_i64("SELECT count(*) FROM entries").await, 3);
-        // The original of the duplicate is untouched.
-        assert_eq!(
-            s.get_entry(TENANT, &first[1].id)
-                .await
-                .unwrap()
-                .unwrap()
-                .entry,
-            first[1]
-        );
+        let stored = match fx.kind {
+            Kind::Sqlite => "SELECT count(*) FROM entries",
+            Kind::Postgres => {
+                "SELECT (SELECT count(*) FROM entries) + (SELECT sum(n) FROM entry_groups)"
+            }
+        };
+        assert_eq!(fx.raw_i64(stored).await, 3);
+        for e in &first {
+            assert_eq!(s.get_entry(TENANT, &e.id).await.unwrap().unwrap().entry, *e);
+        }
+    }
+
+    pub async fn stored_ids_are_unique_and_found(fx: &Fixture) {
+        let s = fx.store();
+        with_tenants(s).await;
+        // The same submission in two commits and twice in one (under
+        // different given ids): every stored entry has an id of its own,
+        // 32 lowercase hex characters, under which it is found, and
+        // everything but the id is stored as given.
+        let again = |tenant: &str, n: u64| NewEntry {
+            id: entry(TENANT, 1000 + n).id,
+            ..entry(tenant, 2)
+        };
+        let given = [
+            vec![entry(TENANT, 2)],
+            vec![again(TENANT, 1), again(TENANT, 2), again(OTHER, 3)],
+        ];
+        let a = put(s, given[0].clone()).await;
+        let b = put(s, given[1].clone()).await;
+        let mut ids = std::collections::BTreeSet::new();
+        for (e, g) in a.iter().chain(&b).zip(given.concat()) {
+            assert_eq!(e.id.len(), 32, "{}", e.id);
+            assert!(
+                e.id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+                "{}",
+                e.id
+            );
+            assert!(ids.insert(e.id.clone()), "id {} given twice", e.id);
+            assert_eq!(
+                NewEntry {
+                    id: g.id.clone(),
+                    ..e.clone()
+                },
+                g
+            );
+            let got = s.get_entry(&e.tenant, &e.id).await.unwrap().unwrap();
+            assert_eq!(got.entry, *e);
+        }
+        // An id that differs in any one character names nothing.
+        for at in 0..32 {
+            let mut id = b[1].id.clone().into_bytes();
+            id[at] = if id[at] == b'0' { b'1' } else { b'0' };
+            let id = String::from_utf8(id).unwrap();
+            assert_eq!(s.get_entry(TENANT, &id).await.unwrap(), None, "{id}");
+        }
     }
 
     pub async fn get_entry_only_for_its_tenant(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        let mine = entry(TENANT, 2); // with metadata
-        let theirs = entry(OTHER, 3); // without
+        let stored = put(s, vec![entry(TENANT, 2), entry(OTHER, 3)]).await;
+        let (mine, theirs) = (&stored[0], &stored[1]);
+        // with metadata, and without
         assert!(mine.metadata.is_some() && theirs.metadata.is_none());
-        s.insert_entries(&[mine.clone(), theirs.clone()])
-            .await
-            .unwrap();
         let got = s.get_entry(TENANT, &mine.id).await.unwrap().unwrap();
         assert_eq!(
             got,
@@ -577,11 +608,12 @@ mod cases {
         );
         assert_eq!(
             s.get_entry(OTHER, &theirs.id).await.unwrap().unwrap().entry,
-            theirs
+            *theirs
         );
         assert_eq!(s.get_entry(OTHER, &mine.id).await.unwrap(), None);
         assert_eq!(s.get_entry(TENANT, &theirs.id).await.unwrap(), None);
         assert_eq!(s.get_entry(TENANT, &"0".repeat(32)).await.unwrap(), None);
+        assert_eq!(s.get_entry(TENANT, "not an id").await.unwrap(), None);
         assert_eq!(s.get_entry("nobody", &mine.id).await.unwrap(), None);
     }
 
@@ -593,18 +625,17 @@ mod cases {
             evidence_sha256: digest,
             ..entry(tenant, n)
         };
-        // Submission order differs from id order on purpose.
-        s.insert_entries(&[with(TENANT, 5)]).await.unwrap();
-        s.insert_entries(&[entry(TENANT, 6), with(OTHER, 7), with(TENANT, 1)])
-            .await
-            .unwrap();
-        s.insert_entries(&[with(TENANT, 9), with(TENANT, 3)])
-            .await
-            .unwrap();
+        // Submission order differs from the given ids' order on purpose.
+        let a = put(s, vec![with(TENANT, 5)]).await;
+        let b = put(s, vec![entry(TENANT, 6), with(OTHER, 7), with(TENANT, 1)]).await;
+        let c = put(s, vec![with(TENANT, 9), with(TENANT, 3)]).await;
         let ids = |v: Vec<notarium_store::StoredEntry>| {
             v.into_iter().map(|e| e.entry.id).collect::<Vec<_>>()
         };
-        let want: Vec<String> = [5, 1, 9, 3].iter().map(|&n| with(TENANT, n).id).collect();
+        let want: Vec<String> = [&a[0], &b[2], &c[0], &c[1]]
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
         assert_eq!(
             ids(s.find_entries(TENANT, &digest, 100).await.unwrap()),
             want
@@ -616,7 +647,7 @@ mod cases {
         assert_eq!(
             s.find_entries(OTHER, &digest, 100).await.unwrap(),
             vec![notarium_store::StoredEntry {
-                entry: with(OTHER, 7),
+                entry: b[1].clone(),
                 log_index: None
             }]
         );
@@ -634,10 +665,10 @@ mod cases {
         );
         assert_eq!(
             ids(s
-                .find_entries(TENANT, &entry(TENANT, 6).evidence_sha256, 10)
+                .find_entries(TENANT, &b[0].evidence_sha256, 10)
                 .await
                 .unwrap()),
-            vec![entry(TENANT, 6).id]
+            vec![b[0].id.clone()]
         );
 
         // Sequencing the three oldest moves them from the pending queue to
@@ -667,7 +698,7 @@ mod cases {
         );
         assert_eq!(
             indexed(s.find_entries(OTHER, &digest, 100).await.unwrap()),
-            vec![(with(OTHER, 7).id, Some(2))]
+            vec![(b[1].id.clone(), Some(2))]
         );
         seq.sequence(s, &lease, 3).await;
         assert_eq!(
@@ -684,26 +715,13 @@ mod cases {
     pub async fn pending_in_submission_order(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        // Ids chosen so that id order, tenant order and submission order differ.
+        // Given ids chosen so that id order, tenant order and submission
+        // order differ.
         let order = [7u64, 2, 9, 4, 1, 8, 3];
-        s.insert_entries(&[entry(OTHER, order[0]), entry(TENANT, order[1])])
-            .await
-            .unwrap();
-        s.insert_entries(&[entry(TENANT, order[2])]).await.unwrap();
-        s.insert_entries(
-            &order[3..]
-                .iter()
-                .map(|&n| entry(OTHER, n))
-                .collect::<Vec<_>>(),
-        )
-        .await
-        .unwrap();
-        let tenant_of = |i: usize| if i == 1 || i == 2 { TENANT } else { OTHER };
-        let want: Vec<String> = order
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| entry(tenant_of(i), n).id)
-            .collect();
+        let mut stored = put(s, vec![entry(OTHER, order[0]), entry(TENANT, order[1])]).await;
+        stored.extend(put(s, vec![entry(TENANT, order[2])]).await);
+        stored.extend(put(s, order[3..].iter().map(|&n| entry(OTHER, n)).collect()).await);
+        let want: Vec<String> = stored.iter().map(|e| e.id.clone()).collect();
         let got = |v: Vec<PendingLeaf>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
         assert_eq!(s.pending_count().await.unwrap(), 7);
         assert_eq!(got(s.next_pending(100).await.unwrap()), want);
@@ -716,9 +734,9 @@ mod cases {
         seq.sequence(s, &lease, 3).await;
         assert_eq!(s.pending_count().await.unwrap(), 4);
         assert_eq!(got(s.next_pending(100).await.unwrap()), want[3..]);
-        s.insert_entries(&[entry(TENANT, 100)]).await.unwrap();
+        let last = put(s, vec![entry(TENANT, 100)]).await;
         let mut rest = want[3..].to_vec();
-        rest.push(entry(TENANT, 100).id);
+        rest.push(last[0].id.clone());
         assert_eq!(got(s.next_pending(100).await.unwrap()), rest);
         assert_eq!(s.next_pending(0).await.unwrap(), vec![]);
     }
@@ -757,8 +775,7 @@ mod cases {
     pub async fn append_batch_happy_path(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        let entries: Vec<_> = (0..5).map(|n| entry(TENANT, n)).collect();
-        s.insert_entries(&entries).await.unwrap();
+        let entries = put(s, (0..5).map(|n| entry(TENANT, n)).collect()).await;
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
         let mut seq = Seq::new();
 
@@ -830,8 +847,7 @@ mod cases {
     pub async fn stale_epoch_is_not_leader(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        let entries: Vec<_> = (0..4).map(|n| entry(TENANT, n)).collect();
-        s.insert_entries(&entries).await.unwrap();
+        let entries = put(s, (0..4).map(|n| entry(TENANT, n)).collect()).await;
         let mut seq = Seq::new();
 
         // A released lease is dead, even though nobody else took over.
@@ -876,8 +892,7 @@ mod cases {
     pub async fn wrong_old_size_is_conflict(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
-        s.insert_entries(&entries).await.unwrap();
+        let entries = put(s, (0..6).map(|n| entry(TENANT, n)).collect()).await;
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
         let mut seq = Seq::new();
         seq.sequence(s, &lease, 2).await;
@@ -910,8 +925,7 @@ mod cases {
     pub async fn sequenced_entries_cannot_be_reassigned(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
-        s.insert_entries(&entries).await.unwrap();
+        let entries = put(s, (0..6).map(|n| entry(TENANT, n)).collect()).await;
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
         let all = s.next_pending(100).await.unwrap();
         let mut seq = Seq::new();
@@ -959,8 +973,7 @@ mod cases {
     pub async fn inconsistent_batches_are_refused(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        let entries: Vec<_> = (0..8).map(|n| entry(TENANT, n)).collect();
-        s.insert_entries(&entries).await.unwrap();
+        let entries = put(s, (0..8).map(|n| entry(TENANT, n)).collect()).await;
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
         let mut seq = Seq::new();
         seq.sequence(s, &lease, 3).await;
@@ -1008,9 +1021,7 @@ mod cases {
     pub async fn cosignatures_add_replace_list(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        s.insert_entries(&(0..3).map(|n| entry(TENANT, n)).collect::<Vec<_>>())
-            .await
-            .unwrap();
+        put(s, (0..3).map(|n| entry(TENANT, n)).collect()).await;
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
         let mut seq = Seq::new();
         seq.sequence(s, &lease, 2).await;
@@ -1073,9 +1084,7 @@ mod cases {
     pub async fn finalize_is_idempotent_and_covering(fx: &Fixture) {
         let s = fx.store();
         with_tenants(s).await;
-        s.insert_entries(&(0..10).map(|n| entry(TENANT, n)).collect::<Vec<_>>())
-            .await
-            .unwrap();
+        put(s, (0..10).map(|n| entry(TENANT, n)).collect()).await;
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
         let mut seq = Seq::new();
         for n in [3, 2, 2, 3] {
@@ -1143,9 +1152,7 @@ mod cases {
             s.read_hashes(&[NodeId::new(0, 0)]).await,
             Err(StoreError::NotFound(_))
         ));
-        s.insert_entries(&(0..3).map(|n| entry(TENANT, n)).collect::<Vec<_>>())
-            .await
-            .unwrap();
+        put(s, (0..3).map(|n| entry(TENANT, n)).collect()).await;
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
         let mut seq = Seq::new();
         seq.sequence(s, &lease, 3).await;
@@ -1179,8 +1186,7 @@ mod cases {
         const N: u64 = 1000;
         let s = fx.store();
         with_tenants(s).await;
-        let entries: Vec<_> = (0..N).map(|n| entry(TENANT, n)).collect();
-        s.insert_entries(&entries).await.unwrap();
+        let entries = put(s, (0..N).map(|n| entry(TENANT, n)).collect()).await;
         assert_eq!(s.pending_count().await.unwrap(), N);
         let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
         let mut seq = Seq::new();
@@ -1255,24 +1261,24 @@ mod cases {
         for t in 0..8u64 {
             let s = s.clone();
             tasks.push(tokio::spawn(async move {
+                let mut stored = Vec::new();
                 for b in 0..10u64 {
-                    let batch: Vec<_> = (0..5)
-                        .map(|i| entry(TENANT, t * 1000 + b * 10 + i))
-                        .collect();
-                    s.insert_entries(&batch).await.unwrap();
+                    let ns: Vec<u64> = (0..5).map(|i| t * 1000 + b * 10 + i).collect();
+                    let batch =
+                        put(s.as_ref(), ns.iter().map(|&n| entry(TENANT, n)).collect()).await;
+                    stored.extend(batch.into_iter().map(|e| e.id).zip(ns));
                 }
+                stored
             }));
         }
+        let mut number: HashMap<String, u64> = HashMap::new();
         for t in tasks {
-            t.await.unwrap();
+            number.extend(t.await.unwrap());
         }
+        assert_eq!(number.len(), 400);
         assert_eq!(s.pending_count().await.unwrap(), 400);
         // Each submitter's entries are pending in the order it submitted
         // them (concurrent groups may interleave).
-        let number: HashMap<String, u64> = (0..8u64)
-            .flat_map(|t| (0..100u64).map(move |k| t * 1000 + k))
-            .map(|n| (entry(TENANT, n).id, n))
-            .collect();
         let pending = s.next_pending(1000).await.unwrap();
         assert_eq!(pending.len(), 400);
         for t in 0..8u64 {
@@ -1316,6 +1322,7 @@ conformance!(
     migrate_is_idempotent,
     tenants_and_api_keys,
     insert_entries_is_atomic,
+    stored_ids_are_unique_and_found,
     get_entry_only_for_its_tenant,
     find_entries_by_digest,
     pending_in_submission_order,
@@ -1335,6 +1342,39 @@ conformance!(
 // ---------------------------------------------------------------------------
 // SQLite only
 // ---------------------------------------------------------------------------
+
+/// SQLite keeps the ids it is given, so it refuses one it holds already,
+/// and a commit that repeats one, and keeps nothing of either commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_refuses_an_id_it_holds() {
+    let fx = Fixture::new(Kind::Sqlite).await;
+    let s = fx.store();
+    with_tenants(s).await;
+    let first = put(s, (0..3).map(|n| entry(TENANT, n)).collect()).await;
+    assert_eq!(first, (0..3).map(|n| entry(TENANT, n)).collect::<Vec<_>>());
+    for mut bad in [
+        vec![entry(TENANT, 10), entry(TENANT, 1), entry(TENANT, 11)],
+        vec![entry(TENANT, 12), entry(TENANT, 13), entry(TENANT, 12)],
+    ] {
+        assert!(matches!(
+            s.insert_entries(&mut bad).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+    }
+    for n in 10..=13 {
+        let e = entry(TENANT, n);
+        assert_eq!(s.get_entry(TENANT, &e.id).await.unwrap(), None, "entry {n}");
+    }
+    assert_eq!(fx.raw_i64("SELECT count(*) FROM entries").await, 3);
+    assert_eq!(
+        s.get_entry(TENANT, &first[1].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .entry,
+        first[1]
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_second_open_is_refused_until_the_first_closes() {
@@ -1560,8 +1600,11 @@ async fn sqlite_wal_is_checkpointed_off_the_writer() {
     let main_file = || std::fs::metadata(&path).unwrap().len();
     let before = main_file();
     for round in 0..20 {
-        let group: Vec<NewEntry> = (0..100).map(|i| entry(TENANT, round * 100 + i)).collect();
-        store.insert_entries(&group).await.unwrap();
+        put(
+            &store,
+            (0..100).map(|i| entry(TENANT, round * 100 + i)).collect(),
+        )
+        .await;
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     while main_file() < before + 100 * 4096 {
@@ -1605,9 +1648,11 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
                 tokio::spawn(async move {
                     for _ in 0..10 {
                         let first = next.fetch_add(200, Ordering::Relaxed);
-                        let group: Vec<NewEntry> =
-                            (first..first + 200).map(|n| entry(TENANT, n)).collect();
-                        store.insert_entries(&group).await.unwrap();
+                        put(
+                            store.as_ref(),
+                            (first..first + 200).map(|n| entry(TENANT, n)).collect(),
+                        )
+                        .await;
                     }
                 })
             })
@@ -1651,13 +1696,16 @@ async fn durability_child(path: &Path) {
     let mut n = 0u64;
     let mut out = std::io::stdout().lock();
     while n < 200_000 && started.elapsed() < Duration::from_secs(120) {
-        let group: Vec<NewEntry> = (0..1 + n % 7)
-            .map(|i| NewEntry {
-                id: format!("{pid:016x}{:016x}", n + i),
-                ..entry(TENANT, n + i)
-            })
-            .collect();
-        store.insert_entries(&group).await.unwrap();
+        let group = put(
+            &store,
+            (0..1 + n % 7)
+                .map(|i| NewEntry {
+                    id: format!("{pid:016x}{:016x}", n + i),
+                    ..entry(TENANT, n + i)
+                })
+                .collect(),
+        )
+        .await;
         for e in &group {
             writeln!(out, "ACK {}", e.id).unwrap();
         }
@@ -1818,8 +1866,7 @@ async fn postgres_second_instance_cannot_acquire_while_held() {
 async fn postgres_failover_after_the_leader_store_is_dropped() {
     let fx = Fixture::new(Kind::Postgres).await;
     with_tenants(fx.store()).await;
-    let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
-    fx.store().insert_entries(&entries).await.unwrap();
+    let entries = put(fx.store(), (0..6).map(|n| entry(TENANT, n)).collect()).await;
     let first = PostgresStore::connect(&pg_url(&fx)).await.unwrap();
     let second = PostgresStore::connect(&pg_url(&fx)).await.unwrap();
     let l1 = first.acquire_sequencer("a").await.unwrap().unwrap();
@@ -1864,8 +1911,7 @@ async fn postgres_failover_after_the_leader_store_is_dropped() {
 async fn postgres_failover_when_the_lease_connection_dies() {
     let fx = Fixture::new(Kind::Postgres).await;
     with_tenants(fx.store()).await;
-    let entries: Vec<_> = (0..6).map(|n| entry(TENANT, n)).collect();
-    fx.store().insert_entries(&entries).await.unwrap();
+    let entries = put(fx.store(), (0..6).map(|n| entry(TENANT, n)).collect()).await;
     let first = fx.store();
     let second = PostgresStore::connect(&pg_url(&fx)).await.unwrap();
     let l1 = first.acquire_sequencer("a").await.unwrap().unwrap();
@@ -1933,7 +1979,7 @@ async fn postgres_concurrent_migrations_apply_once() {
 }
 
 /// Earlier PostgreSQL schemas, as older binaries applied them.
-const OLD_SCHEMAS: [(&str, &str); 6] = [
+const OLD_SCHEMAS: [(&str, &str); 7] = [
     (
         "0001_init",
         include_str!("../../../migrations/postgres/0001_init.sql"),
@@ -1957,6 +2003,10 @@ const OLD_SCHEMAS: [(&str, &str); 6] = [
     (
         "0006_tenant_check_per_group",
         include_str!("../../../migrations/postgres/0006_tenant_check_per_group.sql"),
+    ),
+    (
+        "0007_keyed_lookup",
+        include_str!("../../../migrations/postgres/0007_keyed_lookup.sql"),
     ),
 ];
 
@@ -2078,17 +2128,23 @@ async fn postgres_tidy_queue_reuses_the_room_of_sequenced_entries() {
     };
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     let mut seq = Seq::new();
-    let round =
-        |first: u64| -> Vec<NewEntry> { (first..first + 2000).map(|n| entry(TENANT, n)).collect() };
-    let entries = round(0);
-    store.insert_entries(&entries).await.unwrap();
+    // A round: 1000 commit groups of 2 entries (a queue row each).
+    let round = |first: u64| {
+        let store = &store;
+        async move {
+            for g in 0..1000 {
+                let at = first + g * 2;
+                put(store, (at..at + 2).map(|n| entry(TENANT, n)).collect()).await;
+            }
+        }
+    };
+    round(0).await;
     seq.sequence(&store, &lease, 2000).await;
     let one_round = pages().await;
-    assert!(one_round > 10, "{one_round} pages");
+    assert!(one_round >= 8, "{one_round} pages");
 
     store.tidy_queue().await.unwrap();
-    let entries = round(2000);
-    store.insert_entries(&entries).await.unwrap();
+    round(2000).await;
     seq.sequence(&store, &lease, 2000).await;
     let reused = pages().await;
     assert!(
@@ -2097,8 +2153,7 @@ async fn postgres_tidy_queue_reuses_the_room_of_sequenced_entries() {
     );
 
     // Without tidying, the dead rows keep their room.
-    let entries = round(4000);
-    store.insert_entries(&entries).await.unwrap();
+    round(4000).await;
     seq.sequence(&store, &lease, 2000).await;
     assert!(pages().await >= reused + one_round / 2);
 }
@@ -2128,8 +2183,7 @@ async fn postgres_a_large_batch_after_tidying_a_nearly_empty_queue_is_not_quadra
     with_tenants(&store).await;
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     let mut seq = Seq::new();
-    let entries: Vec<NewEntry> = (0..N).map(|n| entry(TENANT, n)).collect();
-    store.insert_entries(&entries).await.unwrap();
+    put(&store, (0..N).map(|n| entry(TENANT, n)).collect()).await;
     seq.sequence(&store, &lease, N as u32 - 1).await;
     store.tidy_queue().await.unwrap();
     let estimate: f32 = scalar(
@@ -2139,24 +2193,51 @@ async fn postgres_a_large_batch_after_tidying_a_nearly_empty_queue_is_not_quadra
     .await;
     assert_eq!(estimate, 1.0, "the queue looks nearly empty to the planner");
 
-    let entries: Vec<NewEntry> = (N..2 * N).map(|n| entry(TENANT, n)).collect();
-    store.insert_entries(&entries).await.unwrap();
+    put(&store, (N..2 * N).map(|n| entry(TENANT, n)).collect()).await;
     seq.sequence(&store, &lease, N as u32 + 1).await;
     assert_eq!(store.log_state().await.unwrap().size, 2 * N);
     assert_eq!(store.pending_count().await.unwrap(), 0);
 }
 
-/// The digest lookup of sequenced entries (`keyed_lookup`, schema v7) is
-/// partitioned by `seq` in ranges of 2^20: a batch that crosses a boundary
-/// creates the next partition in its own transaction, and lookups find
-/// entries on both sides of it.
+/// Makes the stored log `size` leaves long as far as a sequencer can tell:
+/// for each level, the stored chunk that holds its last node (arbitrary
+/// hashes), which the next batch reads as an edge or extends.
+async fn fake_log(raw: &tokio_postgres::Client, size: u64) {
+    for level in 0..64u32 {
+        let count = size >> level;
+        if count == 0 {
+            break;
+        }
+        let (chunk, nodes) = match count % 32 {
+            0 => (count / 32 - 1, 32),
+            n => (count / 32, n),
+        };
+        let hashes: Vec<u8> = (0..nodes * 32)
+            .map(|b| (b * 7 + u64::from(level)) as u8)
+            .collect();
+        raw.execute(
+            "INSERT INTO tree_chunks (level, chunk, hashes) VALUES ($1, $2, $3)",
+            &[&(level as i16), &(chunk as i64), &hashes],
+        )
+        .await
+        .unwrap();
+    }
+    raw.execute("UPDATE log_state SET size = $1", &[&(size as i64)])
+        .await
+        .unwrap();
+}
+
+/// The digest lookup of sequenced entries (`group_lookup`, schema v8) is
+/// partitioned by log index in ranges of 2^20: a batch that crosses a
+/// boundary creates the next partition in its own transaction, and
+/// lookups find entries on both sides of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     let (_db, store, raw) = pg_store_with_tenants().await;
     let partitions = || async {
         raw.query(
             "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = 'keyed_lookup'::regclass ORDER BY 1",
+             WHERE i.inhparent = 'group_lookup'::regclass ORDER BY 1",
             &[],
         )
         .await
@@ -2166,13 +2247,14 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
         .collect::<Vec<_>>()
     };
     assert_eq!(partitions().await, Vec::<String>::new());
-    raw.batch_execute("ALTER TABLE entries ALTER COLUMN seq RESTART WITH 1048574")
-        .await
-        .unwrap();
-    let entries: Vec<NewEntry> = (0..4).map(|n| entry(TENANT, n)).collect();
-    store.insert_entries(&entries).await.unwrap();
+    const SIZE: u64 = (1 << 20) - 2;
+    fake_log(&raw, SIZE).await;
+    let entries = put(&store, (0..4).map(|n| entry(TENANT, n)).collect()).await;
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
-    let mut seq = Seq::new();
+    let mut seq = Seq {
+        frontier: over_store(&store, |r| Frontier::load(SIZE, r)).await,
+        memory: MemoryTree::new(),
+    };
 
     // A batch refused after the partition was created (its tree does not
     // match its leaves): the partition goes with the rolled-back batch.
@@ -2186,10 +2268,10 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     assert_eq!(store.pending_count().await.unwrap(), 4);
 
     seq.sequence(&store, &lease, 4).await;
-    assert_eq!(partitions().await, ["keyed_lookup_0", "keyed_lookup_1"]);
+    assert_eq!(partitions().await, ["group_lookup_0", "group_lookup_1"]);
     let placed: Vec<(String, i64)> = raw
         .query(
-            "SELECT tableoid::regclass::text, seq FROM keyed_lookup ORDER BY seq",
+            "SELECT tableoid::regclass::text, idx FROM group_lookup ORDER BY idx",
             &[],
         )
         .await
@@ -2200,10 +2282,10 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     assert_eq!(
         placed,
         [
-            ("keyed_lookup_0".to_string(), 1048574),
-            ("keyed_lookup_0".to_string(), 1048575),
-            ("keyed_lookup_1".to_string(), 1048576),
-            ("keyed_lookup_1".to_string(), 1048577),
+            ("group_lookup_0".to_string(), 1048574),
+            ("group_lookup_0".to_string(), 1048575),
+            ("group_lookup_1".to_string(), 1048576),
+            ("group_lookup_1".to_string(), 1048577),
         ]
     );
     for (i, e) in entries.iter().enumerate() {
@@ -2213,7 +2295,7 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
             .unwrap();
         assert_eq!(found.len(), 1, "entry {i}");
         assert_eq!(found[0].entry, *e);
-        assert_eq!(found[0].log_index, Some(i as u64));
+        assert_eq!(found[0].log_index, Some(SIZE + i as u64));
     }
 }
 
@@ -2294,8 +2376,7 @@ async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
     // The next batch reads its right edge from the converted rows and
     // extends their partial chunks.
     with_tenants(&store).await;
-    let entries: Vec<NewEntry> = (0..7).map(|n| entry(TENANT, 100 + n)).collect();
-    store.insert_entries(&entries).await.unwrap();
+    put(&store, (0..7).map(|n| entry(TENANT, 100 + n)).collect()).await;
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     seq.sequence(&store, &lease, 7).await;
     let ids = all_nodes(107);
@@ -2320,8 +2401,7 @@ async fn postgres_a_batch_must_continue_the_stored_chunks() {
     let store = PostgresStore::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
     with_tenants(&store).await;
-    let entries: Vec<NewEntry> = (0..6).map(|n| entry(TENANT, n)).collect();
-    store.insert_entries(&entries).await.unwrap();
+    put(&store, (0..6).map(|n| entry(TENANT, n)).collect()).await;
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     let mut seq = Seq::new();
     seq.sequence(&store, &lease, 5).await;
@@ -2388,9 +2468,11 @@ async fn postgres_batches_take_each_commit_group_front_to_back() {
             })
             .collect()
     };
-    let (a, b) = (group(0..5), group(5..8)); // `same` digest: a[1] and b[0]
-    store.insert_entries(&a).await.unwrap();
-    store.insert_entries(&b).await.unwrap();
+    // `same` digest: a[1] and b[0]
+    let (a, b) = (
+        put(&store, group(0..5)).await,
+        put(&store, group(5..8)).await,
+    );
     let groups = || scalar::<i64>(&raw, "SELECT count(*) FROM pending_groups");
     assert_eq!(groups().await, 2);
     let pending = store.next_pending(100).await.unwrap();
@@ -2468,6 +2550,7 @@ async fn snapshot_pg(raw: &tokio_postgres::Client) -> Vec<String> {
         "SELECT string_agg(grp || ':' || lo || '-' || hi || ':' || first_index, ','
                            ORDER BY first_index) FROM group_positions",
         "SELECT string_agg(id, ',' ORDER BY seq) FROM keyed_lookup",
+        "SELECT string_agg(key || ':' || idx, ',' ORDER BY idx) FROM group_lookup",
         "SELECT size || ':' || encode(root, 'hex') FROM log_state",
     ] {
         out.push(scalar::<Option<String>>(raw, sql).await.unwrap_or_default());
@@ -2524,8 +2607,7 @@ async fn postgres_v4_pending_entries_become_groups_of_one() {
     assert_eq!(found.len(), 1);
     assert_eq!((&found[0].entry, found[0].log_index), (&old[1], None));
 
-    let new: Vec<NewEntry> = (3..6).map(|n| entry(TENANT, n)).collect();
-    store.insert_entries(&new).await.unwrap();
+    let new = put(&store, (3..6).map(|n| entry(TENANT, n)).collect()).await;
     let order: Vec<String> = store
         .next_pending(10)
         .await
@@ -2575,11 +2657,14 @@ async fn postgres_v6_checks_tenants_per_group_and_keeps_them() {
     assert_eq!(fks, 0, "no per-entry foreign key");
 
     store.add_tenant(OTHER, 2).await.unwrap();
-    let good: Vec<NewEntry> = vec![entry(TENANT, 0), entry(OTHER, 1), entry(TENANT, 2)];
-    store.insert_entries(&good).await.unwrap();
-    let bad = vec![entry(TENANT, 3), entry("nobody", 4), entry(OTHER, 5)];
+    let good = put(
+        &store,
+        vec![entry(TENANT, 0), entry(OTHER, 1), entry(TENANT, 2)],
+    )
+    .await;
+    let mut bad = vec![entry(TENANT, 3), entry("nobody", 4), entry(OTHER, 5)];
     assert!(matches!(
-        store.insert_entries(&bad).await,
+        store.insert_entries(&mut bad).await,
         Err(StoreError::NotFound(_))
     ));
     for e in &bad {
@@ -2737,15 +2822,20 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     let mut new: Vec<NewEntry> = (4..7).map(|n| entry(TENANT, n)).collect();
     new[0].evidence_sha256 = old[0].evidence_sha256;
     new[1].evidence_sha256 = old[2].evidence_sha256;
-    store.insert_entries(&new).await.unwrap();
+    store.insert_entries(&mut new).await.unwrap();
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     seq.sequence(&store, &lease, 5).await;
     assert_eq!(store.pending_count().await.unwrap(), 0);
-    let counts: (i64, i64) = (
+    let counts: (i64, i64, i64) = (
         scalar(&raw, "SELECT count(*) FROM lookup").await,
         scalar(&raw, "SELECT count(*) FROM keyed_lookup").await,
+        scalar(&raw, "SELECT count(*) FROM group_lookup").await,
     );
-    assert_eq!(counts, (2, 5), "new lookup rows go to keyed_lookup only");
+    assert_eq!(
+        counts,
+        (2, 2, 3),
+        "the group that waited at the upgrades gets keyed_lookup rows, v8 entries group_lookup ones"
+    );
     for (digest, expected) in [
         (old[0].evidence_sha256, vec![(&old[0], 0), (&new[0], 4)]),
         (old[2].evidence_sha256, vec![(&old[2], 2), (&new[1], 5)]),
@@ -2756,19 +2846,20 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
             found.iter().map(|f| (&f.entry, f.log_index)).collect();
         let want: Vec<(&NewEntry, Option<u64>)> =
             expected.iter().map(|(e, i)| (*e, Some(*i))).collect();
-        assert_eq!(got, want, "oldest first, across both tables");
+        assert_eq!(got, want, "oldest first, across all tables");
         let one = store.find_entries(TENANT, &digest, 1).await.unwrap();
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].entry, *expected[0].0, "the limit keeps the oldest");
     }
-    // A lookup row whose key matches but whose entry has another tenant or
-    // digest (two entries can share a key) is not returned.
+    // Lookup rows whose key matches but whose entry has another tenant or
+    // digest (two entries can share a key) are not returned: one naming
+    // an entry stored before v8 (entry 3), one naming a v8 entry (at 5).
     raw.batch_execute(&format!(
         "INSERT INTO keyed_lookup (key, seq, id)
-         SELECT key, seq + 100, '{}' FROM keyed_lookup WHERE id = '{}';
-         INSERT INTO keyed_lookup (key, seq, id)
-         SELECT key, seq + 101, '{}' FROM keyed_lookup WHERE id = '{}'",
-        old[3].id, new[2].id, new[1].id, new[2].id
+         SELECT key, 100, '{}' FROM group_lookup WHERE idx = 6;
+         INSERT INTO group_lookup (key, idx)
+         SELECT key, 5 FROM group_lookup WHERE idx = 6",
+        old[3].id
     ))
     .await
     .unwrap();
@@ -2778,6 +2869,186 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].entry, new[2]);
+}
+
+/// Schema v8 keeps a commit group's entries in one row and names them by
+/// group and slot. What v7 left stays readable under its ids: a sequenced
+/// group (positions and lookup rows) and a group still waiting, which is
+/// sequenced after the upgrade together with new groups (its lookup rows
+/// going to `keyed_lookup`, in the partitions its seqs need). Entries with
+/// one digest are found oldest first across both kinds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
+    let (db, raw) = database_at_version(7).await;
+    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1), ('globex', 2)")
+        .await
+        .unwrap();
+    // As v7 left them: group 1 (entries 0 and 1) sequenced at indices 0
+    // and 1, group 2 (entries 2 and 3, two tenants) waiting, its seqs on
+    // both sides of a `keyed_lookup` partition boundary.
+    let digest = h("one file");
+    let mut old: Vec<NewEntry> = (0..4)
+        .map(|n| entry(if n == 3 { OTHER } else { TENANT }, n))
+        .collect();
+    old[1].evidence_sha256 = digest;
+    old[2].evidence_sha256 = digest;
+    let seqs = [1i64, 2, 1_048_575, 1_048_576];
+    for (i, e) in old.iter().enumerate() {
+        raw.execute(
+            "INSERT INTO entries (id, seq, tenant, evidence_sha256, salt, metadata, received_ms,
+                                  leaf_hash, grp, slot)
+             OVERRIDING SYSTEM VALUE
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &e.id,
+                &seqs[i],
+                &e.tenant,
+                &e.evidence_sha256.as_slice(),
+                &e.salt.as_slice(),
+                &e.metadata,
+                &e.received_ms,
+                &e.leaf_hash.as_slice(),
+                &(1 + i as i64 / 2),
+                &(i as i32 % 2),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    let mut seq = Seq::new();
+    let first: Vec<PendingLeaf> = old[..2]
+        .iter()
+        .map(|e| PendingLeaf {
+            id: e.id.clone(),
+            leaf_hash: e.leaf_hash,
+            queue_pos: 0,
+        })
+        .collect();
+    let (batch, f) = seq.batch(&first);
+    for level in 0u8..2 {
+        let hashes: Vec<u8> = batch
+            .nodes
+            .iter()
+            .filter(|(n, _)| n.level == level)
+            .flat_map(|(_, h)| h.to_vec())
+            .collect();
+        raw.execute(
+            "INSERT INTO tree_chunks (level, chunk, hashes) VALUES ($1, 0, $2)",
+            &[&i16::from(level), &hashes],
+        )
+        .await
+        .unwrap();
+    }
+    raw.execute(
+        "UPDATE log_state SET size = 2, root = $1",
+        &[&batch.checkpoint.root.as_slice()],
+    )
+    .await
+    .unwrap();
+    seq.commit(&batch, f, &first);
+    // The lookup key as migration 0007 computes it.
+    let key = "('x' || encode(substring(sha256(convert_to(tenant, 'UTF8') || '\\x0a'::bytea
+                 || evidence_sha256) FROM 1 FOR 8), 'hex'))::bit(64)::bigint";
+    raw.batch_execute(&format!(
+        "INSERT INTO group_positions (grp, lo, hi, first_index) VALUES (1, 0, 2, 0);
+         CREATE TABLE keyed_lookup_0 PARTITION OF keyed_lookup FOR VALUES FROM (0) TO (1048576);
+         INSERT INTO keyed_lookup (key, seq, id) SELECT {key}, seq, id FROM entries WHERE grp = 1;
+         INSERT INTO pending_groups (grp, n, min_seq, max_seq, seqs, ids, keys, leaf_hashes)
+             OVERRIDING SYSTEM VALUE
+             SELECT 2, count(*), min(seq), max(seq), array_agg(seq ORDER BY slot),
+                    array_agg(id ORDER BY slot), array_agg({key} ORDER BY slot),
+                    array_agg(leaf_hash ORDER BY slot)
+             FROM entries WHERE grp = 2;
+         SELECT setval('pending_groups_grp_seq', 2);"
+    ))
+    .await
+    .unwrap();
+
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    for (i, e) in old.iter().enumerate() {
+        let got = store.get_entry(&e.tenant, &e.id).await.unwrap().unwrap();
+        assert_eq!(got.entry, *e, "entry {i}");
+        assert_eq!(got.log_index, (i < 2).then_some(i as u64), "entry {i}");
+    }
+    let found = |v: Vec<notarium_store::StoredEntry>| {
+        v.into_iter()
+            .map(|e| (e.entry.id, e.log_index))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        [(old[1].id.clone(), Some(1)), (old[2].id.clone(), None)]
+    );
+
+    // New entries: named by their group (the third) and slot.
+    let mut new: Vec<NewEntry> = (4..7).map(|n| entry(TENANT, n)).collect();
+    new[0].evidence_sha256 = digest;
+    store.insert_entries(&mut new).await.unwrap();
+    for (k, e) in new.iter().enumerate() {
+        assert_eq!(&e.id[..18], format!("{:012x}{k:06x}", 3), "{}", e.id);
+        assert_eq!(
+            e.id[18..],
+            entry(TENANT, 4 + k as u64).id[18..],
+            "the given id's random part"
+        );
+    }
+    let ids: Vec<String> = old[2..].iter().chain(&new).map(|e| e.id.clone()).collect();
+    let pending: Vec<String> = store
+        .next_pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(pending, ids, "the waiting group first");
+    assert_eq!(
+        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        [
+            (old[1].id.clone(), Some(1)),
+            (old[2].id.clone(), None),
+            (new[0].id.clone(), None)
+        ]
+    );
+
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    seq.sequence(&store, &lease, 3).await; // across the old group into the new one
+    seq.sequence(&store, &lease, 2).await;
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    assert_eq!(store.log_state().await.unwrap().root, seq.memory.root());
+    let counts: (i64, i64, i64, i64) = (
+        scalar(&raw, "SELECT count(*) FROM keyed_lookup").await,
+        scalar(&raw, "SELECT count(*) FROM keyed_lookup_1").await,
+        scalar(&raw, "SELECT count(*) FROM group_lookup").await,
+        scalar(&raw, "SELECT count(*) FROM entries").await,
+    );
+    assert_eq!(counts, (4, 1, 3, 4));
+    assert_eq!(
+        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        [
+            (old[1].id.clone(), Some(1)),
+            (old[2].id.clone(), Some(2)),
+            (new[0].id.clone(), Some(4))
+        ]
+    );
+    assert_eq!(
+        found(store.find_entries(TENANT, &digest, 2).await.unwrap()),
+        [(old[1].id.clone(), Some(1)), (old[2].id.clone(), Some(2))]
+    );
+    assert_eq!(
+        found(
+            store
+                .find_entries(OTHER, &old[3].evidence_sha256, 10)
+                .await
+                .unwrap()
+        ),
+        [(old[3].id.clone(), Some(3))]
+    );
+    for (k, e) in new.iter().enumerate() {
+        let got = store.get_entry(TENANT, &e.id).await.unwrap().unwrap();
+        assert_eq!((got.entry, got.log_index), (e.clone(), Some(4 + k as u64)));
+        assert_eq!(store.get_entry(OTHER, &e.id).await.unwrap(), None);
+    }
 }
 
 /// Rows produced by all the nodes of an `EXPLAIN ANALYZE` text plan, each
@@ -2833,7 +3104,7 @@ async fn postgres_queue_statements_stay_linear_when_the_queue_looks_empty() {
     let (_db, store, raw) = pg_store_with_tenants().await;
     // One group sequenced (its row now dead), then the queue vacuumed: its
     // statistics say 0 rows in the pages it has.
-    store.insert_entries(&[entry(TENANT, 0)]).await.unwrap();
+    put(&store, vec![entry(TENANT, 0)]).await;
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     Seq::new().sequence(&store, &lease, 1).await;
     raw.batch_execute("VACUUM (TRUNCATE false) pending_groups")
@@ -2841,7 +3112,7 @@ async fn postgres_queue_statements_stay_linear_when_the_queue_looks_empty() {
         .unwrap();
     let groups = 400u64;
     for n in 1..=groups {
-        store.insert_entries(&[entry(TENANT, n)]).await.unwrap();
+        put(&store, vec![entry(TENANT, n)]).await;
     }
     let estimate: String = raw
         .query_one("EXPLAIN SELECT * FROM pending_groups", &[])
