@@ -2701,35 +2701,25 @@ async fn postgres_v6_checks_tenants_per_group_and_keeps_them() {
     }
 }
 
-/// Schema v7 keys the digest lookup by a 64-bit hash of tenant and digest.
-/// A v6 database keeps what it had: entries sequenced before the upgrade
-/// are found through the old `lookup`, the groups waiting at the upgrade
-/// get their keys from the migration (computed in SQL, found with the keys
-/// the store computes) and are sequenced into `keyed_lookup` with the new
-/// ones; an entry of another tenant or digest that shares a key is not
-/// returned.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
-    let (db, raw) = database_at_version(6).await;
-    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1), ('globex', 2)")
-        .await
-        .unwrap();
-    // As v6 left them: group 1 (entries 0 and 1) sequenced at indices 0
-    // and 1, group 2 (entries 2 and 3, two tenants) waiting.
-    let old: Vec<NewEntry> = vec![
-        entry(TENANT, 0),
-        entry(TENANT, 1),
-        entry(TENANT, 2),
-        entry(OTHER, 3),
-    ];
+/// Writes `old` as schemas v5-v7 stored entries: entry `i` in group
+/// `1 + i / 2`, slot `i % 2`, with seq `seqs[i]`; the first two sequenced
+/// at indices 0 and 1 (their tree nodes and the log head, but no position
+/// or lookup rows: those differ by version). Returns the sequencer's state
+/// after them.
+async fn write_grouped_entries(
+    raw: &tokio_postgres::Client,
+    old: &[NewEntry],
+    seqs: &[i64],
+) -> Seq {
     for (i, e) in old.iter().enumerate() {
         raw.execute(
-            "INSERT INTO entries (id, tenant, evidence_sha256, salt, metadata, received_ms,
+            "INSERT INTO entries (id, seq, tenant, evidence_sha256, salt, metadata, received_ms,
                                   leaf_hash, grp, slot)
              OVERRIDING SYSTEM VALUE
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &e.id,
+                &seqs[i],
                 &e.tenant,
                 &e.evidence_sha256.as_slice(),
                 &e.salt.as_slice(),
@@ -2774,6 +2764,31 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     .await
     .unwrap();
     seq.commit(&batch, f, &first);
+    seq
+}
+
+/// Schema v7 keys the digest lookup by a 64-bit hash of tenant and digest.
+/// A v6 database keeps what it had: entries sequenced before the upgrade
+/// are found through the old `lookup`, the groups waiting at the upgrade
+/// get their keys from the migration (computed in SQL, found with the keys
+/// the store computes) and are sequenced into `keyed_lookup` with the new
+/// ones; an entry of another tenant or digest that shares a key is not
+/// returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
+    let (db, raw) = database_at_version(6).await;
+    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1), ('globex', 2)")
+        .await
+        .unwrap();
+    // As v6 left them: group 1 (entries 0 and 1) sequenced at indices 0
+    // and 1, group 2 (entries 2 and 3, two tenants) waiting.
+    let old: Vec<NewEntry> = vec![
+        entry(TENANT, 0),
+        entry(TENANT, 1),
+        entry(TENANT, 2),
+        entry(OTHER, 3),
+    ];
+    let mut seq = write_grouped_entries(&raw, &old, &[1, 2, 3, 4]).await;
     raw.batch_execute(
         "INSERT INTO group_positions (grp, lo, hi, first_index) VALUES (1, 0, 2, 0);
          INSERT INTO lookup (tenant, evidence_sha256, seq, id)
@@ -2892,60 +2907,7 @@ async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
         .collect();
     old[1].evidence_sha256 = digest;
     old[2].evidence_sha256 = digest;
-    let seqs = [1i64, 2, 1_048_575, 1_048_576];
-    for (i, e) in old.iter().enumerate() {
-        raw.execute(
-            "INSERT INTO entries (id, seq, tenant, evidence_sha256, salt, metadata, received_ms,
-                                  leaf_hash, grp, slot)
-             OVERRIDING SYSTEM VALUE
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &e.id,
-                &seqs[i],
-                &e.tenant,
-                &e.evidence_sha256.as_slice(),
-                &e.salt.as_slice(),
-                &e.metadata,
-                &e.received_ms,
-                &e.leaf_hash.as_slice(),
-                &(1 + i as i64 / 2),
-                &(i as i32 % 2),
-            ],
-        )
-        .await
-        .unwrap();
-    }
-    let mut seq = Seq::new();
-    let first: Vec<PendingLeaf> = old[..2]
-        .iter()
-        .map(|e| PendingLeaf {
-            id: e.id.clone(),
-            leaf_hash: e.leaf_hash,
-            queue_pos: 0,
-        })
-        .collect();
-    let (batch, f) = seq.batch(&first);
-    for level in 0u8..2 {
-        let hashes: Vec<u8> = batch
-            .nodes
-            .iter()
-            .filter(|(n, _)| n.level == level)
-            .flat_map(|(_, h)| h.to_vec())
-            .collect();
-        raw.execute(
-            "INSERT INTO tree_chunks (level, chunk, hashes) VALUES ($1, 0, $2)",
-            &[&i16::from(level), &hashes],
-        )
-        .await
-        .unwrap();
-    }
-    raw.execute(
-        "UPDATE log_state SET size = 2, root = $1",
-        &[&batch.checkpoint.root.as_slice()],
-    )
-    .await
-    .unwrap();
-    seq.commit(&batch, f, &first);
+    let mut seq = write_grouped_entries(&raw, &old, &[1, 2, 1_048_575, 1_048_576]).await;
     // The lookup key as migration 0007 computes it.
     let key = "('x' || encode(substring(sha256(convert_to(tenant, 'UTF8') || '\\x0a'::bytea
                  || evidence_sha256) FROM 1 FOR 8), 'hex'))::bit(64)::bigint";
