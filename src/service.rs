@@ -16,6 +16,7 @@ use notarium_core::time::UtcMillis;
 use notarium_store::{Store, StoredEntry};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub submission_bytes: crate::api::Budget,
     /// Bytes of `POST /v1/verify` bodies in flight.
     pub verify_bytes: crate::api::Budget,
+    /// The largest log size this process has read from the store.
+    known_log_size: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +80,23 @@ impl AppState {
             buckets: Mutex::default(),
             submission_bytes: crate::api::Budget::new(crate::api::MAX_INFLIGHT_SUBMISSION_BYTES),
             verify_bytes: crate::api::Budget::new(crate::api::MAX_INFLIGHT_VERIFY_BYTES),
+            known_log_size: AtomicU64::new(0),
         }
+    }
+
+    /// A log size of at least `size` if the log has that many entries,
+    /// else the log's size. The log only grows, so a size this process has
+    /// read before answers without asking the store again: a proof for a
+    /// tree that size or smaller costs one round trip to the store, not
+    /// two.
+    pub async fn log_size_at_least(&self, size: u64) -> Result<u64, ApiError> {
+        let known = self.known_log_size.load(Ordering::Relaxed);
+        if size <= known {
+            return Ok(known);
+        }
+        let now = self.store.log_state().await?.size;
+        self.known_log_size.fetch_max(now, Ordering::Relaxed);
+        Ok(now)
     }
 
     /// The tenant of a `Bearer` API key.

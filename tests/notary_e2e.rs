@@ -285,12 +285,44 @@ async fn full_flow(env: Env) {
         wait_final(&env, a["id"].as_str().unwrap()).await;
     }
 
+    // The log grows past every size this notary has answered a proof for:
+    // a proof for the grown tree is answered, not refused as out of range.
+    let (st, later) = env
+        .post(
+            "/v1/evidence",
+            Some(&env.key),
+            json!({"sha256": digest_of(b"a later file")}).to_string(),
+        )
+        .await;
+    assert_eq!(st, 202, "{later}");
+    let later = wait_final(&env, later["id"].as_str().unwrap()).await;
+    let index = later["index"].as_u64().unwrap();
+    assert!(index >= checkpoint.size(), "{later}");
+    let grown = env
+        .get(
+            &format!("/v1/proof/inclusion?index={index}&size={}", index + 1),
+            None,
+        )
+        .await;
+    assert_eq!(grown.status().as_u16(), 200);
+    let cons = env
+        .get(
+            &format!(
+                "/v1/proof/consistency?old={}&new={}",
+                checkpoint.size(),
+                index + 1
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(cons.status().as_u16(), 200);
+
     // Service endpoints.
     assert_eq!(env.get("/healthz", None).await.status().as_u16(), 200);
     assert_eq!(env.get("/readyz", None).await.status().as_u16(), 200);
     let metrics = env.get("/metrics", None).await.text().await.unwrap();
     assert!(
-        metrics.contains("notarium_submissions_total 4"),
+        metrics.contains("notarium_submissions_total 5"),
         "{metrics}"
     );
     assert!(metrics.contains("notarium_sequencer_leader 1"));

@@ -18,10 +18,6 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     }
 }
 
-async fn log_size(state: &AppState) -> Result<u64, ApiError> {
-    Ok(state.store.log_state().await?.size)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionQuery {
@@ -34,7 +30,7 @@ pub async fn inclusion(
     q: web::Query<InclusionQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let size = log_size(&state).await?;
+    let size = state.log_size_at_least(q.size).await?;
     if q.size > size || q.index >= q.size {
         return Err(ApiError::bad_request(
             "out_of_range",
@@ -65,7 +61,7 @@ pub async fn consistency(
     q: web::Query<ConsistencyQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let size = log_size(&state).await?;
+    let size = state.log_size_at_least(q.new).await?;
     if q.new > size || q.old > q.new {
         return Err(ApiError::bad_request(
             "out_of_range",
