@@ -502,45 +502,72 @@ const APPEND_BATCH_SQL: &str = "WITH s AS (
      LEFT JOIN LATERAL (SELECT y.nonces, y.leaf_hashes FROM entry_groups AS y
                         WHERE y.grp = g.grp AND g.ids IS NULL OFFSET 0) AS x ON true";
 
-/// The ids and leaf hashes of `n` consecutive entries of group `grp` from
-/// `lo`, as [`NEXT_PENDING_SQL`] and [`APPEND_BATCH_SQL`] answer them
-/// (columns from `at`): the arrays of a group that waited at the v8
-/// upgrade, or the nonces and leaf hashes of a v8 group.
-fn queued_entries(
-    row: &Row,
-    at: usize,
-    grp: u64,
-    lo: usize,
-    n: usize,
-) -> Result<Vec<(String, Hash)>> {
-    let malformed = || StoreError::Database(format!("queue group {grp} is malformed"));
-    if let Some(ids) = row.get::<_, Option<Vec<String>>>(at) {
-        let leaves: Vec<Vec<u8>> = row.get::<_, Option<_>>(at + 1).ok_or_else(malformed)?;
-        if ids.len() != n || leaves.len() != n {
+/// A queue group's entries as [`NEXT_PENDING_SQL`] and [`APPEND_BATCH_SQL`]
+/// answer them (columns from `at`): the ids and leaf hashes of a group
+/// that waited at the v8 upgrade, or the nonces and leaf hashes of a v8
+/// group, whose first is the entry in slot `base`. Decoded once; ids are
+/// made only for the entries asked for.
+enum Queued<'a> {
+    Arrays {
+        ids: Vec<String>,
+        leaves: Vec<Vec<u8>>,
+    },
+    Group {
+        grp: u64,
+        base: usize,
+        nonces: &'a [u8],
+        leaves: &'a [u8],
+    },
+}
+
+impl<'a> Queued<'a> {
+    fn from_row(row: &'a Row, at: usize, grp: u64, base: usize) -> Result<Self> {
+        let malformed = || StoreError::Database(format!("queue group {grp} is malformed"));
+        if let Some(ids) = row.get::<_, Option<Vec<String>>>(at) {
+            let leaves: Vec<Vec<u8>> = row.get::<_, Option<_>>(at + 1).ok_or_else(malformed)?;
+            if ids.len() != leaves.len() {
+                return Err(malformed());
+            }
+            return Ok(Queued::Arrays { ids, leaves });
+        }
+        let nonces: &[u8] = row.get::<_, Option<_>>(at + 2).ok_or_else(malformed)?;
+        let leaves: &[u8] = row.get::<_, Option<_>>(at + 3).ok_or_else(malformed)?;
+        if !nonces.len().is_multiple_of(NONCE_LEN) || leaves.len() != nonces.len() / NONCE_LEN * 32
+        {
             return Err(malformed());
         }
-        return ids
-            .into_iter()
-            .zip(leaves)
-            .map(|(id, leaf)| Ok((id, to_hash(leaf, "leaf hash")?)))
-            .collect();
-    }
-    let nonces: &[u8] = row.get::<_, Option<_>>(at + 2).ok_or_else(malformed)?;
-    let leaves: &[u8] = row.get::<_, Option<_>>(at + 3).ok_or_else(malformed)?;
-    if nonces.len() != n * NONCE_LEN || leaves.len() != n * 32 {
-        return Err(malformed());
-    }
-    nonces
-        .chunks_exact(NONCE_LEN)
-        .zip(leaves.chunks_exact(32))
-        .enumerate()
-        .map(|(k, (nonce, leaf))| {
-            Ok((
-                group_entry_id(grp, lo + k, nonce)?,
-                to_hash(leaf.to_vec(), "leaf hash")?,
-            ))
+        Ok(Queued::Group {
+            grp,
+            base,
+            nonces,
+            leaves,
         })
-        .collect()
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Queued::Arrays { ids, .. } => ids.len(),
+            Queued::Group { nonces, .. } => nonces.len() / NONCE_LEN,
+        }
+    }
+
+    /// The id and leaf hash of the `k`-th entry (`k < self.len()`).
+    fn entry(&self, k: usize) -> Result<(String, Hash)> {
+        match self {
+            Queued::Arrays { ids, leaves } => {
+                Ok((ids[k].clone(), to_hash(leaves[k].clone(), "leaf hash")?))
+            }
+            Queued::Group {
+                grp,
+                base,
+                nonces,
+                leaves,
+            } => Ok((
+                group_entry_id(*grp, base + k, &nonces[k * NONCE_LEN..(k + 1) * NONCE_LEN])?,
+                to_hash(leaves[k * 32..(k + 1) * 32].to_vec(), "leaf hash")?,
+            )),
+        }
+    }
 }
 
 /// Bits of a queue position that hold the entry's slot in its commit
@@ -1057,24 +1084,17 @@ impl Store for PostgresStore {
             let grp = to_u64(r.get(0), "group")?;
             let done = usize::try_from(r.get::<_, i32>(1))
                 .map_err(|_| StoreError::Database("negative group progress".into()))?;
-            let n = r
-                .get::<_, Option<Vec<String>>>(2)
-                .map(|ids| ids.len())
-                .or_else(|| r.get::<_, Option<&[u8]>>(4).map(|x| x.len() / NONCE_LEN))
-                .unwrap_or(0);
-            if done >= n {
+            let queued = Queued::from_row(r, 2, grp, 0)?;
+            if done >= queued.len() {
                 return Err(StoreError::Database(format!(
                     "queue group {grp} is malformed"
                 )));
             }
-            for (slot, (id, leaf_hash)) in queued_entries(r, 2, grp, 0, n)?
-                .into_iter()
-                .enumerate()
-                .skip(done)
-            {
+            for slot in done..queued.len() {
                 if out.len() == limit as usize {
                     break;
                 }
+                let (id, leaf_hash) = queued.entry(slot)?;
                 out.push(PendingLeaf {
                     id,
                     leaf_hash,
@@ -1150,7 +1170,14 @@ impl Store for PostgresStore {
                 .ok()
                 .filter(|&p| p + n <= leaves.len())
                 .ok_or_else(|| StoreError::Database("assigned index out of the batch".into()))?;
-            for (k, (id, leaf)) in queued_entries(row, 4, grp, lo, n)?.into_iter().enumerate() {
+            let queued = Queued::from_row(row, 4, grp, lo)?;
+            if queued.len() != n {
+                return Err(StoreError::Database(format!(
+                    "queue group {grp} is malformed"
+                )));
+            }
+            for k in 0..n {
+                let (id, leaf) = queued.entry(k)?;
                 if id != batch.entries[first + k].id {
                     return Err(StoreError::Conflict(format!(
                         "entry {} is not where the batch says it is in the queue",
