@@ -102,8 +102,17 @@ impl Metrics {
             .clone()
     }
 
-    /// Prometheus text exposition; `pending` is read from the store.
-    pub fn render(&self, pending: Option<u64>) -> String {
+    /// Prometheus text exposition. `pending` and `log_size` are read from
+    /// the store, in that order, so that a scrape showing nothing pending
+    /// also shows every entry in the log (without a store, the size this
+    /// process last sequenced); `intake` is the intake's (queued,
+    /// committing) entries.
+    pub fn render(
+        &self,
+        pending: Option<u64>,
+        log_size: Option<u64>,
+        intake: (usize, usize),
+    ) -> String {
         let mut o = String::new();
         let g = |o: &mut String, name: &str, help: &str, kind: &str, v: String| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
@@ -131,12 +140,19 @@ impl Metrics {
                 p.to_string(),
             );
         }
+        let _ = writeln!(
+            o,
+            "# HELP notarium_intake_entries Entries accepted for a group commit and not yet answered: waiting for one, or in one.\n# TYPE notarium_intake_entries gauge\nnotarium_intake_entries{{state=\"queued\"}} {}\nnotarium_intake_entries{{state=\"committing\"}} {}",
+            intake.0, intake.1
+        );
         g(
             &mut o,
             "notarium_log_size",
             "Entries in the log (latest signed checkpoint).",
             "gauge",
-            self.log_size.load(Ordering::Relaxed).to_string(),
+            log_size
+                .unwrap_or_else(|| self.log_size.load(Ordering::Relaxed))
+                .to_string(),
         );
         g(
             &mut o,

@@ -326,6 +326,16 @@ async fn full_flow(env: Env) {
         "{metrics}"
     );
     assert!(metrics.contains("notarium_sequencer_leader 1"));
+    for state in ["queued", "committing"] {
+        assert!(
+            metrics.contains(&format!("notarium_intake_entries{{state=\"{state}\"}} 0\n")),
+            "nothing in the intake once answered: {metrics}"
+        );
+    }
+    assert!(
+        metrics.contains(&format!("notarium_log_size {}\n", index + 1)),
+        "the log holds the later entry: {metrics}"
+    );
     let batches: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("notarium_batch_seconds_count{} "))

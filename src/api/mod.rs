@@ -188,10 +188,17 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    // Pending first: a batch leaves the queue and enters the log in one
+    // transaction, so once nothing is pending the size read next counts it.
     let pending = state.store.pending_count().await.ok();
+    let log_size = state.store.log_state().await.ok().map(|s| s.size);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(pending))
+        .body(state.metrics.render(
+            pending,
+            log_size,
+            (state.intake.queued(), state.intake.committing()),
+        ))
 }
 
 #[cfg(test)]

@@ -532,12 +532,16 @@ pub struct Audit {
     pub stable_certificates: usize,
 }
 
-/// Waits (up to `deadline`) until the leader at `url` has nothing pending
-/// and its latest final checkpoint covers the whole log; returns the size.
+/// Waits (up to `deadline`) until the leader at `url` has nothing in its
+/// intake (a submission whose client gave up may still be committed) and
+/// nothing pending, and its latest final checkpoint covers the whole log;
+/// returns the size.
 pub async fn wait_all_final(http: &reqwest::Client, url: &str, deadline: Duration) -> u64 {
     eventually("the whole log final", deadline, || async {
         let m = metrics(http, url).await?;
         if metric(&m, "notarium_sequencer_leader")? != 1.0
+            || metric(&m, "notarium_intake_entries{state=\"queued\"}")? != 0.0
+            || metric(&m, "notarium_intake_entries{state=\"committing\"}")? != 0.0
             || metric(&m, "notarium_pending_entries")? != 0.0
         {
             return None;
