@@ -926,7 +926,7 @@ impl Store for PostgresStore {
                  {POSITION_JOINS}
                  WHERE e.tenant = $1 AND e.evidence_sha256 = $2
                  UNION ALL
-                 SELECT {GROUP_ENTRY_COLUMNS}, 1, (c.grp << 24) | c.slot
+                 SELECT {GROUP_ENTRY_COLUMNS}, 1, (c.grp << {SLOT_BITS}) | c.slot
                  FROM c {GROUP_ENTRY_JOINS}
                  WHERE g.tenants[c.slot + 1] = $1
                    AND substring(g.evidence FROM c.slot * 32 + 1 FOR 32) = $2
