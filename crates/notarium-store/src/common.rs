@@ -77,6 +77,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "0008_entry_groups",
         sql: include_str!("../../../migrations/postgres/0008_entry_groups.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_one_entry_format",
+        sql: include_str!("../../../migrations/postgres/0009_one_entry_format.sql"),
+    },
 ];
 
 /// The migrations a database at `current` (its highest applied version)

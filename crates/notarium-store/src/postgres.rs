@@ -11,6 +11,23 @@
 //! Bulk work is one round trip: group inserts, node inserts and node reads
 //! pass arrays and `unnest` them server-side.
 //!
+//! Entries, in one format (schema v9): a commit group's entries are one
+//! `entry_groups` row, in slot order (migration 0008); the queue,
+//! `pending_groups`, holds one row per waiting group with its entries'
+//! lookup keys and how many are sequenced; a batch writes one
+//! `group_positions` run per group it sequences and one `group_lookup`
+//! row (key, log index) per entry, in partitions of 2^20 indices. An
+//! entry's id is its group (48 bits, below 2^40), slot (24 bits) and
+//! nonce (56 random bits), except for the entries stored before v8:
+//! migration 0009 moved them into groups of this same form without
+//! changing their log indices, leaf hashes or the tree, and they keep
+//! the ids their clients were given (a 48-bit millisecond time at or
+//! above 2^40, then random bits), in `entry_groups.legacy_ids`, with
+//! `legacy_id_slots` mapping each to its group and slot. [`EntryName`] is
+//! the one place that tells the two forms apart, by the first 48 bits.
+//! No query reads a table of the formats before v8: migration 0009,
+//! applied by `migrate` at start, drops them.
+//!
 //! Sequencer lease: `acquire_sequencer` opens a DEDICATED connection (not
 //! from the pool), takes the session advisory lock [`SEQUENCER_LOCK_KEY`] on
 //! it with `pg_try_advisory_lock`, and increments `log_state.epoch`. The
@@ -218,44 +235,28 @@ fn describe(cfg: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{}", cfg.get_dbname().unwrap_or(""))
 }
 
-/// An entry stored before v8 (`entries e`) and, once sequenced, its
-/// index: from its group's run (`group_positions s`, schema v5) or, for
-/// entries sequenced before v5, from `positions p`. Use with
-/// [`POSITION_JOINS`]; the columns are those [`entry_from_row`] reads.
-const ENTRY_COLUMNS: &str = "e.id, NULL::bigint, NULL::int, NULL::bytea, e.tenant, e.evidence_sha256, e.salt, e.metadata, e.received_ms, e.leaf_hash, coalesce(s.first_index + (e.slot - s.lo), p.log_index)";
-const POSITION_JOINS: &str = "LEFT JOIN group_positions s
-       ON s.grp = e.grp AND s.lo <= e.slot AND e.slot < s.hi
-     LEFT JOIN positions p ON e.grp IS NULL AND p.seq = e.seq";
-
-/// The entry in slot `c.slot` of group `c.grp` (schema v8: `entry_groups
-/// g`) and, once sequenced, its index from its group's run (`group_positions
-/// s`). Use with [`GROUP_ENTRY_JOINS`]; the columns are those
-/// [`entry_from_row`] reads. Each fixed-size field is a slice of the
-/// group's value, read without reading the rest.
-const GROUP_ENTRY_COLUMNS: &str = "NULL::text, g.grp, c.slot,
-       substring(g.nonces FROM c.slot * 7 + 1 FOR 7), g.tenants[c.slot + 1],
+/// The entry in slot `c.slot` of group `c.grp` (`entry_groups g`) and,
+/// once sequenced, its index from its group's run (`group_positions s`).
+/// Use with [`ENTRY_JOINS`]; the columns are those [`entry_from_row`]
+/// reads. Each fixed-size field is a slice of the group's value, read
+/// without reading the rest.
+const ENTRY_COLUMNS: &str = "g.grp, c.slot, substring(g.nonces FROM c.slot * 7 + 1 FOR 7),
+       substring(g.legacy_ids FROM c.slot * 16 + 1 FOR 16), g.tenants[c.slot + 1],
        substring(g.evidence FROM c.slot * 32 + 1 FOR 32),
        substring(g.salts FROM c.slot * 32 + 1 FOR 32), g.metadata[c.slot + 1],
        g.received_ms[c.slot + 1], substring(g.leaf_hashes FROM c.slot * 32 + 1 FOR 32),
        s.first_index + (c.slot - s.lo)";
-const GROUP_ENTRY_JOINS: &str = "JOIN entry_groups g ON g.grp = c.grp AND c.slot < g.n
+const ENTRY_JOINS: &str = "JOIN entry_groups g ON g.grp = c.grp AND c.slot < g.n
      LEFT JOIN group_positions s ON s.grp = g.grp AND s.lo <= c.slot AND c.slot < s.hi";
 
-/// An entry read with [`ENTRY_COLUMNS`] (its id stored as text) or
-/// [`GROUP_ENTRY_COLUMNS`] (its id made of group, slot and nonce).
+/// An entry read with [`ENTRY_COLUMNS`].
 fn entry_from_row(row: &Row) -> Result<StoredEntry> {
-    let id = match row.get::<_, Option<String>>(0) {
-        Some(id) => id,
-        None => {
-            let grp = to_u64(row.get(1), "entry group")?;
-            let slot = usize::try_from(row.get::<_, i32>(2))
-                .map_err(|_| StoreError::Database("negative entry slot".into()))?;
-            group_entry_id(grp, slot, row.get(3))?
-        }
-    };
+    let grp = to_u64(row.get(0), "entry group")?;
+    let slot = usize::try_from(row.get::<_, i32>(1))
+        .map_err(|_| StoreError::Database("negative entry slot".into()))?;
     Ok(StoredEntry {
         entry: NewEntry {
-            id,
+            id: entry_id(grp, slot, row.get(2), row.get(3))?,
             tenant: row.get(4),
             evidence_sha256: to_hash(row.get(5), "evidence digest")?,
             salt: to_salt(row.get(6))?,
@@ -270,18 +271,27 @@ fn entry_from_row(row: &Row) -> Result<StoredEntry> {
     })
 }
 
-/// Bytes of a v8 entry id that are random: its nonce (migration 0008).
+/// Bytes of an entry id that are random: its nonce (migration 0008).
 const NONCE_LEN: usize = 7;
+/// Bytes of an id given out before v8, as `entry_groups.legacy_ids` and
+/// `legacy_id_slots` keep it (migration 0009).
+const LEGACY_ID_LEN: usize = 16;
 /// v8 ids name groups below this; the 48-bit millisecond times that start
-/// older ids are above it.
+/// the ids given out before v8 are at or above it (migration 0009 checks).
 const GROUP_LIMIT: u64 = 1 << 40;
 
-/// A v8 entry's id: group (48 bits), slot (24 bits), nonce (56 bits).
-fn group_entry_id(grp: u64, slot: usize, nonce: &[u8]) -> Result<String> {
+/// The id of the entry in `slot` of group `grp`: the id it was given
+/// before v8 if its group keeps one (`legacy`, migration 0009), else group
+/// (48 bits), slot (24 bits) and nonce (56 bits).
+fn entry_id(grp: u64, slot: usize, nonce: &[u8], legacy: Option<&[u8]>) -> Result<String> {
+    let invalid =
+        || StoreError::Database(format!("entry of group {grp}, slot {slot} has no valid id"));
+    if let Some(legacy) = legacy {
+        let bytes: [u8; LEGACY_ID_LEN] = legacy.try_into().map_err(|_| invalid())?;
+        return Ok(format!("{:032x}", u128::from_be_bytes(bytes)));
+    }
     if grp >= GROUP_LIMIT || slot >= 1 << SLOT_BITS || nonce.len() != NONCE_LEN {
-        return Err(StoreError::Database(format!(
-            "entry of group {grp}, slot {slot} has no valid id"
-        )));
+        return Err(invalid());
     }
     let mut tail = [0u8; 8];
     tail[1..].copy_from_slice(nonce);
@@ -298,15 +308,34 @@ fn parse_id(id: &str) -> Option<u128> {
     u128::from_str_radix(id, 16).ok()
 }
 
-/// The group, slot and nonce that `id` names if it is a v8 id.
-fn parse_group_entry_id(id: &str) -> Option<(i64, i32, [u8; NONCE_LEN])> {
-    let v = parse_id(id)?;
-    let grp = (v >> 80) as u64;
-    if grp >= GROUP_LIMIT {
-        return None;
+/// Where an id says its entry is: the one place that tells the two forms
+/// of id apart, by their first 48 bits alone.
+#[derive(Debug, PartialEq, Eq)]
+enum EntryName {
+    /// A v8 id: the group, slot and nonce it names.
+    Slot {
+        grp: i64,
+        slot: i32,
+        nonce: [u8; NONCE_LEN],
+    },
+    /// An id given out before v8, found through `legacy_id_slots`.
+    Legacy([u8; LEGACY_ID_LEN]),
+}
+
+impl EntryName {
+    fn parse(id: &str) -> Option<Self> {
+        let v = parse_id(id)?;
+        let grp = (v >> 80) as u64;
+        if grp >= GROUP_LIMIT {
+            return Some(EntryName::Legacy(v.to_be_bytes()));
+        }
+        let slot = ((v >> 56) as u32) & ((1 << SLOT_BITS) - 1);
+        Some(EntryName::Slot {
+            grp: grp as i64,
+            slot: slot as i32,
+            nonce: nonce_bits(v),
+        })
     }
-    let slot = ((v >> 56) as u32) & ((1 << SLOT_BITS) - 1);
-    Some((grp as i64, slot as i32, nonce_bits(v)))
 }
 
 /// The last 56 bits of an id, big-endian.
@@ -413,17 +442,15 @@ fn chunk_writes(nodes: &[(NodeId, Hash)]) -> (Vec<i16>, Vec<i64>, Vec<i32>, Vec<
     (levels, chunks, offsets, hashes)
 }
 
-/// Entries per partition of `group_lookup` (migration 0008) and
-/// `keyed_lookup` (migration 0007; `lookup`, migration 0003, had the same):
-/// partition `n`, named `group_lookup_<n>`, holds log indices in `[n *
-/// LOOKUP_PARTITION, (n + 1) * LOOKUP_PARTITION)`, and `keyed_lookup_<n>`
-/// the same range of `seq`.
+/// Entries per partition of `group_lookup` (migration 0008): partition
+/// `n`, named `group_lookup_<n>`, holds log indices in `[n *
+/// LOOKUP_PARTITION, (n + 1) * LOOKUP_PARTITION)`.
 const LOOKUP_PARTITION: i64 = 1 << 20;
 
 /// An entry's key in the digest lookup (migration 0007): the first 8 bytes
 /// of SHA-256(tenant || 0x0A || digest), big-endian, as PostgreSQL's
-/// `bigint`. Migration 0007 computes the same in SQL for the groups that
-/// wait at the upgrade.
+/// `bigint`. Migrations 0007 and 0009 compute the same in SQL for the
+/// entries they convert.
 fn lookup_key(tenant: &str, evidence_sha256: &Hash) -> i64 {
     let mut hasher = Sha256::new();
     hasher.update(tenant.as_bytes());
@@ -436,19 +463,17 @@ fn lookup_key(tenant: &str, evidence_sha256: &Hash) -> i64 {
 }
 
 /// The queue's groups that hold the first `$1` pending entries, in one
-/// pass over the queue (the arrays are read only for the rows sent), with
-/// their ids and leaf hashes: from the queue row for a group that waited
-/// at the v8 upgrade, from its `entry_groups` row (looked up by key) for
-/// any other. No self-join: the sequencer's VACUUM of the queue can leave
+/// pass over the queue, with their entries' nonces, leaf hashes and ids
+/// given out before v8, from each group's `entry_groups` row (looked up
+/// by key). No self-join: the sequencer's VACUUM of the queue can leave
 /// PostgreSQL believing that it is empty, and with that estimate it
 /// ran a join's inner side once per outer row (quadratic in the
 /// backlog: 0.4 s per call at 560 groups).
-const NEXT_PENDING_SQL: &str = "SELECT q.grp, q.done, q.ids, q.leaf_hashes, x.nonces, x.leaf_hashes
-     FROM (SELECT grp, done, ids, leaf_hashes,
-                  sum(n - done) OVER (ORDER BY grp) - (n - done) AS before
+const NEXT_PENDING_SQL: &str = "SELECT q.grp, q.done, x.nonces, x.leaf_hashes, x.legacy_ids
+     FROM (SELECT grp, done, sum(n - done) OVER (ORDER BY grp) - (n - done) AS before
            FROM pending_groups) AS q
-     LEFT JOIN LATERAL (SELECT y.nonces, y.leaf_hashes FROM entry_groups AS y
-                        WHERE y.grp = q.grp AND q.ids IS NULL OFFSET 0) AS x ON true
+     LEFT JOIN LATERAL (SELECT y.nonces, y.leaf_hashes, y.legacy_ids FROM entry_groups AS y
+                        WHERE y.grp = q.grp OFFSET 0) AS x ON true
      WHERE q.before < $1
      ORDER BY q.grp";
 
@@ -462,111 +487,90 @@ const NEXT_PENDING_SQL: &str = "SELECT q.grp, q.done, q.ids, q.leaf_hashes, x.no
 /// over the batch's rows once per group (up to 1.4 s per batch while those
 /// rows carried the groups' arrays).
 ///
-/// A v8 group's entries get `group_lookup` rows (by log index); those of
-/// a group that waited at the upgrade get `keyed_lookup` rows (by seq and
-/// id), as before. The statement answers one row per run: its ids and
-/// leaf hashes, as arrays from the queue row of a group that waited at
-/// the upgrade, or as slices of its `entry_groups` row.
+/// Each entry gets its `group_lookup` row (by log index). The statement
+/// answers one row per run: the slices of its group's `entry_groups` row
+/// that hold the run's nonces, leaf hashes and ids given out before v8.
 const APPEND_BATCH_SQL: &str = "WITH s AS (
        SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[])
          AS s(grp, lo, hi, first_idx)),
      g AS (
-       SELECT p.grp, p.n, s.lo, s.hi, s.first_idx, p.seqs, p.ids, p.keys, p.leaf_hashes
+       SELECT p.grp, p.n, s.lo, s.hi, s.first_idx, p.keys
        FROM s, LATERAL (SELECT * FROM pending_groups AS q WHERE q.grp = s.grp OFFSET 0) AS p
        WHERE p.done = s.lo AND s.hi <= p.n),
-     e AS (
-       SELECT g.ids IS NULL AS v8, u.seq, u.id, u.key, g.first_idx + u.k - 1 AS idx
-       FROM g, unnest(g.keys[g.lo + 1 : g.hi], g.seqs[g.lo + 1 : g.hi], g.ids[g.lo + 1 : g.hi])
-                 WITH ORDINALITY AS u(key, seq, id, k)),
      pos AS (
        INSERT INTO group_positions (grp, lo, hi, first_index)
        SELECT grp, lo, hi, first_idx FROM g),
      look AS (
        INSERT INTO group_lookup (key, idx)
-       SELECT key, idx FROM e WHERE v8
-       ORDER BY key),
-     old_look AS (
-       INSERT INTO keyed_lookup (key, seq, id)
-       SELECT key, seq, id FROM e WHERE NOT v8
-       ORDER BY key),
+       SELECT u.key, g.first_idx + u.k - 1
+       FROM g, unnest(g.keys[g.lo + 1 : g.hi]) WITH ORDINALITY AS u(key, k)
+       ORDER BY u.key),
      gone AS (
        DELETE FROM pending_groups AS p
        WHERE p.grp = ANY ((SELECT array_agg(grp) FROM g WHERE hi = n)::bigint[])),
      moved AS (
        UPDATE pending_groups AS p SET done = (SELECT m.hi FROM g AS m WHERE m.grp = p.grp)
        WHERE p.grp = ANY ((SELECT array_agg(grp) FROM g WHERE hi < n)::bigint[]))
-     SELECT g.grp, g.lo, g.hi, g.first_idx, g.ids[g.lo + 1 : g.hi], g.leaf_hashes[g.lo + 1 : g.hi],
+     SELECT g.grp, g.lo, g.hi, g.first_idx,
             substring(x.nonces FROM g.lo * 7 + 1 FOR (g.hi - g.lo) * 7),
-            substring(x.leaf_hashes FROM g.lo * 32 + 1 FOR (g.hi - g.lo) * 32)
+            substring(x.leaf_hashes FROM g.lo * 32 + 1 FOR (g.hi - g.lo) * 32),
+            substring(x.legacy_ids FROM g.lo * 16 + 1 FOR (g.hi - g.lo) * 16)
      FROM g
-     LEFT JOIN LATERAL (SELECT y.nonces, y.leaf_hashes FROM entry_groups AS y
-                        WHERE y.grp = g.grp AND g.ids IS NULL OFFSET 0) AS x ON true";
+     LEFT JOIN LATERAL (SELECT y.nonces, y.leaf_hashes, y.legacy_ids FROM entry_groups AS y
+                        WHERE y.grp = g.grp OFFSET 0) AS x ON true";
 
 /// A queue group's entries as [`NEXT_PENDING_SQL`] and [`APPEND_BATCH_SQL`]
-/// answer them (columns from `at`): the ids and leaf hashes of a group
-/// that waited at the v8 upgrade, or the nonces and leaf hashes of a v8
-/// group, whose first is the entry in slot `base`. Decoded once; ids are
-/// made only for the entries asked for.
-enum Queued<'a> {
-    Arrays {
-        ids: Vec<String>,
-        leaves: Vec<Vec<u8>>,
-    },
-    Group {
-        grp: u64,
-        base: usize,
-        nonces: &'a [u8],
-        leaves: &'a [u8],
-    },
+/// answer them (nonces, leaf hashes and ids given out before v8, in
+/// columns from `at`), whose first is the entry in slot `base` of group
+/// `grp`. Decoded once; ids are made only for the entries asked for.
+struct Queued<'a> {
+    grp: u64,
+    base: usize,
+    nonces: &'a [u8],
+    leaves: &'a [u8],
+    legacy: Option<&'a [u8]>,
 }
 
 impl<'a> Queued<'a> {
     fn from_row(row: &'a Row, at: usize, grp: u64, base: usize) -> Result<Self> {
         let malformed = || StoreError::Database(format!("queue group {grp} is malformed"));
-        if let Some(ids) = row.get::<_, Option<Vec<String>>>(at) {
-            let leaves: Vec<Vec<u8>> = row.get::<_, Option<_>>(at + 1).ok_or_else(malformed)?;
-            if ids.len() != leaves.len() {
-                return Err(malformed());
-            }
-            return Ok(Queued::Arrays { ids, leaves });
-        }
-        let nonces: &[u8] = row.get::<_, Option<_>>(at + 2).ok_or_else(malformed)?;
-        let leaves: &[u8] = row.get::<_, Option<_>>(at + 3).ok_or_else(malformed)?;
-        if !nonces.len().is_multiple_of(NONCE_LEN) || leaves.len() != nonces.len() / NONCE_LEN * 32
+        let nonces: &[u8] = row.get::<_, Option<_>>(at).ok_or_else(malformed)?;
+        let leaves: &[u8] = row.get::<_, Option<_>>(at + 1).ok_or_else(malformed)?;
+        let legacy: Option<&[u8]> = row.get(at + 2);
+        let n = nonces.len() / NONCE_LEN;
+        if !nonces.len().is_multiple_of(NONCE_LEN)
+            || leaves.len() != n * 32
+            || legacy.is_some_and(|l| l.len() != n * LEGACY_ID_LEN)
         {
             return Err(malformed());
         }
-        Ok(Queued::Group {
+        Ok(Queued {
             grp,
             base,
             nonces,
             leaves,
+            legacy,
         })
     }
 
     fn len(&self) -> usize {
-        match self {
-            Queued::Arrays { ids, .. } => ids.len(),
-            Queued::Group { nonces, .. } => nonces.len() / NONCE_LEN,
-        }
+        self.nonces.len() / NONCE_LEN
     }
 
     /// The id and leaf hash of the `k`-th entry (`k < self.len()`).
     fn entry(&self, k: usize) -> Result<(String, Hash)> {
-        match self {
-            Queued::Arrays { ids, leaves } => {
-                Ok((ids[k].clone(), to_hash(leaves[k].clone(), "leaf hash")?))
-            }
-            Queued::Group {
-                grp,
-                base,
-                nonces,
-                leaves,
-            } => Ok((
-                group_entry_id(*grp, base + k, &nonces[k * NONCE_LEN..(k + 1) * NONCE_LEN])?,
-                to_hash(leaves[k * 32..(k + 1) * 32].to_vec(), "leaf hash")?,
-            )),
-        }
+        let legacy = self
+            .legacy
+            .map(|l| &l[k * LEGACY_ID_LEN..(k + 1) * LEGACY_ID_LEN]);
+        Ok((
+            entry_id(
+                self.grp,
+                self.base + k,
+                &self.nonces[k * NONCE_LEN..(k + 1) * NONCE_LEN],
+                legacy,
+            )?,
+            to_hash(self.leaves[k * 32..(k + 1) * 32].to_vec(), "leaf hash")?,
+        ))
     }
 }
 
@@ -623,21 +627,14 @@ fn queue_segments(entries: &[PendingLeaf], old_size: i64) -> Result<Segments> {
     Ok(s)
 }
 
-/// Creates, in the batch's transaction, the lookup partitions that the
-/// batch needs and that do not exist yet (usually none: one is created
-/// every 2^20 entries; rolled back with the batch if it fails): those of
-/// `group_lookup` for the indices `old .. new`, and those of
-/// `keyed_lookup` for the `seq`s of the groups that waited at the v8
-/// upgrade.
+/// Creates, in the batch's transaction, the `group_lookup` partitions
+/// that the indices `old .. new` need and that do not exist yet (usually
+/// none: one is created every 2^20 entries; rolled back with the batch if
+/// it fails).
 async fn create_lookup_partitions(tx: &impl GenericClient, old: i64, new: i64) -> Result<()> {
     let stmt = tx
         .prepare_cached(
-            "SELECT 'keyed_lookup', n FROM generate_series(
-                 (SELECT min(min_seq) FROM pending_groups) / $1,
-                 (SELECT max(max_seq) FROM pending_groups) / $1) AS n
-             WHERE to_regclass(format('keyed_lookup_%s', n)) IS NULL
-             UNION ALL
-             SELECT 'group_lookup', n FROM generate_series($2::bigint / $1, ($3::bigint - 1) / $1) AS n
+            "SELECT n FROM generate_series($2::bigint / $1, ($3::bigint - 1) / $1) AS n
              WHERE to_regclass(format('group_lookup_%s', n)) IS NULL",
         )
         .await
@@ -647,9 +644,9 @@ async fn create_lookup_partitions(tx: &impl GenericClient, old: i64, new: i64) -
         .await
         .map_err(db_err)?
     {
-        let (table, n): (&str, i64) = (row.get(0), row.get(1));
+        let n: i64 = row.get(0);
         tx.batch_execute(&format!(
-            "CREATE TABLE {table}_{n} PARTITION OF {table} FOR VALUES FROM ({}) TO ({})",
+            "CREATE TABLE group_lookup_{n} PARTITION OF group_lookup FOR VALUES FROM ({}) TO ({})",
             n * LOOKUP_PARTITION,
             (n + 1) * LOOKUP_PARTITION
         ))
@@ -838,43 +835,48 @@ impl Store for PostgresStore {
             .zip(nonces.chunks_exact(NONCE_LEN))
             .enumerate()
         {
-            e.id = group_entry_id(grp, slot, nonce)?;
+            e.id = entry_id(grp, slot, nonce, None)?;
         }
         Ok(())
     }
 
     async fn get_entry(&self, tenant: &str, id: &str) -> Result<Option<StoredEntry>> {
+        let Some(name) = EntryName::parse(id) else {
+            return Ok(None);
+        };
         let client = self.client().await?;
-        if let Some((grp, slot, nonce)) = parse_group_entry_id(id) {
-            let stmt = client
-                .prepare_cached(&format!(
-                    "SELECT {GROUP_ENTRY_COLUMNS}
-                     FROM (SELECT $1::bigint AS grp, $2::int AS slot) AS c {GROUP_ENTRY_JOINS}
-                     WHERE substring(g.nonces FROM c.slot * 7 + 1 FOR 7) = $3
-                       AND g.tenants[c.slot + 1] = $4"
-                ))
-                .await
-                .map_err(db_err)?;
-            let row = client
-                .query_opt(&stmt, &[&grp, &slot, &nonce.as_slice(), &tenant])
-                .await
-                .map_err(db_err)?;
-            if let Some(row) = row {
-                return entry_from_row(&row).map(Some);
+        let row = match name {
+            // A v8 id names its group and slot; the nonce must match, and
+            // an entry that keeps an id given out before v8 has no other.
+            EntryName::Slot { grp, slot, nonce } => {
+                let stmt = client
+                    .prepare_cached(&format!(
+                        "SELECT {ENTRY_COLUMNS}
+                         FROM (SELECT $1::bigint AS grp, $2::int AS slot) AS c {ENTRY_JOINS}
+                         WHERE substring(g.nonces FROM c.slot * 7 + 1 FOR 7) = $3
+                           AND g.legacy_ids IS NULL AND g.tenants[c.slot + 1] = $4"
+                    ))
+                    .await
+                    .map_err(db_err)?;
+                client
+                    .query_opt(&stmt, &[&grp, &slot, &nonce.as_slice(), &tenant])
+                    .await
+            }
+            // An id given out before v8: where migration 0009 put its entry.
+            EntryName::Legacy(legacy) => {
+                let stmt = client
+                    .prepare_cached(&format!(
+                        "SELECT {ENTRY_COLUMNS} FROM legacy_id_slots AS c {ENTRY_JOINS}
+                         WHERE c.id = $1 AND g.tenants[c.slot + 1] = $2"
+                    ))
+                    .await
+                    .map_err(db_err)?;
+                client
+                    .query_opt(&stmt, &[&legacy.as_slice(), &tenant])
+                    .await
             }
         }
-        // An id given out before v8.
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries e {POSITION_JOINS}
-                 WHERE e.id = $1 AND e.tenant = $2"
-            ))
-            .await
-            .map_err(db_err)?;
-        let row = client
-            .query_opt(&stmt, &[&id, &tenant])
-            .await
-            .map_err(db_err)?;
+        .map_err(db_err)?;
         row.as_ref().map(entry_from_row).transpose()
     }
 
@@ -887,30 +889,17 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                // Candidates by key. Entries stored before v8 (`f`, by seq
-                // and id): pending ones from the groups that waited at the
-                // upgrade, sequenced ones from `keyed_lookup` (migration
-                // 0007) or, if sequenced before it, `lookup`. v8 entries
-                // (`c`, by group and slot): pending ones from the queue's
-                // keys, sequenced ones from `group_lookup` by index, whose
-                // run in `group_positions` names the group. The queue holds
-                // seconds of submissions and is read without an index.
-                // Tenant and digest are checked on the entry, as two
-                // entries can share a key. One statement has one snapshot
-                // and the sequencer moves an entry from the queue to the
-                // lookup in one transaction, so each entry is seen exactly
-                // once. Entries before v8 are older than v8 ones; each kind
-                // is in submission order by seq, or group and slot.
-                "WITH f AS (
-                   SELECT seq, id FROM lookup WHERE tenant = $1 AND evidence_sha256 = $2
-                   UNION ALL
-                   SELECT seq, id FROM keyed_lookup WHERE key = $4
-                   UNION ALL
-                   SELECT u.seq, u.id
-                   FROM pending_groups AS g,
-                        unnest(g.seqs, g.ids, g.keys) WITH ORDINALITY AS u(seq, id, key, slot)
-                   WHERE g.ids IS NOT NULL AND u.slot > g.done AND u.key = $4),
-                 c AS (
+                // Candidates by key, as group and slot: sequenced ones from
+                // `group_lookup` by index, whose run in `group_positions`
+                // names the group; pending ones from the queue's keys (the
+                // queue holds seconds of submissions and is read without an
+                // index). Tenant and digest are checked on the entry, as
+                // two entries can share a key. One statement has one
+                // snapshot and the sequencer moves an entry from the queue
+                // to the lookup in one transaction, so each entry is seen
+                // exactly once. Oldest first: sequenced entries in log
+                // order, then pending ones in queue order.
+                "WITH c AS (
                    SELECT r.grp, (r.lo + (l.idx - r.first_index))::int AS slot
                    FROM group_lookup AS l,
                         LATERAL (SELECT grp, lo, first_index FROM group_positions
@@ -920,17 +909,12 @@ impl Store for PostgresStore {
                    UNION ALL
                    SELECT g.grp, (u.slot - 1)::int
                    FROM pending_groups AS g, unnest(g.keys) WITH ORDINALITY AS u(key, slot)
-                   WHERE g.ids IS NULL AND u.slot > g.done AND u.key = $4)
-                 SELECT {ENTRY_COLUMNS}, 0, f.seq
-                 FROM f JOIN entries e ON e.id = f.id
-                 {POSITION_JOINS}
-                 WHERE e.tenant = $1 AND e.evidence_sha256 = $2
-                 UNION ALL
-                 SELECT {GROUP_ENTRY_COLUMNS}, 1, (c.grp << {SLOT_BITS}) | c.slot
-                 FROM c {GROUP_ENTRY_JOINS}
+                   WHERE u.slot > g.done AND u.key = $4)
+                 SELECT {ENTRY_COLUMNS}
+                 FROM c {ENTRY_JOINS}
                  WHERE g.tenants[c.slot + 1] = $1
                    AND substring(g.evidence FROM c.slot * 32 + 1 FOR 32) = $2
-                 ORDER BY 12, 13 LIMIT $3"
+                 ORDER BY 11 NULLS LAST, 1, 2 LIMIT $3"
             ))
             .await
             .map_err(db_err)?;

@@ -253,6 +253,19 @@ fn entry(tenant: &str, n: u64) -> NewEntry {
     }
 }
 
+/// `entry(tenant, n)` under an id of the form the notary gave out before
+/// PostgreSQL schema v8: its received time in milliseconds (48
+/// bits, at or above 2^40), then 80 random bits.
+fn old_entry(tenant: &str, n: u64) -> NewEntry {
+    let mut e = entry(tenant, n);
+    let random: String = h(&format!("id {n}"))[..10]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    e.id = format!("{:012x}{random}", e.received_ms);
+    e
+}
+
 /// Inserts `entries` in one commit and returns them as stored, under the
 /// ids the store gave them.
 async fn put(store: &dyn Store, mut entries: Vec<NewEntry>) -> Vec<NewEntry> {
@@ -536,9 +549,7 @@ mod cases {
         );
         let stored = match fx.kind {
             Kind::Sqlite => "SELECT count(*) FROM entries",
-            Kind::Postgres => {
-                "SELECT (SELECT count(*) FROM entries) + (SELECT sum(n) FROM entry_groups)"
-            }
+            Kind::Postgres => "SELECT sum(n)::bigint FROM entry_groups",
         };
         assert_eq!(fx.raw_i64(stored).await, 3);
         for e in &first {
@@ -1979,7 +1990,7 @@ async fn postgres_concurrent_migrations_apply_once() {
 }
 
 /// Earlier PostgreSQL schemas, as older binaries applied them.
-const OLD_SCHEMAS: [(&str, &str); 7] = [
+const OLD_SCHEMAS: [(&str, &str); 8] = [
     (
         "0001_init",
         include_str!("../../../migrations/postgres/0001_init.sql"),
@@ -2007,6 +2018,10 @@ const OLD_SCHEMAS: [(&str, &str); 7] = [
     (
         "0007_keyed_lookup",
         include_str!("../../../migrations/postgres/0007_keyed_lookup.sql"),
+    ),
+    (
+        "0008_entry_groups",
+        include_str!("../../../migrations/postgres/0008_entry_groups.sql"),
     ),
 ];
 
@@ -2044,7 +2059,7 @@ async fn postgres_v1_database_is_converted_in_place() {
     raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1)")
         .await
         .unwrap();
-    let entries: Vec<NewEntry> = (0..4).map(|n| entry(TENANT, n)).collect();
+    let entries: Vec<NewEntry> = (0..4).map(|n| old_entry(TENANT, n)).collect();
     for (i, e) in entries.iter().enumerate() {
         // v1 rows: the first two sequenced (indices 0 and 1), two pending.
         let index = (i < 2).then_some(i as i64);
@@ -2549,7 +2564,6 @@ async fn snapshot_pg(raw: &tokio_postgres::Client) -> Vec<String> {
         "SELECT string_agg(grp || ':' || done, ',' ORDER BY grp) FROM pending_groups",
         "SELECT string_agg(grp || ':' || lo || '-' || hi || ':' || first_index, ','
                            ORDER BY first_index) FROM group_positions",
-        "SELECT string_agg(id, ',' ORDER BY seq) FROM keyed_lookup",
         "SELECT string_agg(key || ':' || idx, ',' ORDER BY idx) FROM group_lookup",
         "SELECT size || ':' || encode(root, 'hex') FROM log_state",
     ] {
@@ -2567,7 +2581,7 @@ async fn postgres_v4_pending_entries_become_groups_of_one() {
     raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1)")
         .await
         .unwrap();
-    let old: Vec<NewEntry> = (0..3).map(|n| entry(TENANT, n)).collect();
+    let old: Vec<NewEntry> = (0..3).map(|n| old_entry(TENANT, n)).collect();
     for e in &old {
         // As v4 wrote a submission: the entry, then its queue row.
         raw.execute(
@@ -2649,9 +2663,11 @@ async fn postgres_v6_checks_tenants_per_group_and_keeps_them() {
         .unwrap();
     let store = PostgresStore::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
+    // (`entries` itself is gone since v9; no table of entries has one.)
     let fks: i64 = scalar(
         &raw,
-        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'entries'::regclass AND contype = 'f'",
+        "SELECT count(*) FROM pg_constraint
+         WHERE confrelid = 'tenants'::regclass AND conrelid <> 'api_keys'::regclass",
     )
     .await;
     assert_eq!(fks, 0, "no per-entry foreign key");
@@ -2701,79 +2717,132 @@ async fn postgres_v6_checks_tenants_per_group_and_keeps_them() {
     }
 }
 
+/// Stores `e` as schemas v1-v8 did, in `entries`, at `seq`: with its group
+/// and slot as v5-v8 did, or with none (`place` None) as before v5.
+async fn insert_old_entry(
+    raw: &tokio_postgres::Client,
+    e: &NewEntry,
+    seq: i64,
+    place: Option<(i64, i32)>,
+) {
+    let (grp, slot) = place.unzip();
+    raw.execute(
+        "INSERT INTO entries (id, seq, tenant, evidence_sha256, salt, metadata, received_ms,
+                              leaf_hash, grp, slot)
+         OVERRIDING SYSTEM VALUE
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &e.id,
+            &seq,
+            &e.tenant,
+            &e.evidence_sha256.as_slice(),
+            &e.salt.as_slice(),
+            &e.metadata,
+            &e.received_ms,
+            &e.leaf_hash.as_slice(),
+            &grp,
+            &slot,
+        ],
+    )
+    .await
+    .unwrap();
+}
+
+/// Stores the tree of `leaves` as schemas v4 and later do (`tree_chunks`),
+/// with a checkpoint of its size, and moves the log's head there. Returns
+/// the sequencer's state after them.
+async fn write_old_tree(raw: &tokio_postgres::Client, leaves: &[Hash]) -> Seq {
+    let mut seq = Seq::new();
+    let leaves: Vec<PendingLeaf> = leaves
+        .iter()
+        .map(|l| PendingLeaf {
+            id: String::new(),
+            leaf_hash: *l,
+            queue_pos: 0,
+        })
+        .collect();
+    let (batch, f) = seq.batch(&leaves);
+    let mut chunks: std::collections::BTreeMap<(u8, u64), Vec<u8>> = Default::default();
+    let mut nodes = batch.nodes.clone();
+    nodes.sort_by_key(|(id, _)| (id.level, id.index));
+    for (id, hash) in &nodes {
+        chunks
+            .entry((id.level, id.index / 32))
+            .or_default()
+            .extend_from_slice(hash);
+    }
+    for ((level, chunk), hashes) in chunks {
+        raw.execute(
+            "INSERT INTO tree_chunks (level, chunk, hashes) VALUES ($1, $2, $3)",
+            &[&i16::from(level), &(chunk as i64), &hashes],
+        )
+        .await
+        .unwrap();
+    }
+    let cp = &batch.checkpoint;
+    raw.execute(
+        "INSERT INTO checkpoints (size, root, note, created_ms) VALUES ($1, $2, $3, $4)",
+        &[
+            &(cp.size as i64),
+            &cp.root.as_slice(),
+            &cp.note,
+            &cp.created_ms,
+        ],
+    )
+    .await
+    .unwrap();
+    raw.execute(
+        "UPDATE log_state SET size = $1, root = $2",
+        &[&(cp.size as i64), &cp.root.as_slice()],
+    )
+    .await
+    .unwrap();
+    seq.commit(&batch, f, &leaves);
+    seq
+}
+
 /// Writes `old` as schemas v5-v7 stored entries: entry `i` in group
 /// `1 + i / 2`, slot `i % 2`, with seq `seqs[i]`; the first two sequenced
-/// at indices 0 and 1 (their tree nodes and the log head, but no position
-/// or lookup rows: those differ by version). Returns the sequencer's state
-/// after them.
+/// at indices 0 and 1 (their tree nodes, a checkpoint and the log head,
+/// but no position or lookup rows: those differ by version). Returns the
+/// sequencer's state after them.
 async fn write_grouped_entries(
     raw: &tokio_postgres::Client,
     old: &[NewEntry],
     seqs: &[i64],
 ) -> Seq {
     for (i, e) in old.iter().enumerate() {
-        raw.execute(
-            "INSERT INTO entries (id, seq, tenant, evidence_sha256, salt, metadata, received_ms,
-                                  leaf_hash, grp, slot)
+        insert_old_entry(raw, e, seqs[i], Some((1 + i as i64 / 2, i as i32 % 2))).await;
+    }
+    write_old_tree(raw, &[old[0].leaf_hash, old[1].leaf_hash]).await
+}
+
+/// The lookup key of the row's `tenant` and `evidence_sha256`, as
+/// migration 0007 computes it in SQL.
+const OLD_KEY_SQL: &str =
+    "('x' || encode(substring(sha256(convert_to(tenant, 'UTF8') || '\\x0a'::bytea
+                 || evidence_sha256) FROM 1 FOR 8), 'hex'))::bit(64)::bigint";
+
+/// The queue row (v7's form: ids, keys, seqs and leaf hashes as arrays)
+/// of the entries of group `grp`, `done` of them sequenced.
+fn old_queue_row_sql(grp: i64, done: i32) -> String {
+    format!(
+        "INSERT INTO pending_groups (grp, n, done, min_seq, max_seq, seqs, ids, keys, leaf_hashes)
              OVERRIDING SYSTEM VALUE
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &e.id,
-                &seqs[i],
-                &e.tenant,
-                &e.evidence_sha256.as_slice(),
-                &e.salt.as_slice(),
-                &e.metadata,
-                &e.received_ms,
-                &e.leaf_hash.as_slice(),
-                &(1 + i as i64 / 2),
-                &(i as i32 % 2),
-            ],
-        )
-        .await
-        .unwrap();
-    }
-    let mut seq = Seq::new();
-    let first: Vec<PendingLeaf> = old[..2]
-        .iter()
-        .map(|e| PendingLeaf {
-            id: e.id.clone(),
-            leaf_hash: e.leaf_hash,
-            queue_pos: 0,
-        })
-        .collect();
-    let (batch, f) = seq.batch(&first);
-    for level in 0u8..2 {
-        let hashes: Vec<u8> = batch
-            .nodes
-            .iter()
-            .filter(|(n, _)| n.level == level)
-            .flat_map(|(_, h)| h.to_vec())
-            .collect();
-        raw.execute(
-            "INSERT INTO tree_chunks (level, chunk, hashes) VALUES ($1, 0, $2)",
-            &[&i16::from(level), &hashes],
-        )
-        .await
-        .unwrap();
-    }
-    raw.execute(
-        "UPDATE log_state SET size = 2, root = $1",
-        &[&batch.checkpoint.root.as_slice()],
+             SELECT {grp}, count(*), {done}, min(seq), max(seq), array_agg(seq ORDER BY slot),
+                    array_agg(id ORDER BY slot), array_agg({OLD_KEY_SQL} ORDER BY slot),
+                    array_agg(leaf_hash ORDER BY slot)
+             FROM entries WHERE grp = {grp};"
     )
-    .await
-    .unwrap();
-    seq.commit(&batch, f, &first);
-    seq
 }
 
 /// Schema v7 keys the digest lookup by a 64-bit hash of tenant and digest.
 /// A v6 database keeps what it had: entries sequenced before the upgrade
-/// are found through the old `lookup`, the groups waiting at the upgrade
-/// get their keys from the migration (computed in SQL, found with the keys
-/// the store computes) and are sequenced into `keyed_lookup` with the new
-/// ones; an entry of another tenant or digest that shares a key is not
-/// returned.
+/// (in the old `lookup` until v9 moves them to `group_lookup`) are found,
+/// the groups waiting at the upgrade get their keys from the migration
+/// (computed in SQL, found with the keys the store computes) and are
+/// sequenced with the new ones; an entry of another tenant or digest that
+/// shares a key is not returned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     let (db, raw) = database_at_version(6).await;
@@ -2783,10 +2852,10 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     // As v6 left them: group 1 (entries 0 and 1) sequenced at indices 0
     // and 1, group 2 (entries 2 and 3, two tenants) waiting.
     let old: Vec<NewEntry> = vec![
-        entry(TENANT, 0),
-        entry(TENANT, 1),
-        entry(TENANT, 2),
-        entry(OTHER, 3),
+        old_entry(TENANT, 0),
+        old_entry(TENANT, 1),
+        old_entry(TENANT, 2),
+        old_entry(OTHER, 3),
     ];
     let mut seq = write_grouped_entries(&raw, &old, &[1, 2, 3, 4]).await;
     raw.batch_execute(
@@ -2841,15 +2910,14 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     seq.sequence(&store, &lease, 5).await;
     assert_eq!(store.pending_count().await.unwrap(), 0);
-    let counts: (i64, i64, i64) = (
-        scalar(&raw, "SELECT count(*) FROM lookup").await,
-        scalar(&raw, "SELECT count(*) FROM keyed_lookup").await,
+    let counts: (Option<String>, i64) = (
+        scalar(&raw, "SELECT to_regclass('keyed_lookup')::text").await,
         scalar(&raw, "SELECT count(*) FROM group_lookup").await,
     );
     assert_eq!(
         counts,
-        (2, 2, 3),
-        "the group that waited at the upgrades gets keyed_lookup rows, v8 entries group_lookup ones"
+        (None, 7),
+        "every entry's lookup row is in group_lookup (since v9), converted or sequenced after"
     );
     for (digest, expected) in [
         (old[0].evidence_sha256, vec![(&old[0], 0), (&new[0], 4)]),
@@ -2868,14 +2936,12 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     }
     // Lookup rows whose key matches but whose entry has another tenant or
     // digest (two entries can share a key) are not returned: one naming
-    // an entry stored before v8 (entry 3), one naming a v8 entry (at 5).
-    raw.batch_execute(&format!(
-        "INSERT INTO keyed_lookup (key, seq, id)
-         SELECT key, 100, '{}' FROM group_lookup WHERE idx = 6;
-         INSERT INTO group_lookup (key, idx)
-         SELECT key, 5 FROM group_lookup WHERE idx = 6",
-        old[3].id
-    ))
+    // an entry stored before v8 (entry 3, at 3), one naming a v8 entry
+    // (at 5).
+    raw.batch_execute(
+        "INSERT INTO group_lookup (key, idx)
+         SELECT key, i FROM group_lookup, unnest(ARRAY[3, 5]) AS i WHERE idx = 6",
+    )
     .await
     .unwrap();
     let found = store
@@ -2887,11 +2953,12 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
 }
 
 /// Schema v8 keeps a commit group's entries in one row and names them by
-/// group and slot. What v7 left stays readable under its ids: a sequenced
-/// group (positions and lookup rows) and a group still waiting, which is
-/// sequenced after the upgrade together with new groups (its lookup rows
-/// going to `keyed_lookup`, in the partitions its seqs need). Entries with
-/// one digest are found oldest first across both kinds.
+/// group and slot. What v7 left stays readable under its ids (since v9
+/// moved into the same form): a sequenced group (positions and lookup
+/// rows) and a group still waiting, its seqs on both sides of a
+/// `keyed_lookup` partition boundary, which is sequenced after the upgrade
+/// together with new groups. Entries with one digest are found oldest
+/// first across both kinds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
     let (db, raw) = database_at_version(7).await;
@@ -2903,25 +2970,19 @@ async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
     // both sides of a `keyed_lookup` partition boundary.
     let digest = h("one file");
     let mut old: Vec<NewEntry> = (0..4)
-        .map(|n| entry(if n == 3 { OTHER } else { TENANT }, n))
+        .map(|n| old_entry(if n == 3 { OTHER } else { TENANT }, n))
         .collect();
     old[1].evidence_sha256 = digest;
     old[2].evidence_sha256 = digest;
     let mut seq = write_grouped_entries(&raw, &old, &[1, 2, 1_048_575, 1_048_576]).await;
-    // The lookup key as migration 0007 computes it.
-    let key = "('x' || encode(substring(sha256(convert_to(tenant, 'UTF8') || '\\x0a'::bytea
-                 || evidence_sha256) FROM 1 FOR 8), 'hex'))::bit(64)::bigint";
     raw.batch_execute(&format!(
         "INSERT INTO group_positions (grp, lo, hi, first_index) VALUES (1, 0, 2, 0);
          CREATE TABLE keyed_lookup_0 PARTITION OF keyed_lookup FOR VALUES FROM (0) TO (1048576);
-         INSERT INTO keyed_lookup (key, seq, id) SELECT {key}, seq, id FROM entries WHERE grp = 1;
-         INSERT INTO pending_groups (grp, n, min_seq, max_seq, seqs, ids, keys, leaf_hashes)
-             OVERRIDING SYSTEM VALUE
-             SELECT 2, count(*), min(seq), max(seq), array_agg(seq ORDER BY slot),
-                    array_agg(id ORDER BY slot), array_agg({key} ORDER BY slot),
-                    array_agg(leaf_hash ORDER BY slot)
-             FROM entries WHERE grp = 2;
-         SELECT setval('pending_groups_grp_seq', 2);"
+         INSERT INTO keyed_lookup (key, seq, id)
+             SELECT {OLD_KEY_SQL}, seq, id FROM entries WHERE grp = 1;
+         {}
+         SELECT setval('pending_groups_grp_seq', 2);",
+        old_queue_row_sql(2, 0)
     ))
     .await
     .unwrap();
@@ -2978,13 +3039,12 @@ async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
     seq.sequence(&store, &lease, 2).await;
     assert_eq!(store.pending_count().await.unwrap(), 0);
     assert_eq!(store.log_state().await.unwrap().root, seq.memory.root());
-    let counts: (i64, i64, i64, i64) = (
-        scalar(&raw, "SELECT count(*) FROM keyed_lookup").await,
-        scalar(&raw, "SELECT count(*) FROM keyed_lookup_1").await,
+    let counts: (i64, i64, Option<String>) = (
         scalar(&raw, "SELECT count(*) FROM group_lookup").await,
-        scalar(&raw, "SELECT count(*) FROM entries").await,
+        scalar(&raw, "SELECT count(*) FROM legacy_id_slots").await,
+        scalar(&raw, "SELECT to_regclass('entries')::text").await,
     );
-    assert_eq!(counts, (4, 1, 3, 4));
+    assert_eq!(counts, (7, 4, None));
     assert_eq!(
         found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
         [
@@ -3010,6 +3070,439 @@ async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
         let got = store.get_entry(TENANT, &e.id).await.unwrap().unwrap();
         assert_eq!((got.entry, got.log_index), (e.clone(), Some(4 + k as u64)));
         assert_eq!(store.get_entry(OTHER, &e.id).await.unwrap(), None);
+    }
+}
+
+/// What no migration may change, as text: the log's head, the tree,
+/// checkpoints, cosignatures and final checkpoints (bytea as hex, so
+/// equal texts are equal bytes).
+async fn frozen_pg(raw: &tokio_postgres::Client) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in [
+        "log_state",
+        "tree_chunks",
+        "checkpoints",
+        "cosignatures",
+        "final_checkpoints",
+    ] {
+        let sql = format!("SELECT string_agg(t::text, '|' ORDER BY t::text) FROM {table} AS t");
+        out.push(
+            scalar::<Option<String>>(raw, &sql)
+                .await
+                .unwrap_or_default(),
+        );
+    }
+    out
+}
+
+/// A log as a v7 notary left it, every entry under an id of the form
+/// given out before v8, and what the tests expect of each entry.
+struct OldLog {
+    entries: Vec<NewEntry>,
+    /// Each entry's log index (None: waiting).
+    index: Vec<Option<u64>>,
+    /// The waiting entries, in queue order.
+    queue: Vec<NewEntry>,
+    /// The digest that TENANT's entries 5, 71, 73, 75 and 78 and OTHER's
+    /// entry 9 share.
+    digest: Hash,
+    seq: Seq,
+}
+
+/// Writes a log as schema v7 left it:
+/// - entries 0..70 sequenced before v5 at indices 0..70: no group,
+///   `positions` and `lookup` rows;
+/// - group 1 (entries 70..73) sequenced at 70..73: `group_positions`
+///   and `keyed_lookup` rows;
+/// - group 2 (entries 73..77): its first entry sequenced at 73, three
+///   waiting in v7's queue row; its seqs on both sides of a
+///   `keyed_lookup` partition boundary;
+/// - group 3 (entries 77..79) waiting;
+///
+/// every fifth entry OTHER's; the tree of the 74 sequenced entries, a
+/// checkpoint of it, a witness's cosignature and a final checkpoint.
+async fn write_v7_log(raw: &tokio_postgres::Client) -> OldLog {
+    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1), ('globex', 2)")
+        .await
+        .unwrap();
+    let digest = h("one file");
+    let entries: Vec<NewEntry> = (0..79u64)
+        .map(|n| {
+            let mut e = old_entry(if n % 5 == 4 { OTHER } else { TENANT }, n);
+            if [5, 9, 71, 73, 75, 78].contains(&n) {
+                e.evidence_sha256 = digest;
+            }
+            e
+        })
+        .collect();
+    let place = |i: usize| match i {
+        0..70 => None,
+        70..73 => Some((1, i as i32 - 70)),
+        73..77 => Some((2, i as i32 - 73)),
+        _ => Some((3, i as i32 - 77)),
+    };
+    for (i, e) in entries.iter().enumerate() {
+        let seq = if i < 73 {
+            i as i64 + 1
+        } else {
+            1_048_575 + i as i64 - 73
+        };
+        insert_old_entry(raw, e, seq, place(i)).await;
+    }
+    raw.batch_execute(&format!(
+        "INSERT INTO positions (seq, log_index) SELECT seq, seq - 1 FROM entries WHERE grp IS NULL;
+         INSERT INTO lookup (tenant, evidence_sha256, seq, id)
+             SELECT tenant, evidence_sha256, seq, id FROM entries WHERE grp IS NULL;
+         INSERT INTO group_positions (grp, lo, hi, first_index) VALUES (1, 0, 3, 70), (2, 0, 1, 73);
+         CREATE TABLE keyed_lookup_0 PARTITION OF keyed_lookup FOR VALUES FROM (0) TO (1048576);
+         INSERT INTO keyed_lookup (key, seq, id)
+             SELECT {OLD_KEY_SQL}, seq, id FROM entries WHERE grp = 1 OR (grp = 2 AND slot = 0);
+         {}
+         {}
+         SELECT setval('pending_groups_grp_seq', 3);",
+        old_queue_row_sql(2, 1),
+        old_queue_row_sql(3, 0)
+    ))
+    .await
+    .unwrap();
+    let leaves: Vec<Hash> = entries[..74].iter().map(|e| e.leaf_hash).collect();
+    let seq = write_old_tree(raw, &leaves).await;
+    raw.batch_execute(
+        "INSERT INTO cosignatures (size, witness, line, timestamp)
+             VALUES (74, 'court', '— court sig', 1764000100);
+         INSERT INTO final_checkpoints (size, note, certificates, finalized_ms)
+             SELECT 74, note || '— court sig\n', '[\"-----BEGIN CERTIFICATE-----\"]', 1764000100000
+             FROM checkpoints WHERE size = 74",
+    )
+    .await
+    .unwrap();
+    OldLog {
+        index: (0..79u64).map(|i| (i < 74).then_some(i)).collect(),
+        queue: entries[74..].to_vec(),
+        entries,
+        digest,
+        seq,
+    }
+}
+
+/// Applies migration 0008 as a v8 binary did, then commits a group (the
+/// fourth, two entries) as v8 did: its ids name group and slot and keep
+/// the given ids' last 56 bits.
+async fn upgrade_to_v8_and_commit_a_group(raw: &tokio_postgres::Client, log: &mut OldLog) {
+    let (name, sql) = OLD_SCHEMAS[7];
+    raw.execute(
+        "INSERT INTO schema_migrations (version, name) VALUES (8, $1)",
+        &[&name],
+    )
+    .await
+    .unwrap();
+    raw.batch_execute(sql).await.unwrap();
+    let mut group: Vec<NewEntry> = vec![entry(TENANT, 200), entry(OTHER, 201)];
+    for (slot, e) in group.iter_mut().enumerate() {
+        e.id = format!("{:012x}{slot:06x}{}", 4, &e.id[18..]);
+    }
+    let cat = |f: &dyn Fn(&NewEntry) -> Vec<u8>| group.iter().flat_map(f).collect::<Vec<u8>>();
+    let nonces = cat(&|e| {
+        (0..7)
+            .map(|k| u8::from_str_radix(&e.id[18 + 2 * k..20 + 2 * k], 16).unwrap())
+            .collect()
+    });
+    let tenants: Vec<&str> = group.iter().map(|e| e.tenant.as_str()).collect();
+    let digests: Vec<&[u8]> = group.iter().map(|e| e.evidence_sha256.as_slice()).collect();
+    let metadata: Vec<Option<&str>> = group.iter().map(|e| e.metadata.as_deref()).collect();
+    let received: Vec<i64> = group.iter().map(|e| e.received_ms).collect();
+    raw.execute(
+        &format!(
+            "WITH g AS (
+               INSERT INTO entry_groups
+                 (grp, n, tenants, nonces, evidence, salts, metadata, received_ms, leaf_hashes)
+               VALUES (4, 2, $1, $2, $3, $4, $5, $6, $7))
+             INSERT INTO pending_groups (grp, n, keys)
+             OVERRIDING SYSTEM VALUE
+             SELECT 4, 2, array_agg({OLD_KEY_SQL} ORDER BY k)
+             FROM unnest($1::text[], $8::bytea[]) WITH ORDINALITY AS u(tenant, evidence_sha256, k)"
+        ),
+        &[
+            &tenants,
+            &nonces,
+            &cat(&|e| e.evidence_sha256.to_vec()),
+            &cat(&|e| e.salt.to_vec()),
+            &metadata,
+            &received,
+            &cat(&|e| e.leaf_hash.to_vec()),
+            &digests,
+        ],
+    )
+    .await
+    .unwrap();
+    raw.batch_execute("SELECT setval('pending_groups_grp_seq', 4)")
+        .await
+        .unwrap();
+    log.index.extend([None, None]);
+    log.queue.extend(group.iter().cloned());
+    log.entries.extend(group);
+}
+
+/// Migrates the database of `log` to the current schema and checks that
+/// every entry was moved into the one format of v9 and nothing else
+/// changed: each entry found under its id with its fields and index,
+/// proofs from the unchanged tree, lookups oldest first; then that the
+/// waiting entries and new ones are sequenced after the old ones.
+async fn check_conversion(db: &PgDb, raw: &tokio_postgres::Client, mut log: OldLog) {
+    let frozen = frozen_pg(raw).await;
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(
+        frozen_pg(raw).await,
+        frozen,
+        "head, tree and checkpoints unchanged"
+    );
+    let old_tables: i64 = scalar(
+        raw,
+        "SELECT count(*) FROM pg_class
+         WHERE relname IN ('entries', 'positions', 'lookup', 'keyed_lookup')",
+    )
+    .await;
+    assert_eq!(old_tables, 0, "no table of the formats before v8 is left");
+    let queue_columns: String = scalar(
+        raw,
+        "SELECT string_agg(column_name::text, ',' ORDER BY ordinal_position)
+         FROM information_schema.columns WHERE table_name = 'pending_groups'",
+    )
+    .await;
+    assert_eq!(queue_columns, "grp,n,done,keys");
+    let legacy: i64 = scalar(raw, "SELECT count(*) FROM legacy_id_slots").await;
+    assert_eq!(legacy, 79);
+
+    for (i, e) in log.entries.iter().enumerate() {
+        let got = store.get_entry(&e.tenant, &e.id).await.unwrap();
+        assert_eq!(
+            got.map(|g| (g.entry, g.log_index)),
+            Some((e.clone(), log.index[i])),
+            "entry {i}"
+        );
+        let other = if e.tenant == TENANT { OTHER } else { TENANT };
+        assert_eq!(
+            store.get_entry(other, &e.id).await.unwrap(),
+            None,
+            "entry {i}"
+        );
+    }
+    // A moved entry has one name: the v8 form of its group, slot and
+    // nonce does not find it.
+    let e = &log.entries[73];
+    let as_v8 = format!("{:012x}{:06x}{}", 2, 0, &e.id[18..]);
+    assert_eq!(store.get_entry(TENANT, &as_v8).await.unwrap(), None);
+    let state = store.log_state().await.unwrap();
+    assert_eq!((state.size, state.root), (74, log.seq.memory.root()));
+    for i in [0u64, 5, 63, 64, 69, 70, 73] {
+        let proof = over_store(&store, |r| inclusion_proof(i, 74, r)).await;
+        let leaf = log.entries[i as usize].leaf_hash;
+        merkle::verify_inclusion(&leaf, i, 74, &proof, &state.root).unwrap();
+    }
+    let found = |v: Vec<notarium_store::StoredEntry>| {
+        v.into_iter()
+            .map(|e| (e.entry.id, e.log_index))
+            .collect::<Vec<_>>()
+    };
+    let expect = |ns: &[usize], log: &OldLog| {
+        ns.iter()
+            .map(|&n| (log.entries[n].id.clone(), log.index[n]))
+            .collect::<Vec<_>>()
+    };
+    let digest = log.digest;
+    assert_eq!(
+        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        expect(&[5, 71, 73, 75, 78], &log),
+        "oldest first: the log's order, then the queue's"
+    );
+    assert_eq!(
+        found(store.find_entries(TENANT, &digest, 2).await.unwrap()),
+        expect(&[5, 71], &log)
+    );
+    assert_eq!(
+        found(store.find_entries(OTHER, &digest, 10).await.unwrap()),
+        expect(&[9], &log)
+    );
+    let pending: Vec<String> = store
+        .next_pending(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let queue: Vec<String> = log.queue.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(pending, queue, "the waiting entries, in their order");
+
+    // New entries, one with the shared digest: v8 ids.
+    let mut new: Vec<NewEntry> = (300..303).map(|n| entry(TENANT, n)).collect();
+    new[0].evidence_sha256 = digest;
+    store.insert_entries(&mut new).await.unwrap();
+    for e in &new {
+        assert!(
+            u128::from_str_radix(&e.id, 16).unwrap() >> 80 < 1 << 40,
+            "{}",
+            e.id
+        );
+        let got = store.get_entry(TENANT, &e.id).await.unwrap().unwrap();
+        assert_eq!((got.entry, got.log_index), (e.clone(), None));
+    }
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    let waiting = log.queue.len() as u32;
+    log.seq.sequence(&store, &lease, waiting + 1).await; // into the new group
+    log.seq.sequence(&store, &lease, 2).await;
+    assert_eq!(store.pending_count().await.unwrap(), 0);
+    let state = store.log_state().await.unwrap();
+    assert_eq!(
+        (state.size, state.root),
+        (77 + u64::from(waiting), log.seq.memory.root())
+    );
+    for (k, e) in log.queue.iter().chain(&new).enumerate() {
+        let got = store.get_entry(&e.tenant, &e.id).await.unwrap().unwrap();
+        assert_eq!((&got.entry, got.log_index), (e, Some(74 + k as u64)));
+    }
+    let new_at = 74 + u64::from(waiting);
+    let mut all = expect(&[5, 71, 73], &log);
+    all.extend([
+        (log.entries[75].id.clone(), Some(75)),
+        (log.entries[78].id.clone(), Some(78)),
+        (new[0].id.clone(), Some(new_at)),
+    ]);
+    assert_eq!(
+        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        all
+    );
+    let lookup_rows: i64 = scalar(raw, "SELECT count(*) FROM group_lookup").await;
+    assert_eq!(
+        lookup_rows as u64, state.size,
+        "one lookup row per sequenced entry"
+    );
+}
+
+/// Migration 0009 moves everything a v7 notary stored into the one format
+/// of v8 (entries sequenced before v5, v5-v7 groups sequenced, partly
+/// sequenced and waiting), in one transaction, without changing an index,
+/// a leaf hash, the tree or a checkpoint; every id given out before stays
+/// valid and the run-time queries read one format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v9_moves_a_v7_log_into_one_format() {
+    let (db, raw) = database_at_version(7).await;
+    let log = write_v7_log(&raw).await;
+    check_conversion(&db, &raw, log).await;
+}
+
+/// A database that a v8 binary ran on holds both formats: what v7 left
+/// and v8 groups. Migration 0009 converts the former the same way and
+/// leaves the v8 groups as they are, under their ids, in queue order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v9_moves_what_v7_left_in_a_v8_database() {
+    let (db, raw) = database_at_version(7).await;
+    let mut log = write_v7_log(&raw).await;
+    upgrade_to_v8_and_commit_a_group(&raw, &mut log).await;
+    check_conversion(&db, &raw, log).await;
+}
+
+/// The lookup rows migration 0009 writes go to the `group_lookup`
+/// partitions of their log indices, created if missing, on both sides of
+/// a boundary; the waiting group is sequenced after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v9_puts_moved_lookup_rows_in_the_partitions_of_their_indices() {
+    const FIRST: u64 = (1 << 20) - 2;
+    let (db, raw) = database_at_version(7).await;
+    raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1)")
+        .await
+        .unwrap();
+    fake_log(&raw, FIRST + 4).await;
+    // Entries 0 and 1 sequenced before v5 at FIRST and FIRST + 1, group 1
+    // (entries 2 and 3) after them, group 2 (entries 4 and 5) waiting.
+    let old: Vec<NewEntry> = (0..6).map(|n| old_entry(TENANT, n)).collect();
+    for (i, e) in old.iter().enumerate() {
+        let place = (i >= 2).then_some((i as i64 / 2, i as i32 % 2));
+        insert_old_entry(&raw, e, i as i64 + 1, place).await;
+    }
+    raw.batch_execute(&format!(
+        "INSERT INTO positions (seq, log_index) VALUES (1, {FIRST}), (2, {FIRST} + 1);
+         INSERT INTO group_positions (grp, lo, hi, first_index) VALUES (1, 0, 2, {FIRST} + 2);
+         {}
+         SELECT setval('pending_groups_grp_seq', 2);",
+        old_queue_row_sql(2, 0)
+    ))
+    .await
+    .unwrap();
+
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let placed: Vec<(String, i64)> = raw
+        .query(
+            "SELECT tableoid::regclass::text, idx FROM group_lookup ORDER BY idx",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let at = |p: &str, i: u64| (format!("group_lookup_{p}"), (FIRST + i) as i64);
+    assert_eq!(placed, [at("0", 0), at("0", 1), at("1", 2), at("1", 3)]);
+
+    let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
+    let mut seq = Seq {
+        frontier: over_store(&store, |r| Frontier::load(FIRST + 4, r)).await,
+        memory: MemoryTree::new(),
+    };
+    seq.sequence(&store, &lease, 2).await;
+    for (i, e) in old.iter().enumerate() {
+        let found = store
+            .find_entries(TENANT, &e.evidence_sha256, 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "entry {i}");
+        assert_eq!(
+            (&found[0].entry, found[0].log_index),
+            (e, Some(FIRST + i as u64))
+        );
+    }
+}
+
+/// Migration 0009 refuses, and leaves the database at v7 with its data,
+/// a log it cannot convert faithfully: an id that could not be told from
+/// a v8 id, or a commit group whose entries do not fill its slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_v9_refuses_a_log_it_cannot_convert_and_changes_nothing() {
+    for (bad, why) in [
+        (entry(TENANT, 1), "cannot be told from a v8 id"),
+        (old_entry(TENANT, 1), "do not fill slots"),
+    ] {
+        let (db, raw) = database_at_version(7).await;
+        raw.batch_execute("INSERT INTO tenants VALUES ('acme', 1)")
+            .await
+            .unwrap();
+        insert_old_entry(&raw, &old_entry(TENANT, 0), 1, Some((1, 0))).await;
+        // Slot 1 if the id is the problem, else slot 2 (leaving a gap).
+        let slot = if bad.id.starts_with("000000") { 1 } else { 2 };
+        insert_old_entry(&raw, &bad, 2, Some((1, slot))).await;
+        raw.batch_execute(&format!(
+            "{} SELECT setval('pending_groups_grp_seq', 1);",
+            old_queue_row_sql(1, 0)
+        ))
+        .await
+        .unwrap();
+        let store = PostgresStore::connect(&db.url).await.unwrap();
+        let err = store.migrate().await.unwrap_err().to_string();
+        assert!(
+            err.contains("0009_one_entry_format") && err.contains(why),
+            "{err}"
+        );
+        let state: (i64, i64, i64) = (
+            scalar(&raw, "SELECT max(version) FROM schema_migrations").await,
+            scalar(&raw, "SELECT count(*) FROM entries").await,
+            scalar(
+                &raw,
+                "SELECT count(*) FROM pending_groups WHERE ids IS NOT NULL",
+            )
+            .await,
+        );
+        assert_eq!(state, (7, 2, 1), "{why}");
     }
 }
 
