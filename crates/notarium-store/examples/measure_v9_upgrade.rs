@@ -112,14 +112,9 @@ async fn main() {
         .replace(":pre", &pre.to_string());
     db.batch_execute(&fill).await.unwrap();
     db.batch_execute("VACUUM ANALYZE").await.unwrap();
-    let size: i64 = db
-        .query_one("SELECT pg_database_size(current_database())", &[])
-        .await
-        .unwrap()
-        .get(0);
     println!(
         "v7 database: {all} sequenced entries ({pre} before v5) and 50 waiting, {} MB, written in {:.1} s",
-        size >> 20,
+        megabytes(&db).await,
         t.elapsed().as_secs_f64()
     );
 
@@ -127,15 +122,10 @@ async fn main() {
     let t = Instant::now();
     store.migrate().await.unwrap();
     let took = t.elapsed().as_secs_f64();
-    let size: i64 = db
-        .query_one("SELECT pg_database_size(current_database())", &[])
-        .await
-        .unwrap()
-        .get(0);
     println!(
         "migrations 0008 and 0009: {took:.1} s ({:.0} entries/s), database {} MB after",
         (all + 50) as f64 / took,
-        size >> 20
+        megabytes(&db).await
     );
     drop(store);
     drop(db);
@@ -153,4 +143,13 @@ async fn connect(url: &str) -> tokio_postgres::Client {
         let _ = conn.await;
     });
     client
+}
+
+async fn megabytes(db: &tokio_postgres::Client) -> i64 {
+    let size: i64 = db
+        .query_one("SELECT pg_database_size(current_database())", &[])
+        .await
+        .unwrap()
+        .get(0);
+    size >> 20
 }
