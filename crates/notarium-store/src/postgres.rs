@@ -31,7 +31,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use notarium_core::merkle::{Hash, NodeId};
+use notarium_core::merkle::Hash;
+use notarium_log::tree::NodeId;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tokio_postgres::error::SqlState;

@@ -10,16 +10,12 @@
 //! -9 durability, the PostgreSQL lease across store instances and failover)
 //! follow the macro.
 
-use notarium_core::error::MerkleError;
-use notarium_core::merkle::{
-    self, Frontier, Hash, HashReader, MemoryTree, NodeId, consistency_proof, inclusion_proof,
-    tree_root,
-};
+use notarium_core::merkle::{self, Hash};
+use notarium_log::tree::{Frontier, MemoryTree, NodeId, Plan};
 use notarium_store::{
     Batch, CheckpointRow, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf, PostgresStore,
     SqliteStore, Store, StoreError,
 };
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -367,45 +363,17 @@ async fn snapshot(fx: &Fixture, ids: &[NewEntry]) -> Snapshot {
     }
 }
 
-/// Records which nodes a proof computation asks for (answering zeros).
-#[derive(Default)]
-struct Recorder(RefCell<Vec<NodeId>>);
-
-impl HashReader for Recorder {
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
-        self.0.borrow_mut().extend_from_slice(ids);
-        Ok(vec![[0; 32]; ids.len()])
-    }
+/// Runs a plan over the store's hashes: one `read_hashes`, then the fold.
+async fn over_store(store: &dyn Store, plan: Plan) -> Vec<Hash> {
+    let hashes = store.read_hashes(plan.ids()).await.unwrap();
+    assert_eq!(hashes.len(), plan.ids().len());
+    plan.fold(&hashes).unwrap()
 }
 
-struct MapReader(HashMap<NodeId, Hash>);
-
-impl HashReader for MapReader {
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
-        ids.iter()
-            .map(|id| {
-                self.0
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| MerkleError::Store(format!("{id:?} not fetched")))
-            })
-            .collect()
-    }
-}
-
-/// Runs a (synchronous) core computation over the store's hashes: first
-/// with a recorder to learn which nodes it reads, then, once those are
-/// fetched with one `read_hashes`, over a map holding them.
-async fn over_store<T>(
-    store: &dyn Store,
-    f: impl Fn(&dyn HashReader) -> Result<T, MerkleError>,
-) -> T {
-    let rec = Recorder::default();
-    let _ = f(&rec);
-    let ids = rec.0.into_inner();
-    let hashes = store.read_hashes(&ids).await.unwrap();
-    assert_eq!(hashes.len(), ids.len());
-    f(&MapReader(ids.into_iter().zip(hashes).collect())).unwrap()
+/// The frontier of the stored tree of `size`.
+async fn stored_frontier(store: &dyn Store, size: u64) -> Frontier {
+    let hashes = store.read_hashes(&Frontier::plan(size)).await.unwrap();
+    Frontier::from_hashes(size, hashes).unwrap()
 }
 
 fn final_cp(size: u64, tag: &str) -> FinalCheckpoint {
@@ -838,7 +806,7 @@ mod cases {
                 .await
                 .unwrap(),
             seq.memory
-                .read_hashes(&[NodeId::new(2, 0), NodeId::new(1, 1), NodeId::new(0, 4)])
+                .hashes(&[NodeId::new(2, 0), NodeId::new(1, 1), NodeId::new(0, 4)])
                 .unwrap()
         );
         assert!(s.lease_alive(&lease).await.unwrap());
@@ -1165,7 +1133,7 @@ mod cases {
         ];
         assert_eq!(
             s.read_hashes(&ask).await.unwrap(),
-            seq.memory.read_hashes(&ask).unwrap()
+            seq.memory.hashes(&ask).unwrap()
         );
         for missing in [
             NodeId::new(0, 3),
@@ -1195,7 +1163,7 @@ mod cases {
             let b = seq.sequence(s, &lease, n).await;
             assert_eq!(
                 b.checkpoint.root,
-                tree_root(b.checkpoint.size, &seq.memory).unwrap()
+                seq.memory.root_at(b.checkpoint.size).unwrap()
             );
             boundaries.push(b.checkpoint.size);
         }
@@ -1215,36 +1183,36 @@ mod cases {
             .collect();
         sizes.extend([2, 3, 4, 511, 512, 513, 999]);
         for &size in &sizes {
-            let root = over_store(s, |r| tree_root(size, r)).await;
-            assert_eq!(root, tree_root(size, mem).unwrap(), "root of {size}");
+            let root = over_store(s, Plan::root(size)).await[0];
+            assert_eq!(root, mem.root_at(size).unwrap(), "root of {size}");
             for index in [0, size / 3, size / 2, size - 1] {
-                let proof = over_store(s, |r| inclusion_proof(index, size, r)).await;
+                let proof = over_store(s, Plan::inclusion(index, size).unwrap()).await;
                 assert_eq!(
                     proof,
-                    inclusion_proof(index, size, mem).unwrap(),
+                    mem.inclusion_proof(index, size).unwrap(),
                     "{index} in {size}"
                 );
                 let leaf = entries[index as usize].leaf_hash;
                 merkle::verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
             }
             for old in [1, size / 2, size - 1, size] {
-                let proof = over_store(s, |r| consistency_proof(old, size, r)).await;
+                let proof = over_store(s, Plan::consistency(old, size).unwrap()).await;
                 assert_eq!(
                     proof,
-                    consistency_proof(old, size, mem).unwrap(),
+                    mem.consistency_proof(old, size).unwrap(),
                     "{old} to {size}"
                 );
-                let old_root = tree_root(old, mem).unwrap();
+                let old_root = mem.root_at(old).unwrap();
                 merkle::verify_consistency(old, size, &old_root, &root, &proof).unwrap();
             }
         }
         // A restarted sequencer rebuilds its frontier from the store.
-        let f = over_store(s, |r| Frontier::load(N, r)).await;
+        let f = stored_frontier(s, N).await;
         assert_eq!(f, seq.frontier);
         // Every checkpoint the batches wrote has the tree's root at its size.
         for &size in &boundaries[1..] {
             let cp = s.checkpoint(size).await.unwrap().unwrap();
-            assert_eq!(cp.root, tree_root(size, mem).unwrap());
+            assert_eq!(cp.root, mem.root_at(size).unwrap());
         }
         for (i, e) in entries.iter().enumerate().step_by(97) {
             assert_eq!(
@@ -2252,7 +2220,7 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     let entries = put(&store, (0..4).map(|n| entry(TENANT, n)).collect()).await;
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     let mut seq = Seq {
-        frontier: over_store(&store, |r| Frontier::load(SIZE, r)).await,
+        frontier: stored_frontier(&store, SIZE).await,
         memory: MemoryTree::new(),
     };
 
@@ -2347,7 +2315,7 @@ async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
     assert!(err.to_string().contains("not contiguous"), "{err}");
     let version: i64 = scalar(&raw, "SELECT max(version) FROM schema_migrations").await;
     assert_eq!(version, 3, "a refused conversion changes nothing");
-    let gap_hash = seq.memory.read_hashes(&[gap]).unwrap()[0];
+    let gap_hash = seq.memory.hashes(&[gap]).unwrap()[0];
     raw.execute(
         insert_node,
         &[&0i16, &(gap.index as i64), &gap_hash.as_slice()],
@@ -2359,7 +2327,7 @@ async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
     let ids = all_nodes(100);
     assert_eq!(
         store.read_hashes(&ids).await.unwrap(),
-        seq.memory.read_hashes(&ids).unwrap()
+        seq.memory.hashes(&ids).unwrap()
     );
     // The view keeps the old shape for operators' queries.
     let (count, hash): (i64, Vec<u8>) = raw
@@ -2382,12 +2350,12 @@ async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
     let ids = all_nodes(107);
     assert_eq!(
         store.read_hashes(&ids).await.unwrap(),
-        seq.memory.read_hashes(&ids).unwrap()
+        seq.memory.hashes(&ids).unwrap()
     );
     for (m, n) in [(1u64, 107u64), (100, 107), (64, 107), (33, 100)] {
         assert_eq!(
-            over_store(&store, |r| consistency_proof(m, n, r)).await,
-            consistency_proof(m, n, &seq.memory).unwrap()
+            over_store(&store, Plan::consistency(m, n).unwrap()).await,
+            seq.memory.consistency_proof(m, n).unwrap()
         );
     }
 }
