@@ -13,8 +13,7 @@ use crate::intake::{RANDOM_PER_ENTRY, build_entries};
 use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
 use notarium_core::entry::{Metadata, SubmitterId};
-use notarium_core::keys::SigningKey;
-use notarium_core::time::UtcMillis;
+use notarium_log::SigningKey;
 use notarium_store::{Store, StoreError};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
@@ -80,7 +79,7 @@ pub async fn load(
                 (d.try_into().expect("32 bytes"), Some(metadata))
             })
             .collect();
-        let mut rows: Vec<_> = build_entries(tenant, items, UtcMillis::now(), random)
+        let mut rows: Vec<_> = build_entries(tenant, items, notarium_log::clock::now(), random)
             .into_iter()
             .map(|(row, _)| row)
             .collect();

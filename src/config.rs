@@ -9,8 +9,8 @@
 
 use notarium_core::encoding::pem_encode;
 use notarium_core::identity::{CertInfo, Role, certs_from_pem_file};
-use notarium_core::keys::SigningKey;
 use notarium_core::{Policy, TrustRoots, Verifier};
+use notarium_log::SigningKey;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -144,7 +144,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     // The tenant and its key, before the notary takes the store's lock.
     let key = {
         let store = crate::store::open(None, &config.data_dir).await?;
-        let now = notarium_core::time::UtcMillis::now().millis();
+        let now = notarium_log::clock::now().millis();
         store.add_tenant("demo", now).await?;
         let key = crate::service::new_api_key();
         store

@@ -7,10 +7,10 @@
 use crate::metrics::Metrics;
 use notarium_core::encoding::hex_lower;
 use notarium_core::entry::{Entry, Metadata, SubmitterId};
-use notarium_core::keys::SigningKey;
 use notarium_core::merkle::leaf_hash;
-use notarium_core::receipt::sign_receipts_for_leaves;
 use notarium_core::time::UtcMillis;
+use notarium_log::SigningKey;
+use notarium_log::sign::sign_receipts_for_leaves;
 use notarium_store::{NewEntry, Store};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
@@ -200,7 +200,7 @@ impl Intake {
             self.queued.fetch_sub(n, Ordering::Relaxed);
             return Err(IntakeError::Overloaded);
         }
-        let received = UtcMillis::now();
+        let received = notarium_log::clock::now();
         // One system randomness call for the whole submission (salts and
         // ids), not two per entry.
         let mut random = vec![0u8; items.len() * RANDOM_PER_ENTRY];

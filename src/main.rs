@@ -229,7 +229,7 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
         return Ok(());
     }
     let store = notarium::store::open(url.as_deref(), &dir).await?;
-    let now = notarium_core::time::UtcMillis::now().millis();
+    let now = notarium_log::clock::now().millis();
     match command {
         AdminCommand::Tenant {
             command: TenantCommand::Add { name },

@@ -165,7 +165,7 @@ impl Metrics {
         let age = if cp == 0 {
             0.0
         } else {
-            (notarium_core::time::UtcMillis::now().millis() - cp).max(0) as f64 / 1000.0
+            (notarium_log::clock::now().millis() - cp).max(0) as f64 / 1000.0
         };
         g(
             &mut o,

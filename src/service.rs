@@ -5,14 +5,15 @@ use crate::api::error::ApiError;
 use crate::config::Config;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
-use crate::store::with_stored_hashes;
+use crate::store::prove;
 use actix_web::http::StatusCode;
 use notarium_core::Verifier;
-use notarium_core::certificate::CertificateJson;
 use notarium_core::entry::{Entry, Metadata, SubmitterId};
-use notarium_core::merkle::{Hash, inclusion_proof};
+use notarium_core::merkle::Hash;
 use notarium_core::note::Note;
 use notarium_core::time::UtcMillis;
+use notarium_log::sign::issue_certificate;
+use notarium_log::tree::Plan;
 use notarium_store::{Store, StoredEntry};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -189,11 +190,10 @@ impl AppState {
             return Ok(None);
         };
         let entry = entry_of(e)?;
-        let path = with_stored_hashes(&*self.store, |r| inclusion_proof(index, fin.size, r))
-            .await
-            .map_err(ApiError::internal)?;
+        let plan = Plan::inclusion(index, fin.size).map_err(ApiError::internal)?;
+        let path = prove(&*self.store, &plan).await?;
         let note = Note::parse(&fin.note).map_err(ApiError::internal)?;
-        let cert = CertificateJson::issue(&entry, index, path, note, fin.certificates.clone());
+        let cert = issue_certificate(&entry, index, path, note, fin.certificates.clone());
         Ok(Some((cert.to_json(), fin.size)))
     }
 }

@@ -2,10 +2,10 @@
 
 use super::error::ApiError;
 use crate::service::AppState;
-use crate::store::with_stored_hashes;
+use crate::store::prove;
 use actix_web::{HttpResponse, web};
 use notarium_core::encoding::b64;
-use notarium_core::merkle::{consistency_proof, inclusion_proof};
+use notarium_log::tree::Plan;
 use serde::Deserialize;
 
 /// `GET /v1/checkpoint`: the latest final checkpoint with its cosignatures.
@@ -41,9 +41,8 @@ pub async fn inclusion(
         ));
     }
     let (index, tree) = (q.index, q.size);
-    let path = with_stored_hashes(&*state.store, |r| inclusion_proof(index, tree, r))
-        .await
-        .map_err(ApiError::internal)?;
+    let plan = Plan::inclusion(index, tree).map_err(ApiError::internal)?;
+    let path = prove(&*state.store, &plan).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "index": index, "size": tree, "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>()
     })))
@@ -72,9 +71,8 @@ pub async fn consistency(
         ));
     }
     let (old, new) = (q.old, q.new);
-    let path = with_stored_hashes(&*state.store, |r| consistency_proof(old, new, r))
-        .await
-        .map_err(ApiError::internal)?;
+    let plan = Plan::consistency(old, new).map_err(ApiError::internal)?;
+    let path = prove(&*state.store, &plan).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "old": old, "new": new, "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>()
     })))

@@ -172,9 +172,11 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         // Another process holds the lease if the log keeps moving: nothing
         // waits, or a checkpoint was signed in the last 10 seconds.
         let pending = state.store.pending_count().await?;
-        let recent = state.store.latest_checkpoint().await?.is_some_and(|c| {
-            notarium_core::time::UtcMillis::now().millis() - c.created_ms < 10_000
-        });
+        let recent = state
+            .store
+            .latest_checkpoint()
+            .await?
+            .is_some_and(|c| notarium_log::clock::now().millis() - c.created_ms < 10_000);
         if pending > 0 && !recent {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -196,7 +196,7 @@ impl Client {
     /// response per item. Retries network failures up to `tries` times,
     /// adopting entries an earlier attempt stored instead of resubmitting.
     pub async fn submit(&self, items: &[Value], tries: u32) -> Result<Vec<Value>, CallError> {
-        let started = notarium_core::time::UtcMillis::now();
+        let started = notarium_log::clock::now();
         let mut last = None;
         for attempt in 0..tries.max(1) {
             if attempt > 0 {

@@ -4,11 +4,11 @@
 //! from a deposed holder (epoch fencing), so the log never forks or skips.
 
 use crate::metrics::Metrics;
-use crate::store::with_stored_hashes;
 use notarium_core::checkpoint::Checkpoint;
-use notarium_core::keys::SigningKey;
-use notarium_core::merkle::{Frontier, hashes_equal};
-use notarium_core::time::UtcMillis;
+use notarium_core::merkle::hashes_equal;
+use notarium_log::SigningKey;
+use notarium_log::sign::SignCheckpoint;
+use notarium_log::tree::Frontier;
 use notarium_store::{Batch, CheckpointRow, Lease, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -89,7 +89,7 @@ impl Sequencer {
 
     async fn load_frontier(&self) -> anyhow::Result<Frontier> {
         let state = self.store.log_state().await?;
-        let f = with_stored_hashes(&*self.store, |r| Frontier::load(state.size, r)).await?;
+        let f = crate::store::frontier(&*self.store, state.size).await?;
         if !hashes_equal(&f.root(), &state.root) && state.size > 0 {
             anyhow::bail!(
                 "stored tree of size {} does not match the stored root",
@@ -160,7 +160,7 @@ impl Sequencer {
         let note = cp
             .signed_note(&self.key)
             .map_err(|e| StoreError::Database(format!("signing the checkpoint: {e}")))?;
-        let now = UtcMillis::now().millis();
+        let now = notarium_log::clock::now().millis();
         let batch = Batch {
             old_size: frontier.size(),
             entries: pending,

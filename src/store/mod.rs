@@ -1,10 +1,8 @@
 //! Opening the configured store, and reading the Merkle tree from it.
 
-use notarium_core::error::MerkleError;
-use notarium_core::merkle::{Hash, HashReader, NodeId};
-use notarium_store::Store;
-use std::cell::RefCell;
-use std::collections::HashMap;
+use notarium_core::merkle::Hash;
+use notarium_log::tree::{Frontier, Plan};
+use notarium_store::{Store, StoreError};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -48,50 +46,19 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Runs a core tree function over hashes stored in `store`. The core is
-/// synchronous and the store is not, so this runs `f` twice: first to learn
-/// which nodes it reads (which never depends on their values), then with
-/// those nodes fetched in one query. O(log n) rows per proof.
-pub async fn with_stored_hashes<T>(
-    store: &dyn Store,
-    f: impl Fn(&dyn HashReader) -> Result<T, MerkleError>,
-) -> Result<T, MerkleError> {
-    let recorder = Recorder::default();
-    f(&recorder)?;
-    let ids = recorder.ids.into_inner();
-    let hashes = store
-        .read_hashes(&ids)
-        .await
-        .map_err(|e| MerkleError::Store(e.to_string()))?;
-    let map: HashMap<NodeId, Hash> = ids.into_iter().zip(hashes).collect();
-    f(&MapReader(map))
+/// Runs a proof plan over the stored tree: one read of the nodes the plan
+/// lists, then the fold (O(log n) rows, one round trip).
+pub async fn prove(store: &dyn Store, plan: &Plan) -> Result<Vec<Hash>, StoreError> {
+    let hashes = store.read_hashes(plan.ids()).await?;
+    plan.fold(&hashes)
+        .map_err(|e| StoreError::Database(format!("the store's tree hashes: {e}")))
 }
 
-#[derive(Default)]
-struct Recorder {
-    ids: RefCell<Vec<NodeId>>,
-}
-
-impl HashReader for Recorder {
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
-        self.ids.borrow_mut().extend_from_slice(ids);
-        Ok(vec![[0; 32]; ids.len()])
-    }
-}
-
-struct MapReader(HashMap<NodeId, Hash>);
-
-impl HashReader for MapReader {
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
-        ids.iter()
-            .map(|id| {
-                self.0
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| MerkleError::Store(format!("node {id:?} not fetched")))
-            })
-            .collect()
-    }
+/// The frontier (right edge) of the stored tree of `size`.
+pub async fn frontier(store: &dyn Store, size: u64) -> Result<Frontier, StoreError> {
+    let hashes = store.read_hashes(&Frontier::plan(size)).await?;
+    Frontier::from_hashes(size, hashes)
+        .map_err(|e| StoreError::Database(format!("the store's right edge: {e}")))
 }
 
 #[cfg(test)]

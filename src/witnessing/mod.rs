@@ -7,15 +7,13 @@
 
 use crate::config::WitnessConfig;
 use crate::metrics::Metrics;
-use crate::store::with_stored_hashes;
 use notarium_core::Policy;
 use notarium_core::checkpoint::Checkpoint;
 use notarium_core::cosignature::Cosignature;
 use notarium_core::encoding::b64;
 use notarium_core::identity::Role;
-use notarium_core::merkle::consistency_proof;
 use notarium_core::note::{Note, NoteSignature, SIGNATURE_PREFIX};
-use notarium_core::time::UtcMillis;
+use notarium_log::tree::Plan;
 use notarium_store::{CheckpointRow, FinalCheckpoint, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -174,7 +172,9 @@ impl Witnessing {
         let mut old = known.min(cp.size);
         let mut learnt = None;
         for _ in 0..3 {
-            let proof = with_stored_hashes(&*self.store, |r| consistency_proof(old, cp.size, r))
+            let plan = Plan::consistency(old, cp.size)
+                .map_err(|e| (AskError::Tree(e.to_string()), learnt))?;
+            let proof = crate::store::prove(&*self.store, &plan)
                 .await
                 .map_err(|e| (AskError::Tree(e.to_string()), learnt))?;
             let mut body = format!("old {old}\n");
@@ -255,7 +255,7 @@ impl Witnessing {
                 note.add_signature(sig)?;
             }
         }
-        let now = UtcMillis::now().millis();
+        let now = notarium_log::clock::now().millis();
         self.store
             .finalize(&FinalCheckpoint {
                 size: cp.size,

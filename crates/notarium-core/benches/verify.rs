@@ -6,8 +6,8 @@
 //!     cargo bench -p notarium-core --bench verify
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use notarium_core::keys::SigningKey;
 use notarium_core::{Policy, TrustRoots, Verifier};
+use notarium_log::SigningKey;
 use std::path::PathBuf;
 
 fn repo(rel: &str) -> PathBuf {

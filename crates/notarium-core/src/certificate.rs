@@ -1,12 +1,7 @@
 //! The deposit certificate, JSON v1 (contract §5). Parsing is strict:
 //! unknown and duplicate fields are rejected, every field must be present.
 
-use crate::encoding::hex_lower;
-use crate::entry::Entry;
 use crate::error::FormatError;
-use crate::merkle::Hash;
-use crate::note::Note;
-use crate::proof::TlogProof;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub const CERTIFICATE_FORMAT: &str = "notarium/certificate/v1";
@@ -63,37 +58,6 @@ impl CertificateJson {
             ));
         }
         Ok(cert)
-    }
-
-    /// Assembles a certificate for `entry`, leaf `index` of the tree of the
-    /// final checkpoint `checkpoint` (notary signature and cosignatures),
-    /// with the PEM certificates of every signer and intermediate.
-    pub fn issue(
-        entry: &Entry,
-        index: u64,
-        path: Vec<Hash>,
-        checkpoint: Note,
-        certificates: Vec<String>,
-    ) -> Self {
-        let proof = TlogProof {
-            extra: None,
-            index,
-            path,
-            checkpoint,
-        };
-        CertificateJson {
-            format: CERTIFICATE_FORMAT.to_string(),
-            evidence: EvidenceJson {
-                sha256: hex_lower(&entry.evidence_sha256),
-                salt: hex_lower(&entry.salt),
-                metadata: entry.metadata.as_ref().map(|m| m.as_str().to_string()),
-                submitter: entry.submitter.to_string(),
-                received_at: entry.received.to_text(),
-            },
-            entry: entry.leaf_text(),
-            proof: proof.to_text(),
-            certificates,
-        }
     }
 
     /// The canonical rendering the notary serves (pretty, two-space indent,

@@ -3,9 +3,9 @@
 
 use crate::encoding::{b64, parse_b64_hash, parse_decimal};
 use crate::error::{FormatError, KeyError};
-use crate::keys::{SigningKey, VerifyingKey};
+use crate::keys::VerifyingKey;
 use crate::merkle::Hash;
-use crate::note::{Note, NoteSignature, check_key_name};
+use crate::note::{NoteSignature, check_key_name};
 
 /// A checkpoint body: origin, tree size, root hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,23 +65,6 @@ impl Checkpoint {
     pub fn body(&self) -> String {
         format!("{}\n{}\n{}\n", self.origin, self.size, b64(&self.root))
     }
-
-    /// The notary's signature line over this body (key name = origin).
-    pub fn sign(&self, key: &SigningKey) -> Result<NoteSignature, KeyError> {
-        Ok(NoteSignature {
-            name: self.origin.clone(),
-            key_id: key.public().notary_key_id(),
-            signature: key.sign(self.body().as_bytes())?,
-        })
-    }
-
-    /// A signed note of this checkpoint with the notary's signature.
-    pub fn signed_note(&self, key: &SigningKey) -> Result<Note, KeyError> {
-        let mut note = Note::unsigned(&self.body()).expect("checkpoint bodies are valid note text");
-        note.add_signature(self.sign(key)?)
-            .expect("origin is a valid key name");
-        Ok(note)
-    }
 }
 
 /// Whether `sig` is a notary signature by `key` (name and key ID match).
@@ -124,17 +107,5 @@ mod tests {
         ] {
             assert!(Checkpoint::parse(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn signs_and_verifies() {
-        let k = SigningKey::from_pkcs8_der(&SigningKey::generate_pkcs8().unwrap()).unwrap();
-        let c = Checkpoint::new("o.example/log", 1, [1; 32]).unwrap();
-        let note = c.signed_note(&k).unwrap();
-        let parsed = Note::parse(&note.to_text()).unwrap();
-        let sig = &parsed.signatures()[0];
-        assert!(is_notary_signature_by(sig, "o.example/log", k.public()));
-        verify_notary_signature(parsed.text(), sig, k.public()).unwrap();
-        assert!(verify_notary_signature("o.example/log\n2\n", sig, k.public()).is_err());
     }
 }

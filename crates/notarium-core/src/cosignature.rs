@@ -3,8 +3,8 @@
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{FormatError, KeyError};
-use crate::keys::{SigningKey, VerifyingKey};
-use crate::note::{NoteSignature, check_key_name};
+use crate::keys::VerifyingKey;
+use crate::note::NoteSignature;
 
 /// The signed message: `cosignature/v1\ntime <t>\n` followed by the body.
 pub fn cosignature_message(timestamp: u64, checkpoint_body: &str) -> Vec<u8> {
@@ -64,22 +64,6 @@ impl Cosignature {
     }
 }
 
-/// A witness's cosignature over `checkpoint` at `timestamp`.
-pub fn cosign(
-    key: &SigningKey,
-    name: &str,
-    timestamp: u64,
-    checkpoint: &Checkpoint,
-) -> Result<Cosignature, KeyError> {
-    check_key_name(name).map_err(|_| KeyError::SigningFailed)?;
-    Ok(Cosignature {
-        name: name.to_string(),
-        key_id: key.public().cosignature_key_id(name),
-        timestamp,
-        signature: key.sign(&cosignature_message(timestamp, &checkpoint.body()))?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,26 +74,5 @@ mod tests {
             cosignature_message(1_700_000_000, "o\n1\nAA==\n"),
             b"cosignature/v1\ntime 1700000000\no\n1\nAA==\n".to_vec()
         );
-    }
-
-    #[test]
-    fn cosign_verify_and_line_round_trip() {
-        let k = SigningKey::from_pkcs8_der(&SigningKey::generate_pkcs8().unwrap()).unwrap();
-        let c = Checkpoint::new("o.example/log", 3, [3; 32]).unwrap();
-        let cs = cosign(&k, "court.example/w", 1_800_000_000, &c).unwrap();
-        let line = cs.to_note_signature().to_line();
-        let back = Cosignature::from_note_signature(
-            &NoteSignature::parse_line(line.trim_end_matches('\n')).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(back, cs);
-        assert!(back.is_by("court.example/w", k.public()));
-        assert!(!back.is_by("other", k.public()));
-        back.verify(&c, k.public()).unwrap();
-        let mut moved = back.clone();
-        moved.timestamp += 1;
-        assert!(moved.verify(&c, k.public()).is_err());
-        let other = Checkpoint::new("o.example/log", 4, [3; 32]).unwrap();
-        assert!(back.verify(&other, k.public()).is_err());
     }
 }

@@ -14,8 +14,6 @@ pub enum MerkleError {
     BadInclusionProof(String),
     #[error("consistency proof does not verify: {0}")]
     BadConsistencyProof(String),
-    #[error("hash store: {0}")]
-    Store(String),
 }
 
 /// Text formats: signed notes, checkpoints, tlog-proof, entries, encodings.
@@ -49,14 +47,10 @@ impl FormatError {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
-    #[error("not an ECDSA P-256 private key in PKCS#8 form: {0}")]
-    BadPrivateKey(String),
     #[error("not an ECDSA P-256 public key (SubjectPublicKeyInfo): {0}")]
     BadPublicKey(String),
     #[error("signature does not verify")]
     BadSignature,
-    #[error("signing failed")]
-    SigningFailed,
 }
 
 /// X.509 certificates and trust.

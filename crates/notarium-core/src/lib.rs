@@ -20,8 +20,6 @@ pub mod note;
 pub mod policy;
 pub mod proof;
 pub mod receipt;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 pub mod time;
 pub mod verify;
 

@@ -1,7 +1,6 @@
 //! UTC times as the contract writes them: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 
 use crate::error::FormatError;
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// Milliseconds since the Unix epoch, UTC. Always within years 1970..=9999.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -10,7 +9,45 @@ pub struct UtcMillis(i64);
 /// 9999-12-31T23:59:59.999Z.
 const MAX_MILLIS: i64 = 253_402_300_799_999;
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`, <https://howardhinnant.github.io/date_algorithms.html>).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (`civil_from_days`, same source).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 impl UtcMillis {
+    /// The latest time the format can write: 9999-12-31T23:59:59.999Z.
+    pub const MAX: UtcMillis = UtcMillis(MAX_MILLIS);
+
+    /// From milliseconds since the epoch; refuses times outside 1970..=9999.
     pub fn from_millis(ms: i64) -> Result<Self, FormatError> {
         if !(0..=MAX_MILLIS).contains(&ms) {
             return Err(FormatError::field(
@@ -21,6 +58,7 @@ impl UtcMillis {
         Ok(UtcMillis(ms))
     }
 
+    /// From whole seconds since the epoch; refuses times outside 1970..=9999.
     pub fn from_unix_seconds(s: u64) -> Result<Self, FormatError> {
         let ms = i64::try_from(s)
             .ok()
@@ -29,12 +67,7 @@ impl UtcMillis {
         Self::from_millis(ms)
     }
 
-    /// The current time from the system clock.
-    pub fn now() -> Self {
-        let ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-        UtcMillis(ms.clamp(0, MAX_MILLIS as i128) as i64)
-    }
-
+    /// Milliseconds since the epoch.
     pub fn millis(self) -> i64 {
         self.0
     }
@@ -44,23 +77,17 @@ impl UtcMillis {
         self.0.div_euclid(1000)
     }
 
-    fn datetime(self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
-            .expect("range checked at construction")
-    }
-
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     pub fn to_text(self) -> String {
-        let d = self.datetime();
+        let (days, ms) = (self.0.div_euclid(86_400_000), self.0.rem_euclid(86_400_000));
+        let (y, m, d) = civil_from_days(days);
+        let s = ms / 1000;
         format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            d.year(),
-            d.month() as u8,
-            d.day(),
-            d.hour(),
-            d.minute(),
-            d.second(),
-            d.millisecond()
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            ms % 1000
         )
     }
 
@@ -91,19 +118,19 @@ impl UtcMillis {
             }
         }
         let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().expect("digits checked");
-        let month = Month::try_from(num(5..7) as u8).map_err(|_| bad("no such month"))?;
-        let date = Date::from_calendar_date(num(0..4) as i32, month, num(8..10) as u8)
-            .map_err(|_| bad("no such date"))?;
-        let time = Time::from_hms_milli(
-            num(11..13) as u8,
-            num(14..16) as u8,
-            num(17..19) as u8,
-            num(20..23) as u16,
-        )
-        .map_err(|_| bad("no such time of day"))?;
-        let dt = PrimitiveDateTime::new(date, time).assume_utc();
-        let ms = (dt.unix_timestamp_nanos() / 1_000_000) as i64;
-        UtcMillis::from_millis(ms).map_err(|_| bad("before 1970"))
+        let (y, m, d) = (i64::from(num(0..4)), num(5..7), num(8..10));
+        if !(1..=12).contains(&m) {
+            return Err(bad("no such month"));
+        }
+        if d == 0 || d > days_in_month(y, m) {
+            return Err(bad("no such date"));
+        }
+        let (h, min, sec) = (num(11..13), num(14..16), num(17..19));
+        if h > 23 || min > 59 || sec > 59 {
+            return Err(bad("no such time of day"));
+        }
+        let secs = days_from_civil(y, m, d) * 86_400 + i64::from(h * 3600 + min * 60 + sec);
+        UtcMillis::from_millis(secs * 1000 + i64::from(num(20..23))).map_err(|_| bad("before 1970"))
     }
 }
 
@@ -127,6 +154,30 @@ mod tests {
             UtcMillis::from_millis(0).unwrap().to_text(),
             "1970-01-01T00:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn agrees_with_the_time_crate_across_the_range() {
+        let fmt = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        let mut ms: i64 = 0;
+        while ms <= MAX_MILLIS {
+            let t = UtcMillis::from_millis(ms).unwrap();
+            let theirs =
+                time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                    .unwrap()
+                    .format(&fmt)
+                    .unwrap();
+            assert_eq!(t.to_text(), theirs, "{ms}");
+            assert_eq!(UtcMillis::parse(&theirs).unwrap(), t, "{theirs}");
+            // An irregular step visits every month, leap days and times of day.
+            ms += 86_400_000 * 13 + 3_600_000 * 5 + 61_001;
+        }
+        assert_eq!(UtcMillis::MAX.to_text(), "9999-12-31T23:59:59.999Z");
+        assert!(UtcMillis::parse("2024-02-29T00:00:00.000Z").is_ok());
+        assert!(UtcMillis::parse("2100-02-29T00:00:00.000Z").is_err());
+        assert!(UtcMillis::parse("2000-02-29T00:00:00.000Z").is_ok());
     }
 
     #[test]

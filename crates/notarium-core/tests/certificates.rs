@@ -8,8 +8,8 @@ use common::*;
 use notarium_core::certificate::CertificateJson;
 use notarium_core::encoding::pem_encode;
 use notarium_core::identity::certs_from_pem_file;
-use notarium_core::testkit::{Cosign, TestLog};
 use notarium_core::{Policy, Report, Role, Status, TrustRoots, Verifier};
+use notarium_log::testkit::{Cosign, TestLog};
 
 fn failed(report: &Report) -> Vec<(String, String)> {
     report
@@ -598,7 +598,7 @@ fn empty_log_certificates_cannot_exist() {
     );
     let mut other = five_entry_log();
     other.tree = log.tree;
-    let c = CertificateJson::issue(
+    let c = notarium_log::sign::issue_certificate(
         &other.entries[0],
         0,
         vec![],

@@ -2,8 +2,8 @@
 //! and the check that a batch's nodes and root follow from its leaves.
 
 use crate::{Batch, Result, StoreError};
-use notarium_core::error::MerkleError;
-use notarium_core::merkle::{Frontier, Hash, HashReader, NodeId, range_nodes};
+use notarium_core::merkle::Hash;
+use notarium_log::tree::{Frontier, NodeId};
 
 /// One numbered schema migration, embedded in the binary.
 ///
@@ -162,22 +162,7 @@ pub(crate) fn batch_new_size(batch: &Batch) -> Result<u64> {
 /// The stored nodes the right edge of the tree of `old_size` is made of:
 /// with them and the new leaves, every new node and the new root follow.
 pub(crate) fn edge_ids(old_size: u64) -> Vec<NodeId> {
-    range_nodes(0, old_size)
-}
-
-/// Serves the pre-read right edge to [`Frontier::load`].
-struct Edge<'a> {
-    ids: &'a [NodeId],
-    hashes: &'a [Hash],
-}
-
-impl HashReader for Edge<'_> {
-    fn read_hashes(&self, ids: &[NodeId]) -> std::result::Result<Vec<Hash>, MerkleError> {
-        if ids != self.ids {
-            return Err(MerkleError::Store("unexpected right-edge request".into()));
-        }
-        Ok(self.hashes.to_vec())
-    }
+    Frontier::plan(old_size)
 }
 
 /// Defence in depth for the log's integrity: recomputes, from the stored
@@ -195,15 +180,8 @@ pub(crate) fn verify_batch_tree(
     edge: &[Hash],
     leaves: &[Hash],
 ) -> Result<Vec<(NodeId, Hash)>> {
-    let ids = edge_ids(batch.old_size);
-    let mut frontier = Frontier::load(
-        batch.old_size,
-        &Edge {
-            ids: &ids,
-            hashes: edge,
-        },
-    )
-    .map_err(|e| StoreError::Database(format!("reading the tree's right edge: {e}")))?;
+    let mut frontier = Frontier::from_hashes(batch.old_size, edge.to_vec())
+        .map_err(|e| StoreError::Database(format!("reading the tree's right edge: {e}")))?;
     let mut expected = Vec::with_capacity(leaves.len() * 2 + 64);
     for leaf in leaves {
         frontier.append_into(*leaf, &mut expected);

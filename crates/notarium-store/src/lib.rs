@@ -15,7 +15,8 @@
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
-use notarium_core::merkle::{Hash, NodeId};
+use notarium_core::merkle::Hash;
+use notarium_log::tree::NodeId;
 
 mod common;
 pub mod postgres;

@@ -27,7 +27,8 @@ use crate::{
     StoreError, StoredEntry,
 };
 use async_trait::async_trait;
-use notarium_core::merkle::{Hash, NodeId};
+use notarium_core::merkle::Hash;
+use notarium_log::tree::NodeId;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};

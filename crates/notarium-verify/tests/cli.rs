@@ -339,7 +339,7 @@ fn large_evidence_is_streamed_in_bounded_memory() {
 
 #[test]
 fn signed_receipt_with_entry() {
-    let key = notarium_core::keys::SigningKey::from_pkcs8_pem(
+    let key = notarium_log::SigningKey::from_pkcs8_pem(
         &std::fs::read_to_string(repo().join("certs/notary.key")).unwrap(),
     )
     .unwrap();
@@ -347,7 +347,7 @@ fn signed_receipt_with_entry() {
         serde_json::from_slice(&std::fs::read(golden()).unwrap()).unwrap();
     let entry_text = cert["entry"].as_str().unwrap();
     let other_text = entry_text.replace("acme", "acmf");
-    let receipts = notarium_core::receipt::sign_receipts(
+    let receipts = notarium_log::sign::sign_receipts(
         "notarium.example/log",
         &key,
         &[other_text.as_bytes(), entry_text.as_bytes()],

@@ -20,8 +20,9 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use notarium_core::checkpoint::Checkpoint;
 use notarium_core::encoding::b64;
 use notarium_core::identity::certs_from_pem_file;
-use notarium_core::keys::SigningKey;
-use notarium_core::merkle::{MemoryTree, consistency_proof, tree_root};
+use notarium_log::SigningKey;
+use notarium_log::sign::SignCheckpoint;
+use notarium_log::tree::MemoryTree;
 use notarium_witness::http::{AppState, bind};
 use notarium_witness::state::SqliteState;
 use notarium_witness::witness::{Identity, LogKeys, SystemClock, TrustedKey, Witness};
@@ -93,9 +94,9 @@ fn prepare() -> Prepared {
         for step in 1..=STEPS {
             // Sizes grow by 1 to 3 leaves: proofs of varying shape.
             let new = step * 3 - (step % 3);
-            let cp = Checkpoint::new(&origin, new, tree_root(new, &tree).unwrap()).unwrap();
+            let cp = Checkpoint::new(&origin, new, tree.root_at(new).unwrap()).unwrap();
             let mut body = format!("old {old}\n");
-            for h in consistency_proof(old, new, &tree).unwrap() {
+            for h in tree.consistency_proof(old, new).unwrap() {
                 body.push_str(&b64(&h));
                 body.push('\n');
             }

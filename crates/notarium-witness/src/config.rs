@@ -10,9 +10,9 @@
 use crate::witness::{Identity, LogKeys, TrustedKey};
 use notarium_core::checkpoint::Checkpoint;
 use notarium_core::identity::{CertInfo, Role, TrustRoots, certs_from_pem_file};
-use notarium_core::keys::SigningKey;
 use notarium_core::note::check_key_name;
 use notarium_core::time::UtcMillis;
+use notarium_log::SigningKey;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -5,12 +5,13 @@
 use crate::protocol::AddCheckpoint;
 use crate::state::{Cosigned, Decision, Evidence, EvidenceKind, StoreError, View, WitnessState};
 use notarium_core::checkpoint::{Checkpoint, is_notary_signature_by, verify_notary_signature};
-use notarium_core::cosignature::cosign;
 use notarium_core::identity::{CertInfo, Role};
-use notarium_core::keys::{SigningKey, VerifyingKey};
+use notarium_core::keys::VerifyingKey;
 use notarium_core::merkle::{EMPTY_TREE_ROOT, hashes_equal, verify_consistency};
 use notarium_core::note::{Note, NoteSignature};
 use notarium_core::time::UtcMillis;
+use notarium_log::SigningKey;
+use notarium_log::sign::cosign;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -440,7 +441,8 @@ mod tests {
     use crate::state::MemoryState;
     use notarium_core::encoding::b64;
     use notarium_core::identity::certs_from_pem_file;
-    use notarium_core::merkle::{MemoryTree, consistency_proof, tree_root};
+    use notarium_log::sign::SignCheckpoint;
+    use notarium_log::tree::MemoryTree;
     use std::sync::atomic::{AtomicU64, Ordering};
 
     const ORIGIN: &str = "o.example/log";
@@ -504,9 +506,9 @@ mod tests {
 
     impl Fixture {
         fn body(&self, old: u64, new: u64) -> String {
-            let cp = Checkpoint::new(ORIGIN, new, tree_root(new, &self.tree).unwrap()).unwrap();
+            let cp = Checkpoint::new(ORIGIN, new, self.tree.root_at(new).unwrap()).unwrap();
             let mut s = format!("old {old}\n");
-            for h in consistency_proof(old, new, &self.tree).unwrap() {
+            for h in self.tree.consistency_proof(old, new).unwrap() {
                 s.push_str(&format!("{}\n", b64(&h)));
             }
             s.push('\n');

@@ -7,9 +7,10 @@ use common::*;
 use notarium_core::checkpoint::{Checkpoint, is_notary_signature_by, verify_notary_signature};
 use notarium_core::cosignature::Cosignature;
 use notarium_core::encoding::b64;
-use notarium_core::keys::SigningKey;
 use notarium_core::merkle::EMPTY_TREE_ROOT;
 use notarium_core::note::Note;
+use notarium_log::SigningKey;
+use notarium_log::sign::SignCheckpoint;
 use notarium_witness::state::{Cosigned, Decision, SqliteState, WitnessState};
 use std::time::Duration;
 
@@ -448,7 +449,7 @@ fn a_clock_behind_the_last_cosignature_is_503_and_logged() {
         let court = key(&certs("court.key"));
         let state = SqliteState::open(&s.state, 10).unwrap();
         let cp = log.checkpoint(5);
-        let line = notarium_core::cosignature::cosign(&court, COURT, ahead, &cp)
+        let line = notarium_log::sign::cosign(&court, COURT, ahead, &cp)
             .unwrap()
             .to_note_signature()
             .to_line();

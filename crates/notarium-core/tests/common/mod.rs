@@ -2,8 +2,8 @@
 //! certificates.
 #![allow(dead_code)]
 
-use notarium_core::testkit::{Cosign, Signer, TestLog};
 use notarium_core::{Policy, TrustRoots, Verifier};
+use notarium_log::testkit::{Cosign, Signer, TestLog};
 use std::path::PathBuf;
 
 pub const ORIGIN: &str = "notarium.example/log";

@@ -2,16 +2,17 @@
 //! the tests and the benchmark.
 #![allow(dead_code)]
 
-use notarium_core::certificate::CertificateJson;
 use notarium_core::checkpoint::Checkpoint;
-use notarium_core::cosignature::cosign;
 use notarium_core::encoding::pem_encode;
 use notarium_core::entry::{Entry, Metadata, SubmitterId};
 use notarium_core::identity::certs_from_pem_file;
-use notarium_core::keys::SigningKey;
-use notarium_core::merkle::{MemoryTree, inclusion_proof, sha256};
+use notarium_core::merkle::sha256;
 use notarium_core::time::UtcMillis;
 use notarium_core::{Policy, TrustRoots, Verifier};
+use notarium_log::SigningKey;
+use notarium_log::sign::SignCheckpoint;
+use notarium_log::sign::cosign;
+use notarium_log::tree::MemoryTree;
 use std::path::PathBuf;
 
 pub const ORIGIN: &str = "notarium.example/log";
@@ -93,8 +94,8 @@ pub fn certificate_with(metadata_json: &str, index: u64) -> Vec<u8> {
             .to_note_signature(),
     )
     .unwrap();
-    let path = inclusion_proof(index, tree.size(), &tree).unwrap();
-    CertificateJson::issue(
+    let path = tree.inclusion_proof(index, tree.size()).unwrap();
+    notarium_log::sign::issue_certificate(
         &entries[index as usize],
         index,
         path,

@@ -54,7 +54,8 @@ use crate::{
 use async_trait::async_trait;
 use connection::{db_err, pg_text};
 use deadpool_postgres::Pool;
-use notarium_core::merkle::{Hash, NodeId};
+use notarium_core::merkle::Hash;
+use notarium_log::tree::NodeId;
 
 /// The transaction advisory lock that serialises migrations ("Notarmig").
 const MIGRATION_LOCK_KEY: i64 = 0x4e6f_7461_726d_6967;

@@ -10,7 +10,8 @@ use crate::common::{
 };
 use crate::{Batch, CheckpointRow, FinalCheckpoint, LogState, Result, StoreError};
 use deadpool_postgres::GenericClient;
-use notarium_core::merkle::{Hash, NodeId};
+use notarium_core::merkle::Hash;
+use notarium_log::tree::NodeId;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 

@@ -3,9 +3,8 @@
 //! `postgres`, under the case's name).
 
 use crate::fixture::*;
-use notarium_core::merkle::{
-    self, Frontier, Hash, HashReader, NodeId, consistency_proof, inclusion_proof, tree_root,
-};
+use notarium_core::merkle::{self, Hash};
+use notarium_log::tree::{NodeId, Plan};
 use notarium_store::{Lease, LogState, NewEntry, PendingLeaf, StoreError};
 use std::collections::HashMap;
 
@@ -406,7 +405,7 @@ pub async fn append_batch_happy_path(fx: &Fixture) {
             .await
             .unwrap(),
         seq.memory
-            .read_hashes(&[NodeId::new(2, 0), NodeId::new(1, 1), NodeId::new(0, 4)])
+            .hashes(&[NodeId::new(2, 0), NodeId::new(1, 1), NodeId::new(0, 4)])
             .unwrap()
     );
     assert!(s.lease_alive(&lease).await.unwrap());
@@ -733,7 +732,7 @@ pub async fn read_hashes_missing_is_not_found(fx: &Fixture) {
     ];
     assert_eq!(
         s.read_hashes(&ask).await.unwrap(),
-        seq.memory.read_hashes(&ask).unwrap()
+        seq.memory.hashes(&ask).unwrap()
     );
     for missing in [
         NodeId::new(0, 3),
@@ -763,7 +762,7 @@ pub async fn proofs_over_stored_tree_match_memory_tree(fx: &Fixture) {
         let b = seq.sequence(s, &lease, n).await;
         assert_eq!(
             b.checkpoint.root,
-            tree_root(b.checkpoint.size, &seq.memory).unwrap()
+            seq.memory.root_at(b.checkpoint.size).unwrap()
         );
         boundaries.push(b.checkpoint.size);
     }
@@ -783,36 +782,36 @@ pub async fn proofs_over_stored_tree_match_memory_tree(fx: &Fixture) {
         .collect();
     sizes.extend([2, 3, 4, 511, 512, 513, 999]);
     for &size in &sizes {
-        let root = over_store(s, |r| tree_root(size, r)).await;
-        assert_eq!(root, tree_root(size, mem).unwrap(), "root of {size}");
+        let root = over_store(s, Plan::root(size)).await[0];
+        assert_eq!(root, mem.root_at(size).unwrap(), "root of {size}");
         for index in [0, size / 3, size / 2, size - 1] {
-            let proof = over_store(s, |r| inclusion_proof(index, size, r)).await;
+            let proof = over_store(s, Plan::inclusion(index, size).unwrap()).await;
             assert_eq!(
                 proof,
-                inclusion_proof(index, size, mem).unwrap(),
+                mem.inclusion_proof(index, size).unwrap(),
                 "{index} in {size}"
             );
             let leaf = entries[index as usize].leaf_hash;
             merkle::verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
         }
         for old in [1, size / 2, size - 1, size] {
-            let proof = over_store(s, |r| consistency_proof(old, size, r)).await;
+            let proof = over_store(s, Plan::consistency(old, size).unwrap()).await;
             assert_eq!(
                 proof,
-                consistency_proof(old, size, mem).unwrap(),
+                mem.consistency_proof(old, size).unwrap(),
                 "{old} to {size}"
             );
-            let old_root = tree_root(old, mem).unwrap();
+            let old_root = mem.root_at(old).unwrap();
             merkle::verify_consistency(old, size, &old_root, &root, &proof).unwrap();
         }
     }
     // A restarted sequencer rebuilds its frontier from the store.
-    let f = over_store(s, |r| Frontier::load(N, r)).await;
+    let f = stored_frontier(s, N).await;
     assert_eq!(f, seq.frontier);
     // Every checkpoint the batches wrote has the tree's root at its size.
     for &size in &boundaries[1..] {
         let cp = s.checkpoint(size).await.unwrap().unwrap();
-        assert_eq!(cp.root, tree_root(size, mem).unwrap());
+        assert_eq!(cp.root, mem.root_at(size).unwrap());
     }
     for (i, e) in entries.iter().enumerate().step_by(97) {
         assert_eq!(

@@ -3,14 +3,12 @@
 //! dropped after), sample entries, the sequencer's side of the work, and
 //! reading the store's tree with the core's proof code.
 
-use notarium_core::error::MerkleError;
-use notarium_core::merkle::{self, Frontier, Hash, HashReader, MemoryTree, NodeId};
+use notarium_core::merkle::{self, Hash};
+use notarium_log::tree::{Frontier, MemoryTree, Plan};
 use notarium_store::{
     Batch, CheckpointRow, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf, PostgresStore,
     SqliteStore, Store,
 };
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -339,45 +337,17 @@ impl Seq {
     }
 }
 
-/// Records which nodes a proof computation asks for (answering zeros).
-#[derive(Default)]
-pub struct Recorder(RefCell<Vec<NodeId>>);
-
-impl HashReader for Recorder {
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
-        self.0.borrow_mut().extend_from_slice(ids);
-        Ok(vec![[0; 32]; ids.len()])
-    }
+/// Runs a plan over the store's hashes: one `read_hashes`, then the fold.
+pub async fn over_store(store: &dyn Store, plan: Plan) -> Vec<Hash> {
+    let hashes = store.read_hashes(plan.ids()).await.unwrap();
+    assert_eq!(hashes.len(), plan.ids().len());
+    plan.fold(&hashes).unwrap()
 }
 
-pub struct MapReader(HashMap<NodeId, Hash>);
-
-impl HashReader for MapReader {
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
-        ids.iter()
-            .map(|id| {
-                self.0
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| MerkleError::Store(format!("{id:?} not fetched")))
-            })
-            .collect()
-    }
-}
-
-/// Runs a (synchronous) core computation over the store's hashes: first
-/// with a recorder to learn which nodes it reads, then, once those are
-/// fetched with one `read_hashes`, over a map holding them.
-pub async fn over_store<T>(
-    store: &dyn Store,
-    f: impl Fn(&dyn HashReader) -> Result<T, MerkleError>,
-) -> T {
-    let rec = Recorder::default();
-    let _ = f(&rec);
-    let ids = rec.0.into_inner();
-    let hashes = store.read_hashes(&ids).await.unwrap();
-    assert_eq!(hashes.len(), ids.len());
-    f(&MapReader(ids.into_iter().zip(hashes).collect())).unwrap()
+/// The frontier of the stored tree of `size`.
+pub async fn stored_frontier(store: &dyn Store, size: u64) -> Frontier {
+    let hashes = store.read_hashes(&Frontier::plan(size)).await.unwrap();
+    Frontier::from_hashes(size, hashes).unwrap()
 }
 
 pub fn final_cp(size: u64, tag: &str) -> FinalCheckpoint {

@@ -4,7 +4,7 @@
 
 use crate::cases::every_case;
 use crate::fixture::*;
-use notarium_core::merkle::{Frontier, MemoryTree, NodeId};
+use notarium_log::tree::{MemoryTree, NodeId};
 use notarium_store::{NewEntry, PendingLeaf, PostgresStore, Store, StoreError};
 
 every_case!(Kind::Postgres);
@@ -219,7 +219,7 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     let entries = put(&store, (0..4).map(|n| entry(TENANT, n)).collect()).await;
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     let mut seq = Seq {
-        frontier: over_store(&store, |r| Frontier::load(SIZE, r)).await,
+        frontier: stored_frontier(&store, SIZE).await,
         memory: MemoryTree::new(),
     };
 

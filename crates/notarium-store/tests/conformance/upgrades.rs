@@ -3,9 +3,8 @@
 //! the older binary wrote it, migrated, and checked entry by entry.
 
 use crate::fixture::*;
-use notarium_core::merkle::{
-    self, Frontier, Hash, HashReader, MemoryTree, NodeId, consistency_proof, inclusion_proof,
-};
+use notarium_core::merkle::{self, Hash};
+use notarium_log::tree::{MemoryTree, NodeId, Plan};
 use notarium_store::{Batch, NewEntry, PendingLeaf, PostgresStore, SqliteStore, Store, StoreError};
 use std::path::Path;
 
@@ -366,7 +365,7 @@ async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
     assert!(err.to_string().contains("not contiguous"), "{err}");
     let version: i64 = scalar(&raw, "SELECT max(version) FROM schema_migrations").await;
     assert_eq!(version, 3, "a refused conversion changes nothing");
-    let gap_hash = seq.memory.read_hashes(&[gap]).unwrap()[0];
+    let gap_hash = seq.memory.hashes(&[gap]).unwrap()[0];
     raw.execute(
         insert_node,
         &[&0i16, &(gap.index as i64), &gap_hash.as_slice()],
@@ -378,7 +377,7 @@ async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
     let ids = all_nodes(100);
     assert_eq!(
         store.read_hashes(&ids).await.unwrap(),
-        seq.memory.read_hashes(&ids).unwrap()
+        seq.memory.hashes(&ids).unwrap()
     );
     // The view keeps the old shape for operators' queries.
     let (count, hash): (i64, Vec<u8>) = raw
@@ -401,12 +400,12 @@ async fn postgres_v3_tree_nodes_are_converted_to_chunks() {
     let ids = all_nodes(107);
     assert_eq!(
         store.read_hashes(&ids).await.unwrap(),
-        seq.memory.read_hashes(&ids).unwrap()
+        seq.memory.hashes(&ids).unwrap()
     );
     for (m, n) in [(1u64, 107u64), (100, 107), (64, 107), (33, 100)] {
         assert_eq!(
-            over_store(&store, |r| consistency_proof(m, n, r)).await,
-            consistency_proof(m, n, &seq.memory).unwrap()
+            over_store(&store, Plan::consistency(m, n).unwrap()).await,
+            seq.memory.consistency_proof(m, n).unwrap()
         );
     }
 }
@@ -1147,7 +1146,7 @@ async fn check_moved_entries(store: &PostgresStore, log: &OldLog) {
     let state = store.log_state().await.unwrap();
     assert_eq!((state.size, state.root), (74, log.seq.memory.root()));
     for i in [0u64, 5, 63, 64, 69, 70, 73] {
-        let proof = over_store(store, |r| inclusion_proof(i, 74, r)).await;
+        let proof = over_store(store, Plan::inclusion(i, 74).unwrap()).await;
         let leaf = log.entries[i as usize].leaf_hash;
         merkle::verify_inclusion(&leaf, i, 74, &proof, &state.root).unwrap();
     }
@@ -1288,7 +1287,7 @@ async fn postgres_v9_puts_moved_lookup_rows_in_the_partitions_of_their_indices()
 
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
     let mut seq = Seq {
-        frontier: over_store(&store, |r| Frontier::load(FIRST + 4, r)).await,
+        frontier: stored_frontier(&store, FIRST + 4).await,
         memory: MemoryTree::new(),
     };
     seq.sequence(&store, &lease, 2).await;

@@ -7,9 +7,11 @@ use notarium_core::checkpoint::Checkpoint;
 use notarium_core::cosignature::Cosignature;
 use notarium_core::encoding::b64;
 use notarium_core::identity::{CertInfo, certs_from_pem_file};
-use notarium_core::keys::SigningKey;
-use notarium_core::merkle::{Hash, MemoryTree, consistency_proof, tree_root};
+use notarium_core::merkle::Hash;
 use notarium_core::note::{Note, NoteSignature};
+use notarium_log::SigningKey;
+use notarium_log::sign::SignCheckpoint;
+use notarium_log::tree::MemoryTree;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -79,7 +81,7 @@ impl Log {
     }
 
     pub fn root(&self, size: u64) -> Hash {
-        tree_root(size, &self.tree).unwrap()
+        self.tree.root_at(size).unwrap()
     }
 
     pub fn checkpoint(&self, size: u64) -> Checkpoint {
@@ -92,7 +94,7 @@ impl Log {
     }
 
     pub fn proof(&self, old: u64, new: u64) -> Vec<Hash> {
-        consistency_proof(old, new, &self.tree).unwrap()
+        self.tree.consistency_proof(old, new).unwrap()
     }
 
     /// A correct add-checkpoint body from `old` to `new`.

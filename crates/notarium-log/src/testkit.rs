@@ -2,16 +2,16 @@
 //! benchmarks and examples (feature `testkit`). It signs with whatever keys
 //! it is given; it reads no files.
 
-use crate::certificate::CertificateJson;
-use crate::checkpoint::Checkpoint;
-use crate::cosignature::cosign;
-use crate::encoding::pem_encode;
-use crate::entry::{Entry, Metadata, SubmitterId};
-use crate::identity::certs_from_pem_file;
 use crate::keys::SigningKey;
-use crate::merkle::{MemoryTree, inclusion_proof};
-use crate::note::Note;
-use crate::time::UtcMillis;
+use crate::sign::{SignCheckpoint, cosign, issue_certificate};
+use crate::tree::MemoryTree;
+use notarium_core::certificate::CertificateJson;
+use notarium_core::checkpoint::Checkpoint;
+use notarium_core::encoding::pem_encode;
+use notarium_core::entry::{Entry, Metadata, SubmitterId};
+use notarium_core::identity::certs_from_pem_file;
+use notarium_core::note::Note;
+use notarium_core::time::UtcMillis;
 
 /// A signer: its key and its certificate (PEM).
 #[derive(Debug)]
@@ -90,7 +90,10 @@ impl TestLog {
 
     /// A certificate for entry `index` under a checkpoint of the whole log.
     pub fn certificate(&self, index: u64, note: Note, cert_pems: Vec<String>) -> CertificateJson {
-        let path = inclusion_proof(index, self.tree.size(), &self.tree).expect("proof");
-        CertificateJson::issue(&self.entries[index as usize], index, path, note, cert_pems)
+        let path = self
+            .tree
+            .inclusion_proof(index, self.tree.size())
+            .expect("proof");
+        issue_certificate(&self.entries[index as usize], index, path, note, cert_pems)
     }
 }

@@ -2,7 +2,7 @@
 //! perfect subtrees) against rs_merkle 1.5 and ct-merkle 0.3, in one run.
 //!
 //! ```text
-//! cargo bench -p notarium-core --bench merkle -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p notarium-log --bench merkle -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! * `build_root`: from 10^6 leaf data to the root (leaf hashing included for
@@ -22,9 +22,9 @@ use ct_merkle::digest::Output;
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use ct_merkle::{ConsistencyProof, InclusionProof, RootHash};
 use notarium_core::merkle::{
-    Hash, MemoryTree, NODE_HASH_PREFIX, consistency_proof, inclusion_proof, leaf_hash, tree_root,
-    verify_consistency, verify_inclusion,
+    Hash, NODE_HASH_PREFIX, leaf_hash, verify_consistency, verify_inclusion,
 };
+use notarium_log::tree::MemoryTree;
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -157,7 +157,7 @@ fn bench_prove(c: &mut Criterion) {
     g.bench_function("ours", |b| {
         b.iter(|| {
             k = (k + 1) % QUERIES;
-            black_box(inclusion_proof(idx[k], N, &t.ours).unwrap())
+            black_box(t.ours.inclusion_proof(idx[k], N).unwrap())
         })
     });
     g.bench_function("ct_merkle", |b| {
@@ -179,7 +179,7 @@ fn bench_prove(c: &mut Criterion) {
     g.bench_function("ours", |b| {
         b.iter(|| {
             k = (k + 1) % QUERIES;
-            black_box(consistency_proof(olds[k], N, &t.ours).unwrap())
+            black_box(t.ours.consistency_proof(olds[k], N).unwrap())
         })
     });
     g.bench_function("ct_merkle", |b| {
@@ -209,7 +209,7 @@ fn bench_verify(c: &mut Criterion) {
     let incl: Vec<(u64, Vec<Hash>, InclusionProof<Sha256>)> = idx
         .iter()
         .map(|&i| {
-            let p = inclusion_proof(i, N, &t.ours).unwrap();
+            let p = t.ours.inclusion_proof(i, N).unwrap();
             let ct = InclusionProof::from_bytes(p.concat());
             (i, p, ct)
         })
@@ -237,8 +237,8 @@ fn bench_verify(c: &mut Criterion) {
     let cons: Vec<ConsistencyCase> = olds
         .iter()
         .map(|&old| {
-            let proof = consistency_proof(old, N, &t.ours).unwrap();
-            let old_root = tree_root(old, &t.ours).unwrap();
+            let proof = t.ours.consistency_proof(old, N).unwrap();
+            let old_root = t.ours.root_at(old).unwrap();
             ConsistencyCase {
                 old,
                 old_root,
@@ -276,7 +276,7 @@ fn bench_verify(c: &mut Criterion) {
         b.iter(|| {
             k = (k + 1) % QUERIES;
             let (i, size) = (idx[k] / 2, olds[k].max(idx[k] / 2 + 1));
-            black_box(inclusion_proof(i, size, &t.ours).unwrap())
+            black_box(t.ours.inclusion_proof(i, size).unwrap())
         })
     });
     g.finish();

@@ -13,13 +13,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use notarium_core::error::MerkleError;
 use notarium_core::merkle::{
-    EMPTY_TREE_ROOT, Frontier, Hash, HashReader, MemoryTree, NodeId, consistency_proof,
-    inclusion_proof, leaf_hash, node_hash, tree_root, verify_consistency, verify_inclusion,
+    EMPTY_TREE_ROOT, Hash, leaf_hash, node_hash, verify_consistency, verify_inclusion,
 };
+use notarium_log::tree::{Frontier, MemoryTree, NodeId, Plan, TreeError};
 use serde::Deserialize;
-use std::cell::RefCell;
 
 const TREE_JSON: &str = include_str!("testdata/tdev_tree.json");
 const INCLUSION_JSON: &str = include_str!("testdata/tdev_inclusion_probes.json");
@@ -157,33 +155,14 @@ fn standard_tree() -> (MemoryTree, Vec<Vec<u8>>) {
     (t, inputs)
 }
 
-/// A store wrapper that records which nodes the proof generator reads.
-struct Recording<'a> {
-    inner: &'a MemoryTree,
-    ids: RefCell<Vec<NodeId>>,
+/// The node ids of a plan, as (level, index).
+fn plan_ids(plan: &Plan) -> Vec<(u8, u64)> {
+    plan.ids().iter().map(|id| (id.level, id.index)).collect()
 }
 
-impl<'a> Recording<'a> {
-    fn new(inner: &'a MemoryTree) -> Self {
-        Recording {
-            inner,
-            ids: RefCell::new(Vec::new()),
-        }
-    }
-    fn take(&self) -> Vec<(u8, u64)> {
-        self.ids
-            .take()
-            .into_iter()
-            .map(|id| (id.level, id.index))
-            .collect()
-    }
-}
-
-impl HashReader for Recording<'_> {
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
-        self.ids.borrow_mut().extend_from_slice(ids);
-        self.inner.read_hashes(ids)
-    }
+/// One stored hash.
+fn node(t: &MemoryTree, id: NodeId) -> Hash {
+    t.hashes(&[id]).unwrap()[0]
 }
 
 /// The Go planner lists the nodes it folds into one proof hash right to left;
@@ -225,14 +204,10 @@ fn leaf_and_node_hashes_match_constants_go() {
     for (level, row) in v.node_hashes_by_level.iter().enumerate() {
         for (index, want) in row.iter().enumerate() {
             let id = NodeId::new(level as u8, index as u64);
-            assert_eq!(
-                t.read_hashes(&[id]).unwrap(),
-                vec![hex_hash(want)],
-                "{id:?}"
-            );
+            assert_eq!(node(&t, id), hex_hash(want), "{id:?}");
             if level > 0 {
                 let kids = t
-                    .read_hashes(&[
+                    .hashes(&[
                         NodeId::new(level as u8 - 1, 2 * index as u64),
                         NodeId::new(level as u8 - 1, 2 * index as u64 + 1),
                     ])
@@ -254,9 +229,10 @@ fn roots_for_sizes_0_to_8_match_constants_go() {
     for (n, want) in v.root_hashes_by_size.iter().enumerate() {
         let want = hex_hash(want);
         // From the stored subtrees of the size-8 tree ...
-        assert_eq!(tree_root(n as u64, &t).unwrap(), want, "tree_root({n})");
+        assert_eq!(t.root_at(n as u64).unwrap(), want, "root_at({n})");
         // ... from the frontier reloaded out of the store ...
-        assert_eq!(Frontier::load(n as u64, &t).unwrap().root(), want);
+        let edge = t.hashes(&Frontier::plan(n as u64)).unwrap();
+        assert_eq!(Frontier::from_hashes(n as u64, edge).unwrap().root(), want);
         // ... and from a tree that only ever held n leaves.
         let mut small = MemoryTree::new();
         for d in &inputs[..n] {
@@ -281,15 +257,15 @@ fn generated_inclusion_proofs_equal_verify_test_go() {
             // {0, 0, nil}: no leaf in the empty tree.
             assert_eq!(p.size, 0);
             assert!(matches!(
-                inclusion_proof(0, 0, &t),
-                Err(MerkleError::IndexOutOfRange { .. })
+                t.inclusion_proof(0, 0),
+                Err(TreeError::IndexOutOfRange { .. })
             ));
             continue;
         }
         let index = p.leaf - 1;
-        let got = inclusion_proof(index, p.size, &t).unwrap();
+        let got = t.inclusion_proof(index, p.size).unwrap();
         assert_eq!(got, want, "inclusion proof of {index} in {}", p.size);
-        let leaf = t.read_hashes(&[NodeId::new(0, index)]).unwrap()[0];
+        let leaf = node(&t, NodeId::new(0, index));
         verify_inclusion(&leaf, index, p.size, &got, &roots[p.size as usize]).unwrap();
     }
 }
@@ -302,7 +278,7 @@ fn generated_consistency_proofs_equal_verify_test_go() {
     assert_eq!(v.consistency_proofs.len(), 5);
     for p in &v.consistency_proofs {
         let want = hex_hashes(&p.proof);
-        let got = consistency_proof(p.size1, p.size2, &t).unwrap();
+        let got = t.consistency_proof(p.size1, p.size2).unwrap();
         assert_eq!(got, want, "consistency proof {} -> {}", p.size1, p.size2);
         verify_consistency(
             p.size1,
@@ -323,36 +299,29 @@ fn inclusion_proofs_read_the_nodes_proof_test_go_plans() {
     let t = large_tree(95);
     let mut n = 0;
     for c in &v.inclusion {
-        let rec = Recording::new(&t);
-        let res = inclusion_proof(c.index, c.size, &rec);
+        let res = Plan::inclusion(c.index, c.size);
         if c.error {
             assert!(
-                matches!(res, Err(MerkleError::IndexOutOfRange { .. })),
+                matches!(res, Err(TreeError::IndexOutOfRange { .. })),
                 "inclusion({}, {}) must fail",
                 c.index,
                 c.size
             );
             continue;
         }
-        let proof = res.unwrap();
+        let plan = res.unwrap();
+        let proof = t.run(&plan).unwrap();
         let (want_ids, want_len) = expected_reads(&c.ids, c.rehash);
         assert_eq!(
-            rec.take(),
+            plan_ids(&plan),
             want_ids,
-            "nodes read for inclusion({}, {})",
+            "nodes planned for inclusion({}, {})",
             c.index,
             c.size
         );
         assert_eq!(proof.len(), want_len);
-        let leaf = t.read_hashes(&[NodeId::new(0, c.index)]).unwrap()[0];
-        verify_inclusion(
-            &leaf,
-            c.index,
-            c.size,
-            &proof,
-            &tree_root(c.size, &t).unwrap(),
-        )
-        .unwrap();
+        let leaf = node(&t, NodeId::new(0, c.index));
+        verify_inclusion(&leaf, c.index, c.size, &proof, &t.root_at(c.size).unwrap()).unwrap();
         n += 1;
     }
     assert_eq!(n, 18);
@@ -364,23 +333,23 @@ fn consistency_proofs_read_the_nodes_proof_test_go_plans() {
     let t = large_tree(95);
     let mut n = 0;
     for c in &v.consistency {
-        let rec = Recording::new(&t);
-        let res = consistency_proof(c.size1, c.size2, &rec);
+        let res = Plan::consistency(c.size1, c.size2);
         if c.error {
             assert!(
-                matches!(res, Err(MerkleError::SizeOutOfRange { .. })),
+                matches!(res, Err(TreeError::SizeOutOfRange { .. })),
                 "consistency({}, {}) must fail",
                 c.size1,
                 c.size2
             );
             continue;
         }
-        let proof = res.unwrap();
+        let plan = res.unwrap();
+        let proof = t.run(&plan).unwrap();
         let (want_ids, want_len) = expected_reads(&c.ids, c.rehash);
         assert_eq!(
-            rec.take(),
+            plan_ids(&plan),
             want_ids,
-            "nodes read for consistency({}, {})",
+            "nodes planned for consistency({}, {})",
             c.size1,
             c.size2
         );
@@ -388,8 +357,8 @@ fn consistency_proofs_read_the_nodes_proof_test_go_plans() {
         verify_consistency(
             c.size1,
             c.size2,
-            &tree_root(c.size1, &t).unwrap(),
-            &tree_root(c.size2, &t).unwrap(),
+            &t.root_at(c.size1).unwrap(),
+            &t.root_at(c.size2).unwrap(),
             &proof,
         )
         .unwrap();
@@ -425,14 +394,10 @@ fn inclusion_probes_from_testdata() {
         } else {
             res.unwrap_or_else(|e| panic!("{what}: {e}"));
             // And we generate exactly their proof from the same leaves.
-            assert_eq!(tree_root(p.tree_size, &t).unwrap(), root, "{what}");
+            assert_eq!(t.root_at(p.tree_size).unwrap(), root, "{what}");
+            assert_eq!(node(&t, NodeId::new(0, p.leaf_idx)), leaf, "{what}");
             assert_eq!(
-                t.read_hashes(&[NodeId::new(0, p.leaf_idx)]).unwrap()[0],
-                leaf,
-                "{what}"
-            );
-            assert_eq!(
-                inclusion_proof(p.leaf_idx, p.tree_size, &t).unwrap(),
+                t.inclusion_proof(p.leaf_idx, p.tree_size).unwrap(),
                 proof,
                 "{what}"
             );
@@ -462,10 +427,10 @@ fn consistency_probes_from_testdata() {
             rejected += 1;
         } else {
             res.unwrap_or_else(|e| panic!("{what}: {e}"));
-            assert_eq!(tree_root(p.size1, &t).unwrap(), root1, "{what}");
-            assert_eq!(tree_root(p.size2, &t).unwrap(), root2, "{what}");
+            assert_eq!(t.root_at(p.size1).unwrap(), root1, "{what}");
+            assert_eq!(t.root_at(p.size2).unwrap(), root2, "{what}");
             assert_eq!(
-                consistency_proof(p.size1, p.size2, &t).unwrap(),
+                t.consistency_proof(p.size1, p.size2).unwrap(),
                 proof,
                 "{what}"
             );

@@ -18,11 +18,10 @@
 use ct_merkle::digest::Output;
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use ct_merkle::{ConsistencyProof, InclusionProof, RootHash};
-use notarium_core::error::MerkleError;
 use notarium_core::merkle::{
-    EMPTY_TREE_ROOT, Frontier, Hash, HashReader, MemoryTree, NODE_HASH_PREFIX, NodeId,
-    consistency_proof, inclusion_proof, leaf_hash, tree_root, verify_consistency, verify_inclusion,
+    EMPTY_TREE_ROOT, Hash, NODE_HASH_PREFIX, leaf_hash, verify_consistency, verify_inclusion,
 };
+use notarium_log::tree::{Frontier, MemoryTree, Plan, TreeError};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use sha2::{Digest, Sha256};
@@ -61,7 +60,7 @@ impl Fixture {
             leaves.push(h);
         }
         let roots = if n <= RS_MERKLE_SIZES {
-            (0..=n).map(|s| tree_root(s, &tree).unwrap()).collect()
+            (0..=n).map(|s| tree.root_at(s).unwrap()).collect()
         } else {
             Vec::new()
         };
@@ -74,7 +73,7 @@ impl Fixture {
     fn root(&self, size: u64) -> Hash {
         match self.roots.get(size as usize) {
             Some(r) => *r,
-            None => tree_root(size, &self.tree).unwrap(),
+            None => self.tree.root_at(size).unwrap(),
         }
     }
     fn leaf(&self, i: u64) -> Hash {
@@ -160,7 +159,7 @@ fn every_inclusion_proof_up_to_300_verifies_and_equals_ct_merkle() {
         let root = f.root(size);
         assert_eq!(ct.root(), ct_root(&root, size), "root of {size}");
         for index in 0..size {
-            let proof = inclusion_proof(index, size, &f.tree).unwrap();
+            let proof = f.tree.inclusion_proof(index, size).unwrap();
             assert_eq!(proof.len(), expected_inclusion_len(index, size));
             verify_inclusion(&f.leaf(index), index, size, &proof, &root)
                 .unwrap_or_else(|e| panic!("inclusion({index}, {size}): {e}"));
@@ -182,8 +181,8 @@ fn every_inclusion_proof_up_to_300_verifies_and_equals_ct_merkle() {
             proofs += 1;
         }
         assert!(matches!(
-            inclusion_proof(size, size, &f.tree),
-            Err(MerkleError::IndexOutOfRange { .. })
+            f.tree.inclusion_proof(size, size),
+            Err(TreeError::IndexOutOfRange { .. })
         ));
     }
     assert_eq!(proofs, EXHAUSTIVE * (EXHAUSTIVE + 1) / 2);
@@ -200,7 +199,7 @@ fn every_consistency_proof_up_to_300_verifies_and_equals_ct_merkle() {
         let ct_new = ct.root();
         for old in 0..=new {
             let (r_old, r_new) = (&roots[old as usize], &roots[new as usize]);
-            let proof = consistency_proof(old, new, &f.tree).unwrap();
+            let proof = f.tree.consistency_proof(old, new).unwrap();
             assert!(proof.len() <= 2 * 64);
             assert_eq!(proof.is_empty(), old == 0 || old == new);
             verify_consistency(old, new, r_old, r_new, &proof)
@@ -222,8 +221,8 @@ fn every_consistency_proof_up_to_300_verifies_and_equals_ct_merkle() {
             proofs += 1;
         }
         assert!(matches!(
-            consistency_proof(new + 1, new, &f.tree),
-            Err(MerkleError::SizeOutOfRange { .. })
+            f.tree.consistency_proof(new + 1, new),
+            Err(TreeError::SizeOutOfRange { .. })
         ));
     }
     assert_eq!(proofs, (EXHAUSTIVE + 1) * (EXHAUSTIVE + 2) / 2 - 1);
@@ -253,7 +252,7 @@ fn rs_merkle_roots_and_audit_paths_agree_up_to_1100() {
             sample.clone()
         };
         for index in indices {
-            let ours = inclusion_proof(index, size, &f.tree).unwrap();
+            let ours = f.tree.inclusion_proof(index, size).unwrap();
             let theirs = rs.proof(&[index as usize]);
             assert_eq!(
                 theirs.proof_hashes(),
@@ -264,7 +263,7 @@ fn rs_merkle_roots_and_audit_paths_agree_up_to_1100() {
         }
         // rs_merkle's verifier accepts our paths.
         for index in sample {
-            let ours = inclusion_proof(index, size, &f.tree).unwrap();
+            let ours = f.tree.inclusion_proof(index, size).unwrap();
             assert!(
                 rs_merkle::MerkleProof::<Rfc6962Node>::new(ours).verify(
                     root,
@@ -358,7 +357,7 @@ fn extras(proof: &[Hash], known: &[Hash], effort: Effort) -> Vec<Hash> {
 fn check_inclusion_tampering(f: &Fixture, index: u64, size: u64, effort: Effort) -> u64 {
     let leaf = f.leaf(index);
     let root = f.root(size);
-    let proof = inclusion_proof(index, size, &f.tree).unwrap();
+    let proof = f.tree.inclusion_proof(index, size).unwrap();
     verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
     let mut n = 0u64;
     let mut reject = |what: &dyn Fn() -> String, l: &Hash, i: u64, s: u64, p: &[Hash], r: &Hash| {
@@ -476,7 +475,7 @@ fn check_inclusion_tampering(f: &Fixture, index: u64, size: u64, effort: Effort)
 /// `new`; changed sizes are checked against the honest roots of those sizes.
 fn check_consistency_tampering(f: &Fixture, old: u64, new: u64, effort: Effort) -> u64 {
     let (r_old, r_new) = (f.root(old), f.root(new));
-    let proof = consistency_proof(old, new, &f.tree).unwrap();
+    let proof = f.tree.consistency_proof(old, new).unwrap();
     verify_consistency(old, new, &r_old, &r_new, &proof).unwrap();
     let mut n = 0u64;
     let mut reject =
@@ -640,7 +639,7 @@ fn tampered_proofs_are_rejected_for_sizes_up_to_300() {
 #[test]
 fn size_is_bound_to_the_proof_only_through_the_root() {
     let f = small();
-    let proof = inclusion_proof(0, 3, &f.tree).unwrap();
+    let proof = f.tree.inclusion_proof(0, 3).unwrap();
     verify_inclusion(&f.leaf(0), 0, 3, &proof, &f.root(3)).unwrap();
     verify_inclusion(&f.leaf(0), 0, 4, &proof, &f.root(3)).unwrap();
     assert!(verify_inclusion(&f.leaf(0), 0, 4, &proof, &f.root(4)).is_err());
@@ -651,7 +650,7 @@ fn proofs_longer_than_any_tree_are_rejected() {
     let f = small();
     let leaf = f.leaf(5);
     let root = f.root(6);
-    let mut proof = inclusion_proof(5, 6, &f.tree).unwrap();
+    let mut proof = f.tree.inclusion_proof(5, 6).unwrap();
     proof.resize(200, [7u8; 32]);
     assert!(verify_inclusion(&leaf, 5, 6, &proof, &root).is_err());
     assert!(verify_inclusion(&leaf, 5, u64::MAX, &proof, &root).is_err());
@@ -663,30 +662,26 @@ fn proofs_longer_than_any_tree_are_rejected() {
 /// A store that lost a node (or answers with the wrong count) makes proof
 /// generation fail instead of producing a wrong proof.
 #[test]
-fn store_errors_propagate() {
-    struct Short<'a>(&'a MemoryTree);
-    impl HashReader for Short<'_> {
-        fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MerkleError> {
-            let mut v = self.0.read_hashes(ids)?;
-            v.pop();
-            Ok(v)
-        }
-    }
+fn missing_hashes_fail_the_fold() {
     let f = small();
-    let short = Short(&f.tree);
-    assert!(matches!(
-        inclusion_proof(3, 10, &short),
-        Err(MerkleError::Store(_))
-    ));
-    assert!(matches!(
-        consistency_proof(3, 10, &short),
-        Err(MerkleError::Store(_))
-    ));
-    assert!(matches!(tree_root(10, &short), Err(MerkleError::Store(_))));
-    assert!(matches!(
-        tree_root(RS_MERKLE_SIZES + 1, &f.tree),
-        Err(MerkleError::Store(_))
-    ));
+    for plan in [
+        Plan::inclusion(3, 10).unwrap(),
+        Plan::consistency(3, 10).unwrap(),
+        Plan::root(10),
+    ] {
+        let mut hashes = f.tree.hashes(plan.ids()).unwrap();
+        hashes.pop();
+        assert!(matches!(
+            plan.fold(&hashes),
+            Err(TreeError::WrongHashCount { .. })
+        ));
+    }
+    assert!(
+        f.tree
+            .hashes(Plan::root(RS_MERKLE_SIZES + 1).ids())
+            .is_none()
+    );
+    assert!(f.tree.root_at(RS_MERKLE_SIZES + 1).is_err());
 }
 
 // ---------------------------------------------- random sizes up to 10^6
@@ -710,17 +705,18 @@ proptest! {
     ) {
         let f = big();
         let root = f.root(size);
-        let proof = inclusion_proof(index, size, &f.tree).unwrap();
+        let proof = f.tree.inclusion_proof(index, size).unwrap();
         prop_assert_eq!(proof.len(), expected_inclusion_len(index, size));
         prop_assert!(verify_inclusion(&f.leaf(index), index, size, &proof, &root).is_ok());
         // The frontier reloaded out of the store has the same root.
-        prop_assert_eq!(Frontier::load(size, &f.tree).unwrap().root(), root);
+        let edge = f.tree.hashes(&Frontier::plan(size)).unwrap();
+        prop_assert_eq!(Frontier::from_hashes(size, edge).unwrap().root(), root);
     }
 
     #[test]
     fn random_consistency_proofs_in_a_million_leaf_tree_verify((old, new) in two_sizes()) {
         let f = big();
-        let proof = consistency_proof(old, new, &f.tree).unwrap();
+        let proof = f.tree.consistency_proof(old, new).unwrap();
         prop_assert!(
             verify_consistency(old, new, &f.root(old), &f.root(new), &proof).is_ok()
         );
@@ -735,7 +731,7 @@ proptest! {
     ) {
         let f = big();
         let root = f.root(size);
-        let mut proof = inclusion_proof(index, size, &f.tree).unwrap();
+        let mut proof = f.tree.inclusion_proof(index, size).unwrap();
         if !proof.is_empty() {
             let p = pos.index(proof.len());
             proof[p] = flip(&proof[p], bit);
@@ -744,7 +740,7 @@ proptest! {
         prop_assert!(
             verify_inclusion(&flip(&f.leaf(index), bit), index, size, &proof, &root).is_err()
         );
-        let mut proof = consistency_proof(old, new, &f.tree).unwrap();
+        let mut proof = f.tree.consistency_proof(old, new).unwrap();
         if !proof.is_empty() {
             let p = pos.index(proof.len());
             proof[p] = flip(&proof[p], bit);
@@ -764,7 +760,7 @@ proptest! {
         let f = big();
         let leaf = f.leaf(index);
         let root = f.root(size);
-        let proof = inclusion_proof(index, size, &f.tree).unwrap();
+        let proof = f.tree.inclusion_proof(index, size).unwrap();
         // Dropped, duplicated hashes.
         if !proof.is_empty() {
             let p = pos.index(proof.len());
@@ -787,7 +783,7 @@ proptest! {
         }
         // Consistency: a dropped hash, other sizes with their own roots.
         if old > 0 && old < new {
-            let proof = consistency_proof(old, new, &f.tree).unwrap();
+            let proof = f.tree.consistency_proof(old, new).unwrap();
             let (r_old, r_new) = (f.root(old), f.root(new));
             let mut dropped = proof.clone();
             dropped.remove(pos.index(proof.len()));
@@ -811,12 +807,13 @@ proptest! {
         more in 1u64..64,
     ) {
         let f = big();
-        let mut fr = Frontier::load(size, &f.tree).unwrap();
+        let edge = f.tree.hashes(&Frontier::plan(size)).unwrap();
+        let mut fr = Frontier::from_hashes(size, edge).unwrap();
         for i in size..size + more {
             let stored = fr.append(f.leaf(i));
             // The nodes the append completes are exactly the stored ones.
             for (id, h) in stored {
-                prop_assert_eq!(f.tree.read_hashes(&[id]).unwrap(), vec![h]);
+                prop_assert_eq!(f.tree.hashes(&[id]).unwrap(), vec![h]);
             }
         }
         prop_assert_eq!(fr.size(), size + more);
