@@ -1,6 +1,6 @@
 //! Everything the notary's service can answer instead of a result, typed.
 //! Nothing here knows HTTP: the status, the JSON `code` and the Retry-After
-//! of each variant are chosen in one function, `api::error::reply_of`.
+//! of each variant are chosen in one function, `reply_of` in src/api/error.rs.
 
 use notarium_store::StoreError;
 use std::sync::Arc;

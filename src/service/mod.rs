@@ -1,7 +1,7 @@
 //! The notary's service: its shared state and every operation the HTTP
 //! handlers call. It knows no HTTP: it takes what a request carried (a
 //! header value, a body, path and query values) and answers a result or a
-//! typed [`Error`], which `api::error` maps to a status in one function.
+//! typed [`Error`], which src/api/error.rs maps to a status in one function.
 
 mod error;
 mod evidence;
