@@ -40,7 +40,7 @@ impl Running {
     }
 }
 
-pub async fn wait_for_signal() {
+async fn wait_for_signal() {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -8,8 +8,8 @@ use notarium_core::encoding::hex_lower;
 use serde::{Deserialize, Serialize};
 
 /// Body limits: one item, a batch.
-pub const MAX_ITEM_BODY: usize = 16 * 1024;
-pub const MAX_BATCH_BODY: usize = MAX_BATCH * 6 * 1024;
+const MAX_ITEM_BODY: usize = 16 * 1024;
+const MAX_BATCH_BODY: usize = MAX_BATCH * 6 * 1024;
 
 /// The 202 body of one accepted entry, serialised straight from borrowed
 /// fields (no intermediate `serde_json::Value` and its copies of the

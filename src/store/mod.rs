@@ -34,7 +34,7 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result
 }
 
 /// A database URL without its password, for messages.
-pub fn redact(url: &str) -> String {
+fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
