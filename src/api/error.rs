@@ -9,6 +9,32 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use notarium_store::StoreError;
 
+/// Every JSON `code` the API answers (documented in openapi.json).
+pub const CODES: &[&str] = &[
+    "unauthorized",
+    "rate_limited",
+    "not_found",
+    "not_final",
+    "overloaded",
+    "shutting_down",
+    "body_too_large",
+    "invalid_json",
+    "invalid_request",
+    "invalid_sha256",
+    "invalid_metadata",
+    "metadata_too_large",
+    "empty_batch",
+    "batch_too_large",
+    "invalid_pdf",
+    "invalid_query",
+    "invalid_path",
+    "invalid_body",
+    "out_of_range",
+    "no_sequencer",
+    "store_unreachable",
+    "internal",
+];
+
 /// How an error is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply {
@@ -198,34 +224,44 @@ mod tests {
             ),
             (Error::Internal("bug".into()), 500, "internal", None),
         ];
+        let mut answered = std::collections::BTreeSet::new();
         for (e, status, code, retry_after) in cases {
             let r = reply_of(&e);
+            answered.insert(r.code);
             assert_eq!(
                 (r.status.as_u16(), r.code, r.retry_after),
                 (status, code, retry_after),
                 "{e:?}"
             );
         }
+        answered.extend(ALL_INVALID.iter().map(|k| invalid_code(*k)));
+        let documented: std::collections::BTreeSet<_> = CODES.iter().copied().collect();
+        assert_eq!(
+            answered, documented,
+            "CODES (and openapi.json) list every code"
+        );
     }
+
+    const ALL_INVALID: [Invalid; 11] = [
+        Invalid::Json,
+        Invalid::Request,
+        Invalid::Sha256,
+        Invalid::Metadata,
+        Invalid::MetadataTooLarge,
+        Invalid::EmptyBatch,
+        Invalid::BatchTooLarge,
+        Invalid::Pdf,
+        Invalid::Query,
+        Invalid::Path,
+        Invalid::Body,
+    ];
 
     /// Each validation failure keeps its own code.
     #[test]
     fn every_validation_failure_has_its_own_code() {
-        let kinds = [
-            Invalid::Json,
-            Invalid::Request,
-            Invalid::Sha256,
-            Invalid::Metadata,
-            Invalid::MetadataTooLarge,
-            Invalid::EmptyBatch,
-            Invalid::BatchTooLarge,
-            Invalid::Pdf,
-            Invalid::Query,
-            Invalid::Path,
-            Invalid::Body,
-        ];
-        let codes: std::collections::BTreeSet<_> = kinds.iter().map(|k| invalid_code(*k)).collect();
-        assert_eq!(codes.len(), kinds.len());
+        let codes: std::collections::BTreeSet<_> =
+            ALL_INVALID.iter().map(|k| invalid_code(*k)).collect();
+        assert_eq!(codes.len(), ALL_INVALID.len());
     }
 
     /// The body is the documented JSON; a bug or a store failure does not
