@@ -25,7 +25,7 @@ pub const CHUNK: usize = 50_000;
 /// The tenant does not exist (nothing was appended).
 #[derive(Debug, thiserror::Error)]
 #[error("no tenant {0}: add it first with `notarium admin tenant add`")]
-pub struct NoTenant(pub String);
+pub struct NoTenant(pub SubmitterId);
 
 /// What one run did.
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +84,7 @@ pub async fn load(
             .map(|(row, _)| row)
             .collect();
         store.insert_entries(&mut rows).await.map_err(|e| match e {
-            StoreError::NotFound(_) => anyhow::Error::new(NoTenant(tenant.to_string())),
+            StoreError::NotFound(_) => anyhow::Error::new(NoTenant(tenant.clone())),
             e => anyhow::Error::new(e),
         })?;
         sequencer.drain().await?;

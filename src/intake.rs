@@ -9,9 +9,9 @@ use notarium_core::encoding::hex_lower;
 use notarium_core::entry::{Entry, Metadata, SubmitterId};
 use notarium_core::merkle::leaf_hash;
 use notarium_core::time::UtcMillis;
-use notarium_log::SigningKey;
 use notarium_log::sign::sign_receipts_for_leaves;
-use notarium_store::{NewEntry, Store};
+use notarium_log::{SignError, SigningKey};
+use notarium_store::{NewEntry, Store, StoreError};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,14 +27,22 @@ pub struct Accepted {
     pub receipt: String,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Why a submission was not accepted; nothing of it was stored, except
+/// after `Receipts` (see there).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum IntakeError {
     #[error("the notary is at capacity, try again shortly")]
     Overloaded,
+    /// The group commit failed: one store error answers every submission
+    /// of the group, hence shared.
     #[error("storage: {0}")]
-    Store(String),
+    Store(Arc<StoreError>),
     #[error("the notary is shutting down")]
     ShuttingDown,
+    /// The entries are stored (and will be logged) but their receipts
+    /// could not be signed.
+    #[error("signing the receipts: {0}")]
+    Receipts(SignError),
 }
 
 struct Job {
@@ -236,8 +244,9 @@ async fn commit_group(
     metrics.observe_commit(rows.len(), started.elapsed());
     if let Err(e) = result {
         tracing::error!(error = %e, entries = rows.len(), "group commit failed");
+        let e = Arc::new(e);
         for j in jobs {
-            let _ = j.reply.send(Err(IntakeError::Store(e.to_string())));
+            let _ = j.reply.send(Err(IntakeError::Store(e.clone())));
         }
         return;
     }
@@ -249,9 +258,7 @@ async fn commit_group(
             // The entries are stored and will be logged; only the receipt failed.
             tracing::error!(error = %e, "signing receipts failed");
             for j in jobs {
-                let _ = j
-                    .reply
-                    .send(Err(IntakeError::Store("receipt signing failed".into())));
+                let _ = j.reply.send(Err(IntakeError::Receipts(e.clone())));
             }
             return;
         }

@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use notarium::config::FileConfig;
+use notarium_core::entry::SubmitterId;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -115,8 +116,8 @@ enum AdminCommand {
     /// log key, and no notary sequencing meanwhile). See docs/benchmarks.md.
     BulkLoad {
         /// The tenant the entries belong to (must exist).
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = SubmitterId::parse)]
+        tenant: SubmitterId,
         /// How many entries to append.
         #[arg(long)]
         entries: u64,
@@ -129,13 +130,19 @@ enum AdminCommand {
 #[derive(Subcommand, Debug)]
 enum TenantCommand {
     /// Add a tenant; NAME becomes its submitter id ([a-z0-9][a-z0-9._-]{0,62}).
-    Add { name: String },
+    Add {
+        #[arg(value_parser = SubmitterId::parse)]
+        name: SubmitterId,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 enum KeyCommand {
     /// Create an API key for TENANT; the key is printed once, only its hash is stored.
-    Create { tenant: String },
+    Create {
+        #[arg(value_parser = SubmitterId::parse)]
+        tenant: SubmitterId,
+    },
 }
 
 /// A problem the user can fix: exit 2.
@@ -195,15 +202,13 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
         let cfg = fc
             .resolve(&base_dir(path))
             .map_err(|e| Usage(e.to_string()))?;
-        let tenant =
-            notarium_core::entry::SubmitterId::parse(tenant).map_err(|e| Usage(e.to_string()))?;
         let store = notarium::store::open(cfg.database_url.as_deref(), &cfg.data_dir).await?;
         let started = std::time::Instant::now();
         let done = notarium::bulk::load(
             store,
             cfg.key.clone(),
             cfg.origin.clone(),
-            &tenant,
+            tenant,
             *entries,
             *chunk,
             |size| {
@@ -234,13 +239,15 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Tenant {
             command: TenantCommand::Add { name },
         } => {
-            notarium_core::entry::SubmitterId::parse(&name).map_err(|e| Usage(e.to_string()))?;
-            store.add_tenant(&name, now).await.map_err(|e| match e {
-                notarium_store::StoreError::AlreadyExists(_) => {
-                    anyhow::Error::new(Usage(format!("tenant {name} already exists")))
-                }
-                e => e.into(),
-            })?;
+            store
+                .add_tenant(name.as_str(), now)
+                .await
+                .map_err(|e| match e {
+                    notarium_store::StoreError::AlreadyExists(_) => {
+                        anyhow::Error::new(Usage(format!("tenant {name} already exists")))
+                    }
+                    e => e.into(),
+                })?;
             println!("tenant {name} added");
         }
         AdminCommand::Key {
@@ -248,7 +255,7 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
         } => {
             let key = notarium::service::new_api_key();
             store
-                .add_api_key(&tenant, &notarium::service::key_hash(&key), now)
+                .add_api_key(tenant.as_str(), &notarium::service::key_hash(&key), now)
                 .await
                 .map_err(|e| match e {
                     notarium_store::StoreError::NotFound(_) => {

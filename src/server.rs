@@ -40,7 +40,7 @@ impl Running {
     }
 }
 
-pub async fn wait_for_signal() {
+async fn wait_for_signal() {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -108,6 +108,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(actix_web::middleware::from_fn(crate::api::count_refusals))
             .configure(crate::api::router)
     })
     .bind(&config.listen)

@@ -1,21 +1,16 @@
 //! For monitors and auditors: the latest final checkpoint and proofs.
 
-use super::error::ApiError;
-use crate::service::AppState;
-use crate::store::prove;
+use crate::service::{AppState, Error};
 use actix_web::{HttpResponse, web};
 use notarium_core::encoding::b64;
-use notarium_log::tree::Plan;
 use serde::Deserialize;
 
 /// `GET /v1/checkpoint`: the latest final checkpoint with its cosignatures.
-pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    match state.store.latest_final().await? {
-        Some(f) => Ok(HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body(f.note)),
-        None => Err(ApiError::not_found("no checkpoint is final yet")),
-    }
+pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let note = state.final_checkpoint().await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(note))
 }
 
 #[derive(Debug, Deserialize)]
@@ -29,22 +24,10 @@ pub struct InclusionQuery {
 pub async fn inclusion(
     q: web::Query<InclusionQuery>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let size = state.log_size_at_least(q.size).await?;
-    if q.size > size || q.index >= q.size {
-        return Err(ApiError::bad_request(
-            "out_of_range",
-            format!(
-                "need index < size <= {size} (the log size); got index {} size {}",
-                q.index, q.size
-            ),
-        ));
-    }
-    let (index, tree) = (q.index, q.size);
-    let plan = Plan::inclusion(index, tree).map_err(ApiError::internal)?;
-    let path = prove(&*state.store, &plan).await?;
+) -> Result<HttpResponse, Error> {
+    let path = state.inclusion_proof(q.index, q.size).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "index": index, "size": tree, "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>()
+        "index": q.index, "size": q.size, "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>()
     })))
 }
 
@@ -59,21 +42,9 @@ pub struct ConsistencyQuery {
 pub async fn consistency(
     q: web::Query<ConsistencyQuery>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let size = state.log_size_at_least(q.new).await?;
-    if q.new > size || q.old > q.new {
-        return Err(ApiError::bad_request(
-            "out_of_range",
-            format!(
-                "need old <= new <= {size} (the log size); got old {} new {}",
-                q.old, q.new
-            ),
-        ));
-    }
-    let (old, new) = (q.old, q.new);
-    let plan = Plan::consistency(old, new).map_err(ApiError::internal)?;
-    let path = prove(&*state.store, &plan).await?;
+) -> Result<HttpResponse, Error> {
+    let path = state.consistency_proof(q.old, q.new).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "old": old, "new": new, "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>()
+        "old": q.old, "new": q.new, "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>()
     })))
 }

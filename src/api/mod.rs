@@ -1,4 +1,5 @@
-//! The HTTP API (contract §8). `router` lists every route; `error` maps
+//! The HTTP API (contract §8): extract what a request carries, call the
+//! service, answer. `router` lists every route; `error` maps the service's
 //! errors to statuses; one file per resource.
 
 pub mod error;
@@ -8,91 +9,32 @@ pub mod openapi;
 pub mod page;
 pub mod verify;
 
-use crate::service::AppState;
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
-use error::ApiError;
+use crate::budget::{Budget, InFlight};
+use crate::service::{AppState, Error, Invalid, Missing, Sequencing};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
 use futures::StreamExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Bytes of submission requests being read, parsed and committed at once,
-/// across all connections. Beyond it a submission gets 503 (with
-/// Retry-After) before its body is read: a request needs a few times its
-/// body size while it is parsed, so without this bound the notary's memory
-/// grew with the number of clients sending large batches together (64
-/// concurrent 4 MB batches took it past 340 MB, tests/notary_flood.rs).
-pub const MAX_INFLIGHT_SUBMISSION_BYTES: usize = 32 << 20;
-
-/// The same for `POST /v1/verify` (public, bodies up to 4 MB), kept apart
-/// so that verifications can never crowd out submissions, or the reverse.
-pub const MAX_INFLIGHT_VERIFY_BYTES: usize = 16 << 20;
-
-/// Bytes of request bodies in flight, bounded.
-#[derive(Debug)]
-pub struct Budget {
-    used: AtomicUsize,
-    max: usize,
-}
-
-impl Budget {
-    pub fn new(max: usize) -> Self {
-        Budget {
-            used: AtomicUsize::new(0),
-            max,
-        }
-    }
-}
-
-/// A request's share of a [`Budget`], given back when dropped (when the
-/// handler returns).
-pub struct InFlight<'a> {
-    budget: &'a Budget,
-    held: usize,
-}
-
-impl InFlight<'_> {
-    /// Holds at least `bytes` of the budget; false once it is spent.
-    fn hold(&mut self, bytes: usize) -> bool {
-        if bytes <= self.held {
-            return true;
-        }
-        let more = bytes - self.held;
-        let before = self.budget.used.fetch_add(more, Ordering::Relaxed);
-        self.held = bytes;
-        before + more <= self.budget.max
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.budget.used.fetch_sub(self.held, Ordering::Relaxed);
-    }
+/// The value of the `Authorization` header, if it is text.
+fn authorization(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// Reads a request body up to `limit` bytes (beyond, 413 without reading
 /// more), within `budget`: the declared Content-Length is held before
 /// reading, and whatever arrives beyond it as it arrives; past the budget,
-/// 503 (counted as `overloaded`). Keep the
-/// returned guard until the response is ready.
-pub async fn read_budgeted_body<'a>(
-    req: &actix_web::HttpRequest,
+/// 503. Keep the returned share until the response is ready.
+async fn read_body<'a>(
+    req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
     budget: &'a Budget,
-    state: &AppState,
-) -> Result<(web::Bytes, InFlight<'a>), ApiError> {
-    let overloaded = || {
-        state.metrics.reject("overloaded");
-        ApiError::from(crate::intake::IntakeError::Overloaded)
-    };
-    let mut inflight = InFlight { budget, held: 0 };
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the request body is larger than {limit} bytes"),
-        )
-    };
+) -> Result<(web::Bytes, InFlight<'a>), Error> {
+    let mut inflight = budget.share();
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -100,19 +42,19 @@ pub async fn read_budgeted_body<'a>(
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
     if declared > limit {
-        return Err(too_large());
+        return Err(Error::BodyTooLarge { limit });
     }
     if !inflight.hold(declared) {
-        return Err(overloaded());
+        return Err(Error::Overloaded);
     }
     let mut body = web::BytesMut::with_capacity(declared);
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        let chunk = chunk.map_err(|e| Error::invalid(Invalid::Body, e.to_string()))?;
         if body.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Err(Error::BodyTooLarge { limit });
         }
         if !inflight.hold(body.len() + chunk.len()) {
-            return Err(overloaded());
+            return Err(Error::Overloaded);
         }
         body.extend_from_slice(&chunk);
     }
@@ -147,8 +89,25 @@ pub fn router(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found("no such route"))
+/// Middleware: counts every refusal the API answers in
+/// `notarium_rejections_total`, by the service's reason, in one place.
+pub async fn count_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    if let (Some(state), Some(e)) = (
+        state,
+        res.response().error().and_then(|e| e.as_error::<Error>()),
+    ) {
+        state.count(e);
+    }
+    Ok(res)
+}
+
+async fn not_found() -> Result<HttpResponse, Error> {
+    Err(Error::NotFound(Missing::Route))
 }
 
 /// The process is up.
@@ -158,77 +117,16 @@ async fn healthz() -> HttpResponse {
 
 /// Ready to take submissions: the store answers, and the log is being
 /// sequenced (by us, or by another process that holds the lease).
-async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    if let Err(e) = state.store.ping().await {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unreachable",
-            e.to_string(),
-        )
-        .retry_after(1));
-    }
-    let leader = state.metrics.leader.load(Ordering::Relaxed);
-    if !leader {
-        // Another process holds the lease if the log keeps moving: nothing
-        // waits, or a checkpoint was signed in the last 10 seconds.
-        let pending = state.store.pending_count().await?;
-        let recent = state
-            .store
-            .latest_checkpoint()
-            .await?
-            .is_some_and(|c| notarium_log::clock::now().millis() - c.created_ms < 10_000);
-        if pending > 0 && !recent {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no_sequencer",
-                format!("{pending} entries wait and no process has sequenced the log in 10 s"),
-            )
-            .retry_after(1));
-        }
-    }
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "sequencer": if leader { "this process" } else { "another process" }})))
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let sequencer = match state.readiness().await? {
+        Sequencing::ThisProcess => "this process",
+        Sequencing::AnotherProcess => "another process",
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "sequencer": sequencer})))
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    // Pending first: a batch leaves the queue and enters the log in one
-    // transaction, so once nothing is pending the size read next counts it.
-    let pending = state.store.pending_count().await.ok();
-    let log_size = state.store.log_state().await.ok().map(|s| s.size);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(
-            pending,
-            log_size,
-            (state.intake.queued(), state.intake.committing()),
-        ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_budget_is_shared_and_given_back() {
-        let budget = Budget::new(100);
-        let mut a = InFlight {
-            budget: &budget,
-            held: 0,
-        };
-        assert!(a.hold(60));
-        assert!(a.hold(40), "holding less than held asks nothing");
-        let mut b = InFlight {
-            budget: &budget,
-            held: 0,
-        };
-        assert!(b.hold(40));
-        assert!(!b.hold(41), "60 + 41 passes 100");
-        drop(b);
-        assert_eq!(
-            budget.used.load(Ordering::Relaxed),
-            60,
-            "b gave back all it held"
-        );
-        drop(a);
-        assert_eq!(budget.used.load(Ordering::Relaxed), 0);
-    }
+        .body(state.metrics_text().await)
 }

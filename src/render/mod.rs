@@ -1,9 +1,8 @@
 //! Certificates for people: the PDF (via notarium-pdf, with the template
 //! configured in `server.template_dir` or the built-in one).
 
-use crate::api::error::ApiError;
 use crate::config::Config;
-use notarium_pdf::{Renderer, TemplateSource};
+use notarium_pdf::{PdfError, Renderer, TemplateSource};
 
 /// Loads the template once at start, so a broken template stops the server
 /// with a clear message instead of failing requests.
@@ -20,16 +19,23 @@ pub fn verify_url(config: &Config) -> String {
     format!("{}/verify", config.public_url)
 }
 
+/// Why a certificate PDF could not be made: never the caller's fault (the
+/// certificate JSON is the notary's own).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+    #[error("the rendering task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Renders the PDF of a certificate JSON on the blocking pool.
 pub async fn pdf(
     renderer: &std::sync::Arc<Renderer>,
     config: &Config,
     id: &str,
     json: String,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, RenderError> {
     let (r, url, id) = (renderer.clone(), verify_url(config), id.to_string());
-    tokio::task::spawn_blocking(move || r.render(json.as_bytes(), &id, &url, None))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+    Ok(tokio::task::spawn_blocking(move || r.render(json.as_bytes(), &id, &url, None)).await??)
 }

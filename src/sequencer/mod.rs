@@ -5,10 +5,11 @@
 
 use crate::metrics::Metrics;
 use notarium_core::checkpoint::Checkpoint;
+use notarium_core::error::FormatError;
 use notarium_core::merkle::hashes_equal;
-use notarium_log::SigningKey;
 use notarium_log::sign::SignCheckpoint;
 use notarium_log::tree::Frontier;
+use notarium_log::{SignError, SigningKey};
 use notarium_store::{Batch, CheckpointRow, Lease, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,6 +19,19 @@ use tokio::sync::watch;
 /// How often the sequencer reclaims the pending queue's room
 /// ([`Store::tidy_queue`]): at 20,000 submissions/s, 100,000 dead rows.
 const TIDY_QUEUE_EVERY: Duration = Duration::from_secs(5);
+
+/// Why a batch was not appended.
+#[derive(Debug, thiserror::Error)]
+enum BatchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The configured origin cannot name a checkpoint (the configuration
+    /// is checked at start, so a bug).
+    #[error("the checkpoint: {0}")]
+    Checkpoint(FormatError),
+    #[error("signing the checkpoint: {0}")]
+    Sign(SignError),
+}
 
 #[derive(Clone)]
 pub struct Sequencer {
@@ -112,8 +126,12 @@ impl Sequencer {
             // Batches back to back while there is a backlog; otherwise wait.
             let appended = match self.sequence_once(lease, &mut frontier).await {
                 Ok(n) => n,
-                Err(StoreError::NotLeader) => anyhow::bail!("lease lost (epoch {})", lease.epoch),
-                Err(StoreError::Conflict(c)) => anyhow::bail!("log changed under us: {c}"),
+                Err(BatchError::Store(StoreError::NotLeader)) => {
+                    anyhow::bail!("lease lost (epoch {})", lease.epoch)
+                }
+                Err(BatchError::Store(StoreError::Conflict(c))) => {
+                    anyhow::bail!("log changed under us: {c}")
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "batch failed; reloading the tree head");
                     wait(shutdown, self.interval).await;
@@ -145,7 +163,7 @@ impl Sequencer {
         &self,
         lease: &Lease,
         frontier: &mut Frontier,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, BatchError> {
         let pending = self.store.next_pending(self.batch_size).await?;
         if pending.is_empty() {
             return Ok(0);
@@ -156,10 +174,8 @@ impl Sequencer {
             next.append_into(p.leaf_hash, &mut nodes);
         }
         let cp = Checkpoint::new(&self.origin, next.size(), next.root())
-            .map_err(|e| StoreError::Database(e.to_string()))?;
-        let note = cp
-            .signed_note(&self.key)
-            .map_err(|e| StoreError::Database(format!("signing the checkpoint: {e}")))?;
+            .map_err(BatchError::Checkpoint)?;
+        let note = cp.signed_note(&self.key).map_err(BatchError::Sign)?;
         let now = notarium_log::clock::now().millis();
         let batch = Batch {
             old_size: frontier.size(),

@@ -1,6 +1,7 @@
 //! Opening the configured store, and reading the Merkle tree from it.
 
 use notarium_core::merkle::Hash;
+use notarium_log::TreeError;
 use notarium_log::tree::{Frontier, Plan};
 use notarium_store::{Store, StoreError};
 use std::path::Path;
@@ -33,7 +34,7 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result
 }
 
 /// A database URL without its password, for messages.
-pub fn redact(url: &str) -> String {
+fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
@@ -46,19 +47,28 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Why the stored tree could not be read: the store failed, or it answered
+/// hashes that do not fit what was asked (a bug or a damaged store, never
+/// the caller's fault).
+#[derive(Debug, thiserror::Error)]
+pub enum TreeReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the store's tree hashes: {0}")]
+    Inconsistent(TreeError),
+}
+
 /// Runs a proof plan over the stored tree: one read of the nodes the plan
 /// lists, then the fold (O(log n) rows, one round trip).
-pub async fn prove(store: &dyn Store, plan: &Plan) -> Result<Vec<Hash>, StoreError> {
+pub async fn prove(store: &dyn Store, plan: &Plan) -> Result<Vec<Hash>, TreeReadError> {
     let hashes = store.read_hashes(plan.ids()).await?;
-    plan.fold(&hashes)
-        .map_err(|e| StoreError::Database(format!("the store's tree hashes: {e}")))
+    plan.fold(&hashes).map_err(TreeReadError::Inconsistent)
 }
 
 /// The frontier (right edge) of the stored tree of `size`.
-pub async fn frontier(store: &dyn Store, size: u64) -> Result<Frontier, StoreError> {
+pub async fn frontier(store: &dyn Store, size: u64) -> Result<Frontier, TreeReadError> {
     let hashes = store.read_hashes(&Frontier::plan(size)).await?;
-    Frontier::from_hashes(size, hashes)
-        .map_err(|e| StoreError::Database(format!("the store's right edge: {e}")))
+    Frontier::from_hashes(size, hashes).map_err(TreeReadError::Inconsistent)
 }
 
 #[cfg(test)]

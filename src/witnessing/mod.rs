@@ -7,12 +7,15 @@
 
 use crate::config::WitnessConfig;
 use crate::metrics::Metrics;
+use crate::store::TreeReadError;
 use notarium_core::Policy;
 use notarium_core::checkpoint::Checkpoint;
 use notarium_core::cosignature::Cosignature;
 use notarium_core::encoding::b64;
+use notarium_core::error::FormatError;
 use notarium_core::identity::Role;
 use notarium_core::note::{Note, NoteSignature, SIGNATURE_PREFIX};
+use notarium_log::TreeError;
 use notarium_log::tree::Plan;
 use notarium_store::{CheckpointRow, FinalCheckpoint, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -42,15 +45,22 @@ pub struct Witnessing {
 #[derive(Debug, thiserror::Error)]
 enum AskError {
     #[error("HTTP: {0}")]
-    Http(String),
+    Http(#[from] reqwest::Error),
+    #[error("too many resynchronisations (the witness answered 409 three times in a row)")]
+    Resynchronising,
     #[error("witness answered {status}: {body}")]
     Status { status: u16, body: String },
     #[error("witness reports size {0}, which this log never had; refusing to continue")]
     Ahead(u64),
     #[error("bad cosignature from the witness: {0}")]
     BadCosignature(String),
-    #[error("tree: {0}")]
-    Tree(String),
+    /// The stored checkpoint does not parse (a bug: the sequencer made it).
+    #[error("the stored checkpoint: {0}")]
+    Checkpoint(#[from] FormatError),
+    #[error("the consistency proof: {0}")]
+    Plan(#[from] TreeError),
+    #[error("the consistency proof: {0}")]
+    Tree(#[from] TreeReadError),
 }
 
 impl Witnessing {
@@ -165,18 +175,16 @@ impl Witnessing {
         known: u64,
     ) -> Result<(String, Cosignature, u64), (AskError, Option<u64>)> {
         let checkpoint = Note::parse(&cp.note)
-            .map_err(|e| e.to_string())
-            .and_then(|n| Checkpoint::parse(n.text()).map_err(|e| e.to_string()))
-            .map_err(|e| (AskError::Tree(e), None))?;
+            .and_then(|n| Checkpoint::parse(n.text()))
+            .map_err(|e| (e.into(), None))?;
         let wm = self.metrics.witness(&w.name);
         let mut old = known.min(cp.size);
         let mut learnt = None;
         for _ in 0..3 {
-            let plan = Plan::consistency(old, cp.size)
-                .map_err(|e| (AskError::Tree(e.to_string()), learnt))?;
+            let plan = Plan::consistency(old, cp.size).map_err(|e| (e.into(), learnt))?;
             let proof = crate::store::prove(&*self.store, &plan)
                 .await
-                .map_err(|e| (AskError::Tree(e.to_string()), learnt))?;
+                .map_err(|e| (e.into(), learnt))?;
             let mut body = format!("old {old}\n");
             for h in &proof {
                 body.push_str(&b64(h));
@@ -190,7 +198,7 @@ impl Witnessing {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| (AskError::Http(e.to_string()), learnt))?;
+                .map_err(|e| (e.into(), learnt))?;
             wm.latency.observe(started.elapsed());
             let status = resp.status().as_u16();
             let is_size = resp
@@ -198,10 +206,7 @@ impl Witnessing {
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("text/x.tlog.size"));
-            let text = resp
-                .text()
-                .await
-                .map_err(|e| (AskError::Http(e.to_string()), learnt))?;
+            let text = resp.text().await.map_err(|e| (e.into(), learnt))?;
             match status {
                 200 => {
                     let (line, cosig) =
@@ -233,7 +238,7 @@ impl Witnessing {
                 _ => return Err((AskError::Status { status, body: text }, learnt)),
             }
         }
-        Err((AskError::Http("too many resynchronisations".into()), learnt))
+        Err((AskError::Resynchronising, learnt))
     }
 
     async fn finalize_if_ready(&self, cp: &CheckpointRow) -> anyhow::Result<()> {

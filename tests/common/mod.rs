@@ -294,6 +294,30 @@ impl PgDb {
     }
 }
 
+impl PgDb {
+    /// Cuts the database off, as an outage would: no new connections, and
+    /// every open one (the notary's pool and lease) terminated.
+    pub fn cut_off(&self) {
+        pg_exec(
+            &self.admin_url,
+            &format!(
+                "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid();",
+                name = self.name
+            ),
+        );
+    }
+
+    /// Ends an outage begun by [`PgDb::cut_off`].
+    pub fn restore(&self) {
+        pg_exec(
+            &self.admin_url,
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name),
+        );
+    }
+}
+
 impl Drop for PgDb {
     fn drop(&mut self) {
         pg_exec(

@@ -156,10 +156,6 @@ impl<S: WitnessState> Witness<S> {
         &self.state
     }
 
-    pub fn origins(&self) -> impl Iterator<Item = &str> {
-        self.logs.keys().map(String::as_str)
-    }
-
     /// `POST <prefix>/add-checkpoint`: the cosignature line on success.
     pub async fn add_checkpoint(&self, body: &[u8]) -> Result<Accepted, Refusal> {
         let req = AddCheckpoint::parse(body).map_err(Refusal::Malformed)?;

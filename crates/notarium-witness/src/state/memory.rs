@@ -1,5 +1,5 @@
-//! An in-memory [`WitnessState`] for unit tests of the witness rules. Not
-//! durable: never used by the binary.
+//! An in-memory [`WitnessState`] for the unit tests of the witness rules.
+//! Not durable: compiled only for tests.
 
 use super::{Cosigned, Decision, Evidence, StoreError, View, WitnessState};
 use std::collections::HashMap;
@@ -15,29 +15,22 @@ struct Inner {
 
 /// Every update runs under one lock.
 #[derive(Debug, Default)]
-pub struct MemoryState {
+pub(crate) struct MemoryState {
     inner: Mutex<Inner>,
 }
 
 impl MemoryState {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn history(&self, origin: &str) -> Vec<Cosigned> {
+    pub(crate) fn history(&self, origin: &str) -> Vec<Cosigned> {
         let inner = self.inner.lock().expect("state lock");
         inner.history.get(origin).cloned().unwrap_or_default()
     }
 
-    pub fn evidence(&self) -> Vec<Evidence> {
+    pub(crate) fn evidence(&self) -> Vec<Evidence> {
         self.inner.lock().expect("state lock").evidence.clone()
-    }
-
-    /// Pretends an earlier run cosigned `c` (e.g. with a clock that was ahead).
-    pub fn preload(&self, c: Cosigned) {
-        let mut inner = self.inner.lock().expect("state lock");
-        inner.last_cosigned_at = inner.last_cosigned_at.max(Some(c.cosigned_at));
-        inner.history.entry(c.origin.clone()).or_default().push(c);
     }
 }
 

@@ -7,13 +7,15 @@
 //! prevents the race described in tlog-witness, where a slower request for a
 //! smaller size overwrites a larger one and rolls the log back.
 
-pub mod memory;
+#[cfg(test)]
+mod memory;
 pub mod sqlite;
 
 use notarium_core::merkle::Hash;
 use std::future::Future;
 
-pub use memory::MemoryState;
+#[cfg(test)]
+pub(crate) use memory::MemoryState;
 pub use sqlite::SqliteState;
 
 /// One checkpoint the witness cosigned, as it is kept.

@@ -1,12 +1,21 @@
-//! The notary's shared state and the operations handlers call. Handlers
-//! stay thin: extract, call here, respond.
+//! The notary's service: its shared state and every operation the HTTP
+//! handlers call. It knows no HTTP: it takes what a request carried (a
+//! header value, a body, path and query values) and answers a result or a
+//! typed [`Error`], which src/api/error.rs maps to a status in one function.
 
-use crate::api::error::ApiError;
+mod error;
+mod evidence;
+mod log;
+mod verify;
+
+pub use error::{Error, Invalid, Missing, OutOfRange};
+pub use evidence::{EntryStatus, MAX_BATCH};
+
+use crate::budget::{Budget, MAX_INFLIGHT_SUBMISSION_BYTES, MAX_INFLIGHT_VERIFY_BYTES};
 use crate::config::Config;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::store::prove;
-use actix_web::http::StatusCode;
 use notarium_core::Verifier;
 use notarium_core::entry::{Entry, Metadata, SubmitterId};
 use notarium_core::merkle::Hash;
@@ -24,19 +33,23 @@ use std::time::{Duration, Instant};
 /// How long an API key lookup is cached.
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 
+/// How recently another process must have signed a checkpoint for this
+/// one, not sequencing, to count as ready while entries wait.
+const SEQUENCED_WITHIN_MS: i64 = 10_000;
+
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub intake: Intake,
-    pub metrics: Arc<Metrics>,
-    pub config: Arc<Config>,
-    pub verifier: Verifier,
-    pub renderer: Arc<notarium_pdf::Renderer>,
+    store: Arc<dyn Store>,
+    intake: Intake,
+    metrics: Arc<Metrics>,
+    config: Arc<Config>,
+    verifier: Verifier,
+    renderer: Arc<notarium_pdf::Renderer>,
     keys: Mutex<HashMap<Hash, (Option<SubmitterId>, Instant)>>,
     buckets: Mutex<HashMap<Hash, Bucket>>,
-    /// Bytes of submission bodies in flight (see `api::read_budgeted_body`).
-    pub submission_bytes: crate::api::Budget,
+    /// Bytes of submission bodies in flight.
+    pub submission_bytes: Budget,
     /// Bytes of `POST /v1/verify` bodies in flight.
-    pub verify_bytes: crate::api::Budget,
+    pub verify_bytes: Budget,
     /// The largest log size this process has read from the store.
     known_log_size: AtomicU64,
 }
@@ -45,6 +58,21 @@ pub struct AppState {
 struct Bucket {
     tokens: f64,
     at: Instant,
+}
+
+/// Who is calling: an authenticated tenant, and the hash of the key it
+/// used (rate limits are per key).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: SubmitterId,
+    key: Hash,
+}
+
+/// Who sequences the log, when the notary is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequencing {
+    ThisProcess,
+    AnotherProcess,
 }
 
 /// The SHA-256 of an API key, the only form in which keys are stored.
@@ -79,9 +107,16 @@ impl AppState {
             config,
             keys: Mutex::default(),
             buckets: Mutex::default(),
-            submission_bytes: crate::api::Budget::new(crate::api::MAX_INFLIGHT_SUBMISSION_BYTES),
-            verify_bytes: crate::api::Budget::new(crate::api::MAX_INFLIGHT_VERIFY_BYTES),
+            submission_bytes: Budget::new(MAX_INFLIGHT_SUBMISSION_BYTES),
+            verify_bytes: Budget::new(MAX_INFLIGHT_VERIFY_BYTES),
             known_log_size: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a refusal in `notarium_rejections_total`, by its reason.
+    pub fn count(&self, e: &Error) {
+        if let Some(reason) = e.rejection() {
+            self.metrics.reject(reason);
         }
     }
 
@@ -90,7 +125,7 @@ impl AppState {
     /// read before answers without asking the store again: a proof for a
     /// tree that size or smaller costs one round trip to the store, not
     /// two.
-    pub async fn log_size_at_least(&self, size: u64) -> Result<u64, ApiError> {
+    async fn log_size_at_least(&self, size: u64) -> Result<u64, Error> {
         let known = self.known_log_size.load(Ordering::Relaxed);
         if size <= known {
             return Ok(known);
@@ -100,19 +135,14 @@ impl AppState {
         Ok(now)
     }
 
-    /// The tenant of a `Bearer` API key.
-    pub async fn authenticate(
-        &self,
-        authorization: Option<&str>,
-    ) -> Result<(SubmitterId, Hash), ApiError> {
+    /// The tenant of a `Bearer` API key (`authorization` is the header's
+    /// value).
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, Error> {
         let key = authorization
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                self.metrics.reject("unauthorized");
-                ApiError::unauthorized("an API key is required: Authorization: Bearer <key>")
-            })?;
+            .ok_or(Error::Unauthorized)?;
         let h = key_hash(key);
         let cached = self
             .keys
@@ -128,7 +158,9 @@ impl AppState {
                     .store
                     .tenant_for_key(&h)
                     .await?
-                    .and_then(|t| SubmitterId::parse(&t).ok());
+                    .map(|t| SubmitterId::parse(&t))
+                    .transpose()
+                    .map_err(|e| Error::internal("the stored tenant of an API key", e))?;
                 let mut cache = self.keys.lock().expect("key cache");
                 if cache.len() > 100_000 {
                     cache.clear();
@@ -138,28 +170,26 @@ impl AppState {
             }
         };
         match tenant {
-            Some(t) => Ok((t, h)),
-            None => {
-                self.metrics.reject("unauthorized");
-                Err(ApiError::unauthorized("unknown API key"))
-            }
+            Some(tenant) => Ok(Caller { tenant, key: h }),
+            None => Err(Error::UnknownKey),
         }
     }
 
     /// Per-key token bucket; `n` submissions at once.
-    pub fn rate_limit(&self, key: &Hash, n: usize) -> Result<(), ApiError> {
-        let rate = self.config.limits.per_key_rate as f64;
-        if rate <= 0.0 {
+    fn rate_limit(&self, caller: &Caller, n: usize) -> Result<(), Error> {
+        let rate = self.config.limits.per_key_rate;
+        if rate == 0 {
             return Ok(());
         }
+        let per_second = f64::from(rate);
         let burst = (self.config.limits.per_key_burst as f64).max(1.0);
         let mut buckets = self.buckets.lock().expect("buckets");
         let now = Instant::now();
-        let b = buckets.entry(*key).or_insert(Bucket {
+        let b = buckets.entry(caller.key).or_insert(Bucket {
             tokens: burst,
             at: now,
         });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * per_second).min(burst);
         b.at = now;
         // The bucket never holds more than `burst`: a batch larger than
         // that is admitted once the bucket is full and leaves it in debt
@@ -170,19 +200,16 @@ impl AppState {
             b.tokens -= n as f64;
             Ok(())
         } else {
-            let wait = ((need - b.tokens) / rate).ceil().max(1.0) as u64;
-            self.metrics.reject("rate_limited");
-            Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("this API key may submit {rate} entries per second"),
-            )
-            .retry_after(wait))
+            let wait = ((need - b.tokens) / per_second).ceil().max(1.0) as u64;
+            Err(Error::RateLimited {
+                rate,
+                retry_after: wait,
+            })
         }
     }
 
-    /// Whether an entry is final, and its certificate JSON if so.
-    pub async fn certificate(&self, e: &StoredEntry) -> Result<Option<(String, u64)>, ApiError> {
+    /// The certificate JSON of an entry, once a final checkpoint covers it.
+    async fn certificate(&self, e: &StoredEntry) -> Result<Option<String>, Error> {
         let Some(index) = e.log_index else {
             return Ok(None);
         };
@@ -190,17 +217,53 @@ impl AppState {
             return Ok(None);
         };
         let entry = entry_of(e)?;
-        let plan = Plan::inclusion(index, fin.size).map_err(ApiError::internal)?;
+        let plan =
+            Plan::inclusion(index, fin.size).map_err(|e| Error::internal("the final size", e))?;
         let path = prove(&*self.store, &plan).await?;
-        let note = Note::parse(&fin.note).map_err(ApiError::internal)?;
+        let note = Note::parse(&fin.note).map_err(|e| Error::internal("a final checkpoint", e))?;
         let cert = issue_certificate(&entry, index, path, note, fin.certificates.clone());
-        Ok(Some((cert.to_json(), fin.size)))
+        Ok(Some(cert.to_json()))
+    }
+
+    /// Ready to take submissions: the store answers, and the log is being
+    /// sequenced (by us, or by another process that holds the lease).
+    pub async fn readiness(&self) -> Result<Sequencing, Error> {
+        self.store.ping().await?;
+        if self.metrics.leader.load(Ordering::Relaxed) {
+            return Ok(Sequencing::ThisProcess);
+        }
+        // Another process holds the lease if the log keeps moving: nothing
+        // waits, or a checkpoint was signed recently.
+        let pending = self.store.pending_count().await?;
+        let recent = self.store.latest_checkpoint().await?.is_some_and(|c| {
+            notarium_log::clock::now().millis() - c.created_ms < SEQUENCED_WITHIN_MS
+        });
+        if pending > 0 && !recent {
+            return Err(Error::NoSequencer { pending });
+        }
+        Ok(Sequencing::AnotherProcess)
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        // Pending first: a batch leaves the queue and enters the log in one
+        // transaction, so once nothing is pending the size read next counts it.
+        let pending = self.store.pending_count().await.ok();
+        let log_size = self.store.log_state().await.ok().map(|s| s.size);
+        self.metrics.render(
+            pending,
+            log_size,
+            (self.intake.queued(), self.intake.committing()),
+        )
     }
 }
 
 /// Rebuilds the core entry of a stored row.
-pub fn entry_of(e: &StoredEntry) -> Result<Entry, ApiError> {
+fn entry_of(e: &StoredEntry) -> Result<Entry, Error> {
     let r = &e.entry;
+    fn stored(e: impl std::fmt::Display) -> Error {
+        Error::internal("a stored entry", e)
+    }
     Ok(Entry {
         evidence_sha256: r.evidence_sha256,
         salt: r.salt,
@@ -209,8 +272,8 @@ pub fn entry_of(e: &StoredEntry) -> Result<Entry, ApiError> {
             .as_deref()
             .map(Metadata::from_text)
             .transpose()
-            .map_err(ApiError::internal)?,
-        submitter: SubmitterId::parse(&r.tenant).map_err(ApiError::internal)?,
-        received: UtcMillis::from_millis(r.received_ms).map_err(ApiError::internal)?,
+            .map_err(stored)?,
+        submitter: SubmitterId::parse(&r.tenant).map_err(stored)?,
+        received: UtcMillis::from_millis(r.received_ms).map_err(stored)?,
     })
 }
