@@ -250,3 +250,157 @@ impl Metrics {
         o
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole exposition for a known state, byte for byte: what
+    /// scrapers (tests/notary_e2e.rs, the load bench, dashboards) parse.
+    #[test]
+    fn the_exposition_is_stable() {
+        let m = Metrics::default();
+        m.submissions.store(5, Ordering::Relaxed);
+        m.reject("rate_limited");
+        m.reject("rate_limited");
+        m.reject("bad_request");
+        m.observe_commit(30, Duration::from_millis(3));
+        m.time_to_final.observe(Duration::from_millis(700));
+        m.batch_latency.observe(Duration::from_millis(20));
+        m.final_size.store(9, Ordering::Relaxed);
+        m.leader.store(true, Ordering::Relaxed);
+        let w = m.witness("court.example/witness");
+        w.latency.observe(Duration::from_millis(40));
+        w.latency.observe(Duration::from_secs(9));
+        w.failures.store(1, Ordering::Relaxed);
+        w.cosignatures.store(2, Ordering::Relaxed);
+        m.witness("arbitration.example/witness");
+        let text = m.render(Some(3), Some(10), (1, 2));
+        assert_eq!(text, EXPECTED);
+    }
+
+    const EXPECTED: &str = r#"# HELP notarium_submissions_total Entries accepted (durable, receipted).
+# TYPE notarium_submissions_total counter
+notarium_submissions_total 5
+# HELP notarium_rejections_total Requests refused, by reason.
+# TYPE notarium_rejections_total counter
+notarium_rejections_total{reason="bad_request"} 1
+notarium_rejections_total{reason="rate_limited"} 2
+# HELP notarium_pending_entries Entries stored but not yet in the log.
+# TYPE notarium_pending_entries gauge
+notarium_pending_entries 3
+# HELP notarium_intake_entries Entries accepted for a group commit and not yet answered: waiting for one, or in one.
+# TYPE notarium_intake_entries gauge
+notarium_intake_entries{state="queued"} 1
+notarium_intake_entries{state="committing"} 2
+# HELP notarium_log_size Entries in the log (latest signed checkpoint).
+# TYPE notarium_log_size gauge
+notarium_log_size 10
+# HELP notarium_final_size Tree size of the latest final (witnessed) checkpoint.
+# TYPE notarium_final_size gauge
+notarium_final_size 9
+# HELP notarium_checkpoint_age_seconds Age of the latest signed checkpoint.
+# TYPE notarium_checkpoint_age_seconds gauge
+notarium_checkpoint_age_seconds 0
+# HELP notarium_sequencer_leader 1 if this process sequences the log.
+# TYPE notarium_sequencer_leader gauge
+notarium_sequencer_leader 1
+# HELP notarium_committed_entries_total Entries written by group commits.
+# TYPE notarium_committed_entries_total counter
+notarium_committed_entries_total 30
+# HELP notarium_commit_groups_total Group commits.
+# TYPE notarium_commit_groups_total counter
+notarium_commit_groups_total 1
+# HELP notarium_commit_seconds Durable group commit latency.
+# TYPE notarium_commit_seconds histogram
+notarium_commit_seconds_bucket{le="0.001"} 0
+notarium_commit_seconds_bucket{le="0.0025"} 0
+notarium_commit_seconds_bucket{le="0.005"} 1
+notarium_commit_seconds_bucket{le="0.01"} 1
+notarium_commit_seconds_bucket{le="0.025"} 1
+notarium_commit_seconds_bucket{le="0.05"} 1
+notarium_commit_seconds_bucket{le="0.1"} 1
+notarium_commit_seconds_bucket{le="0.25"} 1
+notarium_commit_seconds_bucket{le="0.5"} 1
+notarium_commit_seconds_bucket{le="1"} 1
+notarium_commit_seconds_bucket{le="2.5"} 1
+notarium_commit_seconds_bucket{le="5"} 1
+notarium_commit_seconds_bucket{le="+Inf"} 1
+notarium_commit_seconds_sum{} 0.003
+notarium_commit_seconds_count{} 1
+# HELP notarium_time_to_final_seconds From receipt to final checkpoint.
+# TYPE notarium_time_to_final_seconds histogram
+notarium_time_to_final_seconds_bucket{le="0.001"} 0
+notarium_time_to_final_seconds_bucket{le="0.0025"} 0
+notarium_time_to_final_seconds_bucket{le="0.005"} 0
+notarium_time_to_final_seconds_bucket{le="0.01"} 0
+notarium_time_to_final_seconds_bucket{le="0.025"} 0
+notarium_time_to_final_seconds_bucket{le="0.05"} 0
+notarium_time_to_final_seconds_bucket{le="0.1"} 0
+notarium_time_to_final_seconds_bucket{le="0.25"} 0
+notarium_time_to_final_seconds_bucket{le="0.5"} 0
+notarium_time_to_final_seconds_bucket{le="1"} 1
+notarium_time_to_final_seconds_bucket{le="2.5"} 1
+notarium_time_to_final_seconds_bucket{le="5"} 1
+notarium_time_to_final_seconds_bucket{le="+Inf"} 1
+notarium_time_to_final_seconds_sum{} 0.7
+notarium_time_to_final_seconds_count{} 1
+# HELP notarium_batch_seconds Sequencer batch transaction latency.
+# TYPE notarium_batch_seconds histogram
+notarium_batch_seconds_bucket{le="0.001"} 0
+notarium_batch_seconds_bucket{le="0.0025"} 0
+notarium_batch_seconds_bucket{le="0.005"} 0
+notarium_batch_seconds_bucket{le="0.01"} 0
+notarium_batch_seconds_bucket{le="0.025"} 1
+notarium_batch_seconds_bucket{le="0.05"} 1
+notarium_batch_seconds_bucket{le="0.1"} 1
+notarium_batch_seconds_bucket{le="0.25"} 1
+notarium_batch_seconds_bucket{le="0.5"} 1
+notarium_batch_seconds_bucket{le="1"} 1
+notarium_batch_seconds_bucket{le="2.5"} 1
+notarium_batch_seconds_bucket{le="5"} 1
+notarium_batch_seconds_bucket{le="+Inf"} 1
+notarium_batch_seconds_sum{} 0.02
+notarium_batch_seconds_count{} 1
+# HELP notarium_witness_seconds add-checkpoint latency per witness.
+# TYPE notarium_witness_seconds histogram
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.001"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.0025"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.005"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.01"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.025"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.05"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.1"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.25"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.5"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="1"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="2.5"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="5"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="+Inf"} 0
+notarium_witness_seconds_sum{witness="arbitration.example/witness"} 0
+notarium_witness_seconds_count{witness="arbitration.example/witness"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.001"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.0025"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.005"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.01"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.025"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.05"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.1"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.25"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.5"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="1"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="2.5"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="5"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="+Inf"} 2
+notarium_witness_seconds_sum{witness="court.example/witness"} 9.04
+notarium_witness_seconds_count{witness="court.example/witness"} 2
+# HELP notarium_witness_failures_total Failed add-checkpoint requests per witness.
+# TYPE notarium_witness_failures_total counter
+notarium_witness_failures_total{witness="arbitration.example/witness"} 0
+notarium_witness_failures_total{witness="court.example/witness"} 1
+# HELP notarium_witness_cosignatures_total Verified cosignatures per witness.
+# TYPE notarium_witness_cosignatures_total counter
+notarium_witness_cosignatures_total{witness="arbitration.example/witness"} 0
+notarium_witness_cosignatures_total{witness="court.example/witness"} 2
+"#;
+}

@@ -159,3 +159,58 @@ mod tests {
         assert!(text.contains("notarium_witness_store_updates_total 2\n"));
     }
 }
+
+#[cfg(test)]
+mod exposition {
+    use super::*;
+
+    /// The whole exposition for a known state, byte for byte.
+    #[test]
+    fn the_exposition_is_stable() {
+        let m = Metrics::new();
+        m.request("add-checkpoint", 200);
+        m.request("checkpoint", 404);
+        m.cosigned("notarium.example/log", 7, Duration::from_micros(700));
+        m.cosigned("notarium.example/log", 9, Duration::from_secs(6));
+        m.cosigned("other\\log\n", 3, Duration::from_millis(30));
+        let text = m.render((4, 5, 3));
+        assert_eq!(text, EXPECTED);
+    }
+
+    const EXPECTED: &str = r#"# HELP notarium_witness_requests_total HTTP requests by endpoint and status code.
+# TYPE notarium_witness_requests_total counter
+notarium_witness_requests_total{endpoint="add-checkpoint",status="200"} 1
+notarium_witness_requests_total{endpoint="checkpoint",status="404"} 1
+# HELP notarium_witness_cosign_duration_seconds Time from receiving an add-checkpoint request to answering it with a durable cosignature.
+# TYPE notarium_witness_cosign_duration_seconds histogram
+notarium_witness_cosign_duration_seconds_bucket{le="0.0005"} 0
+notarium_witness_cosign_duration_seconds_bucket{le="0.001"} 1
+notarium_witness_cosign_duration_seconds_bucket{le="0.0025"} 1
+notarium_witness_cosign_duration_seconds_bucket{le="0.005"} 1
+notarium_witness_cosign_duration_seconds_bucket{le="0.01"} 1
+notarium_witness_cosign_duration_seconds_bucket{le="0.025"} 1
+notarium_witness_cosign_duration_seconds_bucket{le="0.05"} 2
+notarium_witness_cosign_duration_seconds_bucket{le="0.1"} 2
+notarium_witness_cosign_duration_seconds_bucket{le="0.25"} 2
+notarium_witness_cosign_duration_seconds_bucket{le="0.5"} 2
+notarium_witness_cosign_duration_seconds_bucket{le="1"} 2
+notarium_witness_cosign_duration_seconds_bucket{le="2.5"} 2
+notarium_witness_cosign_duration_seconds_bucket{le="5"} 2
+notarium_witness_cosign_duration_seconds_bucket{le="+Inf"} 3
+notarium_witness_cosign_duration_seconds_sum 6.0307
+notarium_witness_cosign_duration_seconds_count 3
+# HELP notarium_witness_latest_size Size of the latest checkpoint cosigned, per log.
+# TYPE notarium_witness_latest_size gauge
+notarium_witness_latest_size{origin="notarium.example/log"} 9
+notarium_witness_latest_size{origin="other\\log\n"} 3
+# HELP notarium_witness_store_commits_total Durable commits of the witness state (group commits).
+# TYPE notarium_witness_store_commits_total counter
+notarium_witness_store_commits_total 4
+# HELP notarium_witness_store_updates_total Atomic updates applied by those commits.
+# TYPE notarium_witness_store_updates_total counter
+notarium_witness_store_updates_total 5
+# HELP notarium_witness_store_largest_batch Most updates committed together so far.
+# TYPE notarium_witness_store_largest_batch gauge
+notarium_witness_store_largest_batch 3
+"#;
+}
