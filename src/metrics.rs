@@ -1,5 +1,8 @@
 //! Prometheus metrics, kept with atomics and rendered as text on /metrics.
+//! The latency histogram, family headers and label escaping are the
+//! witness's too (`notarium_http::metrics`).
 
+use notarium_http::metrics::{Histogram, Kind, Labels, escape_label_value, write_header};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -11,54 +14,24 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-#[derive(Debug, Default)]
-pub struct Histogram {
-    counts: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    pub fn observe(&self, d: Duration) {
-        let s = d.as_secs_f64();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if s <= *b {
-                self.counts[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}",
-                self.counts[i].load(Ordering::Relaxed)
-            );
-        }
-        let n = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {n}");
-        let _ = writeln!(
-            out,
-            "{name}_sum{{{labels}}} {}",
-            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "{name}_count{{{labels}}} {n}");
-    }
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WitnessMetrics {
     pub latency: Histogram,
     pub failures: AtomicU64,
     pub cosignatures: AtomicU64,
 }
 
-#[derive(Debug, Default)]
+impl Default for WitnessMetrics {
+    fn default() -> Self {
+        WitnessMetrics {
+            latency: Histogram::new(&BUCKETS),
+            failures: AtomicU64::default(),
+            cosignatures: AtomicU64::default(),
+        }
+    }
+}
+
+#[derive(Debug)]
 pub struct Metrics {
     pub submissions: AtomicU64,
     rejections: Mutex<BTreeMap<String, u64>>,
@@ -74,6 +47,31 @@ pub struct Metrics {
     pub batch_latency: Histogram,
     pub leader: AtomicBool,
     witnesses: Mutex<BTreeMap<String, std::sync::Arc<WitnessMetrics>>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            submissions: AtomicU64::default(),
+            rejections: Mutex::default(),
+            commit_latency: Histogram::new(&BUCKETS),
+            committed_entries: AtomicU64::default(),
+            commit_groups: AtomicU64::default(),
+            log_size: AtomicU64::default(),
+            final_size: AtomicU64::default(),
+            checkpoint_ms: AtomicI64::default(),
+            time_to_final: Histogram::new(&BUCKETS),
+            batch_latency: Histogram::new(&BUCKETS),
+            leader: AtomicBool::default(),
+            witnesses: Mutex::default(),
+        }
+    }
+}
+
+/// A family of one sample without labels: its header and its value.
+fn single(o: &mut String, name: &str, help: &str, kind: Kind, v: impl std::fmt::Display) {
+    write_header(o, name, help, kind);
+    let _ = writeln!(o, "{name} {v}");
 }
 
 impl Metrics {
@@ -114,52 +112,56 @@ impl Metrics {
         intake: (usize, usize),
     ) -> String {
         let mut o = String::new();
-        let g = |o: &mut String, name: &str, help: &str, kind: &str, v: String| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
-        };
-        g(
+        single(
             &mut o,
             "notarium_submissions_total",
             "Entries accepted (durable, receipted).",
-            "counter",
-            self.submissions.load(Ordering::Relaxed).to_string(),
+            Kind::Counter,
+            self.submissions.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            o,
-            "# HELP notarium_rejections_total Requests refused, by reason.\n# TYPE notarium_rejections_total counter"
+        write_header(
+            &mut o,
+            "notarium_rejections_total",
+            "Requests refused, by reason.",
+            Kind::Counter,
         );
         for (reason, n) in self.rejections.lock().expect("metrics lock").iter() {
+            let reason = escape_label_value(reason);
             let _ = writeln!(o, "notarium_rejections_total{{reason=\"{reason}\"}} {n}");
         }
         if let Some(p) = pending {
-            g(
+            single(
                 &mut o,
                 "notarium_pending_entries",
                 "Entries stored but not yet in the log.",
-                "gauge",
-                p.to_string(),
+                Kind::Gauge,
+                p,
             );
         }
+        write_header(
+            &mut o,
+            "notarium_intake_entries",
+            "Entries accepted for a group commit and not yet answered: waiting for one, or in one.",
+            Kind::Gauge,
+        );
         let _ = writeln!(
             o,
-            "# HELP notarium_intake_entries Entries accepted for a group commit and not yet answered: waiting for one, or in one.\n# TYPE notarium_intake_entries gauge\nnotarium_intake_entries{{state=\"queued\"}} {}\nnotarium_intake_entries{{state=\"committing\"}} {}",
+            "notarium_intake_entries{{state=\"queued\"}} {}\nnotarium_intake_entries{{state=\"committing\"}} {}",
             intake.0, intake.1
         );
-        g(
+        single(
             &mut o,
             "notarium_log_size",
             "Entries in the log (latest signed checkpoint).",
-            "gauge",
-            log_size
-                .unwrap_or_else(|| self.log_size.load(Ordering::Relaxed))
-                .to_string(),
+            Kind::Gauge,
+            log_size.unwrap_or_else(|| self.log_size.load(Ordering::Relaxed)),
         );
-        g(
+        single(
             &mut o,
             "notarium_final_size",
             "Tree size of the latest final (witnessed) checkpoint.",
-            "gauge",
-            self.final_size.load(Ordering::Relaxed).to_string(),
+            Kind::Gauge,
+            self.final_size.load(Ordering::Relaxed),
         );
         let cp = self.checkpoint_ms.load(Ordering::Relaxed);
         let age = if cp == 0 {
@@ -167,86 +169,250 @@ impl Metrics {
         } else {
             (notarium_log::clock::now().millis() - cp).max(0) as f64 / 1000.0
         };
-        g(
+        single(
             &mut o,
             "notarium_checkpoint_age_seconds",
             "Age of the latest signed checkpoint.",
-            "gauge",
-            format!("{age}"),
+            Kind::Gauge,
+            age,
         );
-        g(
+        single(
             &mut o,
             "notarium_sequencer_leader",
             "1 if this process sequences the log.",
-            "gauge",
-            u8::from(self.leader.load(Ordering::Relaxed)).to_string(),
+            Kind::Gauge,
+            u8::from(self.leader.load(Ordering::Relaxed)),
         );
-        g(
+        single(
             &mut o,
             "notarium_committed_entries_total",
             "Entries written by group commits.",
-            "counter",
-            self.committed_entries.load(Ordering::Relaxed).to_string(),
+            Kind::Counter,
+            self.committed_entries.load(Ordering::Relaxed),
         );
-        g(
+        single(
             &mut o,
             "notarium_commit_groups_total",
             "Group commits.",
-            "counter",
-            self.commit_groups.load(Ordering::Relaxed).to_string(),
+            Kind::Counter,
+            self.commit_groups.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            o,
-            "# HELP notarium_commit_seconds Durable group commit latency.\n# TYPE notarium_commit_seconds histogram"
+        // The notary's unlabelled histograms have always written `_sum{}`
+        // and `_count{}`; tests/notary_e2e.rs reads them so.
+        self.commit_latency.write(
+            &mut o,
+            "notarium_commit_seconds",
+            "Durable group commit latency.",
+            Labels::EmptySet,
         );
-        self.commit_latency
-            .render(&mut o, "notarium_commit_seconds", "");
-        let _ = writeln!(
-            o,
-            "# HELP notarium_time_to_final_seconds From receipt to final checkpoint.\n# TYPE notarium_time_to_final_seconds histogram"
+        self.time_to_final.write(
+            &mut o,
+            "notarium_time_to_final_seconds",
+            "From receipt to final checkpoint.",
+            Labels::EmptySet,
         );
-        self.time_to_final
-            .render(&mut o, "notarium_time_to_final_seconds", "");
-        let _ = writeln!(
-            o,
-            "# HELP notarium_batch_seconds Sequencer batch transaction latency.\n# TYPE notarium_batch_seconds histogram"
+        self.batch_latency.write(
+            &mut o,
+            "notarium_batch_seconds",
+            "Sequencer batch transaction latency.",
+            Labels::EmptySet,
         );
-        self.batch_latency
-            .render(&mut o, "notarium_batch_seconds", "");
         let ws = self.witnesses.lock().expect("metrics lock");
-        let _ = writeln!(
-            o,
-            "# HELP notarium_witness_seconds add-checkpoint latency per witness.\n# TYPE notarium_witness_seconds histogram"
+        write_header(
+            &mut o,
+            "notarium_witness_seconds",
+            "add-checkpoint latency per witness.",
+            Kind::Histogram,
         );
         for (name, w) in ws.iter() {
-            w.latency.render(
+            w.latency.write_series(
                 &mut o,
                 "notarium_witness_seconds",
-                &format!("witness=\"{name}\""),
+                Labels::Pairs(&[("witness", name)]),
             );
         }
-        let _ = writeln!(
-            o,
-            "# HELP notarium_witness_failures_total Failed add-checkpoint requests per witness.\n# TYPE notarium_witness_failures_total counter"
+        write_header(
+            &mut o,
+            "notarium_witness_failures_total",
+            "Failed add-checkpoint requests per witness.",
+            Kind::Counter,
         );
         for (name, w) in ws.iter() {
             let _ = writeln!(
                 o,
-                "notarium_witness_failures_total{{witness=\"{name}\"}} {}",
+                "notarium_witness_failures_total{{witness=\"{}\"}} {}",
+                escape_label_value(name),
                 w.failures.load(Ordering::Relaxed)
             );
         }
-        let _ = writeln!(
-            o,
-            "# HELP notarium_witness_cosignatures_total Verified cosignatures per witness.\n# TYPE notarium_witness_cosignatures_total counter"
+        write_header(
+            &mut o,
+            "notarium_witness_cosignatures_total",
+            "Verified cosignatures per witness.",
+            Kind::Counter,
         );
         for (name, w) in ws.iter() {
             let _ = writeln!(
                 o,
-                "notarium_witness_cosignatures_total{{witness=\"{name}\"}} {}",
+                "notarium_witness_cosignatures_total{{witness=\"{}\"}} {}",
+                escape_label_value(name),
                 w.cosignatures.load(Ordering::Relaxed)
             );
         }
         o
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole exposition for a known state, byte for byte: what
+    /// scrapers (tests/notary_e2e.rs, the load bench, dashboards) parse.
+    #[test]
+    fn the_exposition_is_stable() {
+        let m = Metrics::default();
+        m.submissions.store(5, Ordering::Relaxed);
+        m.reject("rate_limited");
+        m.reject("rate_limited");
+        m.reject("bad_request");
+        m.observe_commit(30, Duration::from_millis(3));
+        m.time_to_final.observe(Duration::from_millis(700));
+        m.batch_latency.observe(Duration::from_millis(20));
+        m.final_size.store(9, Ordering::Relaxed);
+        m.leader.store(true, Ordering::Relaxed);
+        let w = m.witness("court.example/witness");
+        w.latency.observe(Duration::from_millis(40));
+        w.latency.observe(Duration::from_secs(9));
+        w.failures.store(1, Ordering::Relaxed);
+        w.cosignatures.store(2, Ordering::Relaxed);
+        m.witness("arbitration.example/witness");
+        let text = m.render(Some(3), Some(10), (1, 2));
+        assert_eq!(text, EXPECTED);
+    }
+
+    const EXPECTED: &str = r#"# HELP notarium_submissions_total Entries accepted (durable, receipted).
+# TYPE notarium_submissions_total counter
+notarium_submissions_total 5
+# HELP notarium_rejections_total Requests refused, by reason.
+# TYPE notarium_rejections_total counter
+notarium_rejections_total{reason="bad_request"} 1
+notarium_rejections_total{reason="rate_limited"} 2
+# HELP notarium_pending_entries Entries stored but not yet in the log.
+# TYPE notarium_pending_entries gauge
+notarium_pending_entries 3
+# HELP notarium_intake_entries Entries accepted for a group commit and not yet answered: waiting for one, or in one.
+# TYPE notarium_intake_entries gauge
+notarium_intake_entries{state="queued"} 1
+notarium_intake_entries{state="committing"} 2
+# HELP notarium_log_size Entries in the log (latest signed checkpoint).
+# TYPE notarium_log_size gauge
+notarium_log_size 10
+# HELP notarium_final_size Tree size of the latest final (witnessed) checkpoint.
+# TYPE notarium_final_size gauge
+notarium_final_size 9
+# HELP notarium_checkpoint_age_seconds Age of the latest signed checkpoint.
+# TYPE notarium_checkpoint_age_seconds gauge
+notarium_checkpoint_age_seconds 0
+# HELP notarium_sequencer_leader 1 if this process sequences the log.
+# TYPE notarium_sequencer_leader gauge
+notarium_sequencer_leader 1
+# HELP notarium_committed_entries_total Entries written by group commits.
+# TYPE notarium_committed_entries_total counter
+notarium_committed_entries_total 30
+# HELP notarium_commit_groups_total Group commits.
+# TYPE notarium_commit_groups_total counter
+notarium_commit_groups_total 1
+# HELP notarium_commit_seconds Durable group commit latency.
+# TYPE notarium_commit_seconds histogram
+notarium_commit_seconds_bucket{le="0.001"} 0
+notarium_commit_seconds_bucket{le="0.0025"} 0
+notarium_commit_seconds_bucket{le="0.005"} 1
+notarium_commit_seconds_bucket{le="0.01"} 1
+notarium_commit_seconds_bucket{le="0.025"} 1
+notarium_commit_seconds_bucket{le="0.05"} 1
+notarium_commit_seconds_bucket{le="0.1"} 1
+notarium_commit_seconds_bucket{le="0.25"} 1
+notarium_commit_seconds_bucket{le="0.5"} 1
+notarium_commit_seconds_bucket{le="1"} 1
+notarium_commit_seconds_bucket{le="2.5"} 1
+notarium_commit_seconds_bucket{le="5"} 1
+notarium_commit_seconds_bucket{le="+Inf"} 1
+notarium_commit_seconds_sum{} 0.003
+notarium_commit_seconds_count{} 1
+# HELP notarium_time_to_final_seconds From receipt to final checkpoint.
+# TYPE notarium_time_to_final_seconds histogram
+notarium_time_to_final_seconds_bucket{le="0.001"} 0
+notarium_time_to_final_seconds_bucket{le="0.0025"} 0
+notarium_time_to_final_seconds_bucket{le="0.005"} 0
+notarium_time_to_final_seconds_bucket{le="0.01"} 0
+notarium_time_to_final_seconds_bucket{le="0.025"} 0
+notarium_time_to_final_seconds_bucket{le="0.05"} 0
+notarium_time_to_final_seconds_bucket{le="0.1"} 0
+notarium_time_to_final_seconds_bucket{le="0.25"} 0
+notarium_time_to_final_seconds_bucket{le="0.5"} 0
+notarium_time_to_final_seconds_bucket{le="1"} 1
+notarium_time_to_final_seconds_bucket{le="2.5"} 1
+notarium_time_to_final_seconds_bucket{le="5"} 1
+notarium_time_to_final_seconds_bucket{le="+Inf"} 1
+notarium_time_to_final_seconds_sum{} 0.7
+notarium_time_to_final_seconds_count{} 1
+# HELP notarium_batch_seconds Sequencer batch transaction latency.
+# TYPE notarium_batch_seconds histogram
+notarium_batch_seconds_bucket{le="0.001"} 0
+notarium_batch_seconds_bucket{le="0.0025"} 0
+notarium_batch_seconds_bucket{le="0.005"} 0
+notarium_batch_seconds_bucket{le="0.01"} 0
+notarium_batch_seconds_bucket{le="0.025"} 1
+notarium_batch_seconds_bucket{le="0.05"} 1
+notarium_batch_seconds_bucket{le="0.1"} 1
+notarium_batch_seconds_bucket{le="0.25"} 1
+notarium_batch_seconds_bucket{le="0.5"} 1
+notarium_batch_seconds_bucket{le="1"} 1
+notarium_batch_seconds_bucket{le="2.5"} 1
+notarium_batch_seconds_bucket{le="5"} 1
+notarium_batch_seconds_bucket{le="+Inf"} 1
+notarium_batch_seconds_sum{} 0.02
+notarium_batch_seconds_count{} 1
+# HELP notarium_witness_seconds add-checkpoint latency per witness.
+# TYPE notarium_witness_seconds histogram
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.001"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.0025"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.005"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.01"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.025"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.05"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.1"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.25"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="0.5"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="1"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="2.5"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="5"} 0
+notarium_witness_seconds_bucket{witness="arbitration.example/witness",le="+Inf"} 0
+notarium_witness_seconds_sum{witness="arbitration.example/witness"} 0
+notarium_witness_seconds_count{witness="arbitration.example/witness"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.001"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.0025"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.005"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.01"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.025"} 0
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.05"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.1"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.25"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="0.5"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="1"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="2.5"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="5"} 1
+notarium_witness_seconds_bucket{witness="court.example/witness",le="+Inf"} 2
+notarium_witness_seconds_sum{witness="court.example/witness"} 9.04
+notarium_witness_seconds_count{witness="court.example/witness"} 2
+# HELP notarium_witness_failures_total Failed add-checkpoint requests per witness.
+# TYPE notarium_witness_failures_total counter
+notarium_witness_failures_total{witness="arbitration.example/witness"} 0
+notarium_witness_failures_total{witness="court.example/witness"} 1
+# HELP notarium_witness_cosignatures_total Verified cosignatures per witness.
+# TYPE notarium_witness_cosignatures_total counter
+notarium_witness_cosignatures_total{witness="arbitration.example/witness"} 0
+notarium_witness_cosignatures_total{witness="court.example/witness"} 2
+"#;
 }
