@@ -9,6 +9,7 @@
 
 use notarium_core::encoding::pem_encode;
 use notarium_core::identity::{CertInfo, Role, certs_from_pem_file};
+use notarium_core::policy::Group;
 use notarium_core::{Policy, TrustRoots, Verifier};
 use notarium_log::SigningKey;
 use serde::Deserialize;
@@ -331,8 +332,9 @@ impl FileConfig {
                 "log.cert_file does not certify the key in log.key_file",
             ));
         }
+        let now = notarium_log::clock::now().unix_seconds();
         let chain = roots
-            .chain(&notary, &notary_chain)
+            .chain(&notary, &notary_chain, now)
             .map_err(|e| err(format!("log.cert_file: {e}")))?;
         if chain.role != Role::Notary {
             return Err(err(format!(
@@ -359,7 +361,7 @@ impl FileConfig {
             let cert = load_certs(base, std::slice::from_ref(&w.cert_file), &what)?.remove(0);
             let wchain = load_certs(base, &w.chain_files, "witness.chain_files")?;
             let chain = roots
-                .chain(&cert, &wchain)
+                .chain(&cert, &wchain, now)
                 .map_err(|e| err(format!("{what}: {e}")))?;
             if !chain.role.is_witness() {
                 return Err(err(format!(
@@ -392,9 +394,13 @@ impl FileConfig {
                 cert,
             });
         }
-        for (role, need) in policy.required() {
-            let have = witnesses.iter().filter(|w| w.role == *role).count();
-            if have < *need {
+        for req in policy.requirements() {
+            let (need, role) = (req.count, req.group);
+            let have = witnesses
+                .iter()
+                .filter(|w| Group::Role(w.role) == role)
+                .count();
+            if have < need {
                 return Err(err(format!(
                     "policy \"{policy}\" needs {need} {role} witness(es) but {have} are configured"
                 )));

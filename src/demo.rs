@@ -211,12 +211,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
         let report = verifier.verify_certificate(&json, Some(&digest));
         let pdf_report = verifier.verify_certificate(&from_pdf, Some(&digest));
         if report.valid && pdf_report.valid && from_pdf == json {
-            let when = report
-                .earliest_witnessed
-                .values()
-                .min()
-                .cloned()
-                .unwrap_or_default();
+            let when = report.witnessed_at.clone().unwrap_or_default();
             println!("  VALID    {name}  (JSON and PDF; witnessed no later than {when})");
         } else {
             all_valid = false;

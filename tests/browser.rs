@@ -195,7 +195,7 @@ fn check_common(case: &Value, evidence_len: usize) {
 }
 
 /// The page shows what the server's report says: every check, the digest,
-/// the submitter, the received time, each witness and the earliest times.
+/// the submitter, the received time, each witness, when each requirement was met and the witnessed time.
 fn check_matches_report(case: &Value, report: &Value) {
     let name = case["name"].as_str().unwrap();
     let shown = &case["shown"];
@@ -238,26 +238,34 @@ fn check_matches_report(case: &Value, report: &Value) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| json!({"role": w["role"], "name": w["name"], "time": w["time"]}))
+        .map(|w| json!({"role": w["role"], "name": w["name"], "time": w["time"], "counted": w["counted"]}))
         .collect();
     assert_eq!(shown["witnesses"], json!(witnesses), "{name}: witnesses");
-    let earliest = report["earliest_witnessed"].as_object().unwrap();
+    // Each requirement of the policy, when it was met (contract §9).
+    let groups = report["groups"].as_array().unwrap();
     assert_eq!(
         shown["earliest"].as_object().unwrap().len(),
-        earliest.len(),
+        groups.len(),
         "{name}"
     );
-    for (role, t) in earliest {
-        let e = &shown["earliest"][role];
-        assert_eq!(e["datetime"], *t, "{name}: earliest {role}");
-        assert!(
-            e["text"]
-                .as_str()
-                .unwrap()
-                .contains(&utc_text(t.as_str().unwrap())),
-            "{name}: {e}"
-        );
+    for g in groups {
+        let e = &shown["earliest"][g["group"].as_str().unwrap()];
+        match g["satisfied_at"].as_u64() {
+            Some(t) => {
+                let t = notarium_core::identity::seconds_text(t as i64);
+                assert_eq!(e["datetime"], t, "{name}: {g}");
+                assert!(
+                    e["text"].as_str().unwrap().contains(&utc_text(&t)),
+                    "{name}: {e}"
+                );
+            }
+            None => assert!(
+                e["text"].as_str().unwrap().contains("not met"),
+                "{name}: {e}"
+            ),
+        }
     }
+    assert_eq!(shown["witnessed_at"], report["witnessed_at"], "{name}");
 }
 
 fn check_valid(case: &Value, report: &Value, digest: &str, file_checked: bool) {
@@ -267,16 +275,10 @@ fn check_valid(case: &Value, report: &Value, digest: &str, file_checked: bool) {
     assert_eq!(shown["valid"], "true", "{name}: {shown:#}");
     assert!(shown["headline"].as_str().unwrap().contains("VALID"));
     check_matches_report(case, report);
-    // In plain words: existed, unaltered, no later than the latest of the
-    // per-role earliest times, witnessed by both roles.
+    // In plain words: existed, unaltered, no later than the witnessed time,
+    // witnessed by both roles.
     let meaning = shown["meaning"].as_str().unwrap();
-    let latest = report["earliest_witnessed"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_str().unwrap())
-        .max()
-        .unwrap();
+    let latest = report["witnessed_at"].as_str().unwrap();
     let subject = if file_checked {
         "The file existed, unaltered, no later than".to_string()
     } else {

@@ -7,7 +7,6 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -71,17 +70,7 @@ pub fn collect_files(inputs: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 /// SHA-256 of a file, streamed; `progress` advances by the bytes read.
 pub fn hash_file(path: &Path, progress: &ProgressBar) -> std::io::Result<[u8; 32]> {
     let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        progress.inc(n as u64);
-    }
-    Ok(h.finalize().into())
+    notarium_core::merkle::sha256_stream(|b| f.read(b), |n| progress.inc(n))
 }
 
 fn media_type(path: &Path) -> &'static str {

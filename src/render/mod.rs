@@ -29,13 +29,19 @@ pub enum RenderError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Renders the PDF of a certificate JSON on the blocking pool.
+/// Renders the PDF of a certificate JSON on the blocking pool. What the
+/// page states comes from `verifier`'s report on it.
 pub async fn pdf(
     renderer: &std::sync::Arc<Renderer>,
     config: &Config,
+    verifier: &notarium_core::Verifier,
     id: &str,
     json: String,
 ) -> Result<Vec<u8>, RenderError> {
     let (r, url, id) = (renderer.clone(), verify_url(config), id.to_string());
-    Ok(tokio::task::spawn_blocking(move || r.render(json.as_bytes(), &id, &url, None)).await??)
+    let verifier = verifier.clone();
+    Ok(
+        tokio::task::spawn_blocking(move || r.render(json.as_bytes(), &id, &url, &verifier))
+            .await??,
+    )
 }

@@ -13,12 +13,13 @@ use notarium_core::checkpoint::Checkpoint;
 use notarium_core::cosignature::Cosignature;
 use notarium_core::encoding::b64;
 use notarium_core::error::FormatError;
-use notarium_core::identity::Role;
 use notarium_core::note::{Note, NoteSignature, SIGNATURE_PREFIX};
+use notarium_core::policy::Group;
+use notarium_core::verify::DEFAULT_MAX_SKEW;
 use notarium_log::TreeError;
 use notarium_log::tree::Plan;
 use notarium_store::{CheckpointRow, FinalCheckpoint, Store};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -243,13 +244,22 @@ impl Witnessing {
 
     async fn finalize_if_ready(&self, cp: &CheckpointRow) -> anyhow::Result<()> {
         let lines = self.store.cosignatures(cp.size).await?;
-        let mut seen: BTreeMap<Role, BTreeSet<String>> = BTreeMap::new();
-        for (name, _) in &lines {
-            if let Some(w) = self.witnesses.iter().find(|w| &w.name == name) {
-                seen.entry(w.role).or_default().insert(name.clone());
+        // The witnesses as a verifier counts them (contract §9): one party
+        // per configured witness, and none dated more than the skew before
+        // the checkpoint was signed (so before an entry in it was received).
+        let floor = (cp.created_ms / 1000).saturating_sub(DEFAULT_MAX_SKEW as i64);
+        let mut parties = Vec::new();
+        for (name, line) in &lines {
+            let Some(w) = self.witnesses.iter().find(|w| &w.name == name) else {
+                continue;
+            };
+            let sig = NoteSignature::parse_line(line.trim_end_matches('\n'))?;
+            let t = Cosignature::from_note_signature(&sig)?.timestamp;
+            if t as i64 >= floor {
+                parties.push((Group::Role(w.role), t));
             }
         }
-        if self.policy.check(&seen).is_err() {
+        if self.policy.satisfied_at(&parties).0.is_err() {
             return Ok(());
         }
         let mut note = Note::parse(&cp.note)?;

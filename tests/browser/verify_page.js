@@ -263,9 +263,12 @@ async function runCase(browser, c) {
     const txt = (s) => (q(s) ? q(s).textContent.replace(/\s+/g, " ").trim() : null);
     const v = q("#verdict");
     const earliest = {};
-    document.querySelectorAll("#earliest dd[data-role]").forEach((dd) => {
-      earliest[dd.getAttribute("data-role")] = { datetime: dd.querySelector("time").getAttribute("datetime"), text: dd.textContent.trim() };
+    document.querySelectorAll("#earliest dd[data-group]").forEach((dd) => {
+      const t = dd.querySelector("time");
+      earliest[dd.getAttribute("data-group")] = { datetime: t ? t.getAttribute("datetime") : null, text: dd.textContent.trim() };
     });
+    const w = q("#witnessed-at time");
+    const witnessed_at = w ? w.getAttribute("datetime") : null;
     return {
       state: v.getAttribute("data-state"),
       valid: v.getAttribute("data-valid"),
@@ -283,8 +286,10 @@ async function runCase(browser, c) {
         role: tr.getAttribute("data-role"),
         name: tr.children[1].textContent.trim(),
         time: tr.querySelector("time").getAttribute("datetime"),
+        counted: tr.getAttribute("data-counted") === "true",
       })),
       earliest,
+      witnessed_at,
       evidence_sha256: txt("#fact-sha256"),
       submitter: txt("#fact-submitter"),
       received: txt("#fact-received"),

@@ -5,6 +5,9 @@ use crate::error::FormatError;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub const CERTIFICATE_FORMAT: &str = "notarium/certificate/v1";
+/// Most X.509 certificates a certificate (or a bare proof's `--certs`)
+/// may carry: a notary, a few witnesses of each role, their intermediates.
+pub const MAX_CERTIFICATES: usize = 24;
 /// Largest certificate JSON a verifier reads.
 pub const MAX_CERTIFICATE_BYTES: usize = 1024 * 1024;
 

@@ -27,4 +27,4 @@ pub use certificate::CertificateJson;
 pub use identity::{Role, TrustRoots};
 pub use merkle::Hash;
 pub use policy::Policy;
-pub use verify::{Report, Status, Verifier};
+pub use verify::{CheckId, Kind, Report, Status, Verifier};

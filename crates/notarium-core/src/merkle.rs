@@ -26,6 +26,26 @@ pub fn sha256(data: &[u8]) -> Hash {
     Sha256::digest(data).into()
 }
 
+/// SHA-256 of a stream, read in 1 MiB blocks by `read` (which fills the
+/// buffer it is given and returns 0 at the end), calling `progress` with
+/// each block's length: the one streaming hash the business client and the
+/// verifier share. The core itself reads nothing; the caller's `read` does.
+pub fn sha256_stream<E>(
+    mut read: impl FnMut(&mut [u8]) -> Result<usize, E>,
+    mut progress: impl FnMut(u64),
+) -> Result<Hash, E> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finalize().into());
+        }
+        h.update(&buf[..n]);
+        progress(n as u64);
+    }
+}
+
 /// `SHA-256(0x00 || data)`.
 pub fn leaf_hash(data: &[u8]) -> Hash {
     let mut h = Sha256::new();

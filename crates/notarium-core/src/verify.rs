@@ -1,108 +1,219 @@
-//! Verification of a deposit certificate (contract §6): every check, with a
-//! result and a reason a person can read.
+//! Verification of a deposit certificate, a bare tlog-proof or a receipt
+//! (contract §6, §9): every check, with a result and a reason a person can
+//! read, and the one witnessed time that the CLI, the judge's page and the
+//! PDF all print.
 
-use crate::certificate::CertificateJson;
+use crate::certificate::{CertificateJson, MAX_CERTIFICATES};
 use crate::checkpoint::{Checkpoint, is_notary_signature_by, verify_notary_signature};
 use crate::cosignature::Cosignature;
 use crate::encoding::{b64, hex_lower, parse_hex32};
 use crate::entry::{Entry, LeafFields, Metadata, SubmitterId};
 use crate::error::FormatError;
-use crate::identity::{CertInfo, Chain, Role, TrustRoots};
-use crate::merkle::{Hash, leaf_hash, verify_inclusion};
+use crate::identity::{CertInfo, Chain, Crl, Role, TrustRoots, seconds_text};
+use crate::merkle::{Hash, hashes_equal, leaf_hash, verify_inclusion};
 use crate::note::NoteSignature;
-use crate::policy::Policy;
+use crate::policy::{Group, GroupTime, Policy};
 use crate::proof::TlogProof;
+use crate::receipt::Receipt;
 use crate::time::UtcMillis;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+/// The default allowed skew (seconds) between the notary's `received`
+/// time and an earlier cosignature time (contract §9).
+pub const DEFAULT_MAX_SKEW: u64 = 300;
+
+/// What a check is about (stable identifiers, in the order checks run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckId {
+    /// Strict parsing of every part.
+    Format,
+    /// The evidence file's digest.
+    File,
+    /// The entry rebuilt from the evidence fields.
+    Entry,
+    /// The inclusion proof (or the receipt's group proof).
+    Inclusion,
+    /// The log origin.
+    Origin,
+    /// One witness cosignature.
+    Cosignature,
+    /// The notary's signature.
+    NotarySignature,
+    /// The witness policy and the witnessed time.
+    Policy,
+    /// Every certificate included is used.
+    Certificates,
+}
+
+impl CheckId {
+    /// The identifier as JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::Format => "format",
+            CheckId::File => "file",
+            CheckId::Entry => "entry",
+            CheckId::Inclusion => "inclusion",
+            CheckId::Origin => "origin",
+            CheckId::Cosignature => "cosignature",
+            CheckId::NotarySignature => "notary-signature",
+            CheckId::Policy => "policy",
+            CheckId::Certificates => "certificates",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The outcome of one check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// It holds.
     Pass,
+    /// It does not: the document is not valid.
     Fail,
+    /// Not applicable to this input.
     Skipped,
+    /// A signature that verifies but does not count (the detail says why).
+    Ignored,
 }
 
+/// One check and its result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// Stable identifier: format, file, entry, inclusion, origin,
-    /// cosignature, notary-signature, policy, certificates.
-    pub id: String,
+    /// What was checked.
+    pub id: CheckId,
+    /// Its result.
     pub status: Status,
-    /// What was checked and, on failure, why it failed.
+    /// What was checked and, unless it passed, why.
     pub detail: String,
+}
+
+/// What was verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A deposit certificate (JSON, or from a PDF).
+    Certificate,
+    /// A bare tlog-proof with its entry.
+    TlogProof,
+    /// A signed receipt: the notary's promise only, never proof of time.
+    Receipt,
 }
 
 /// A cosignature that verified.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Witnessed {
+    /// From the witness certificate's OU.
     pub role: Role,
+    /// From the witness certificate's CN.
     pub name: String,
-    /// `YYYY-MM-DDTHH:MM:SSZ`
+    /// `YYYY-MM-DDTHH:MM:SSZ`, the witness's clock.
     pub time: String,
+    /// The same, Unix seconds.
     pub unix_time: u64,
+    /// Whether the policy counted it (contract §9).
+    pub counted: bool,
+    /// Why it was not counted.
+    pub reason: Option<String>,
 }
 
 /// Where the entry sits in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogPosition {
+    /// The log origin.
     pub origin: String,
+    /// The entry's leaf index.
     pub index: u64,
+    /// The checkpoint's tree size.
     pub tree_size: u64,
-    /// base64, as in the checkpoint.
+    /// Base64, as in the checkpoint.
     pub root_hash: String,
 }
 
 /// Everything a verification found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// What was verified.
+    pub kind: Kind,
+    /// A certificate or proof whose every check passed, with a witnessed
+    /// time. Never true for a receipt.
     pub valid: bool,
+    /// Every check passed (for a receipt: the notary's signature holds).
+    pub verified: bool,
+    /// A witnessed time was established.
+    pub witnessed: bool,
+    /// Every check, in order.
     pub checks: Vec<Check>,
+    /// Hex SHA-256 of the evidence file.
     pub evidence_sha256: Option<String>,
+    /// The submitter id.
     pub submitter: Option<String>,
+    /// The notary's own received time (its claim, not an attestation).
     pub received_at: Option<String>,
+    /// Where the entry is.
     pub log: Option<LogPosition>,
+    /// Every cosignature that verified, earliest first.
     pub witnesses: Vec<Witnessed>,
-    /// Earliest verified cosignature time per witness role: the evidence
-    /// existed no later than this.
-    pub earliest_witnessed: BTreeMap<Role, String>,
+    /// How each requirement of the policy fared.
+    pub groups: Vec<GroupTime>,
+    /// Contract §9: the moment the policy was first satisfied
+    /// (`YYYY-MM-DDTHH:MM:SSZ`): the evidence existed no later than this.
+    pub witnessed_at: Option<String>,
+    /// The same, Unix seconds.
+    pub witnessed_unix: Option<u64>,
 }
 
 impl Report {
-    fn new() -> Self {
+    fn new(kind: Kind) -> Self {
         Report {
+            kind,
             valid: false,
+            verified: false,
+            witnessed: false,
             checks: Vec::new(),
             evidence_sha256: None,
             submitter: None,
             received_at: None,
             log: None,
             witnesses: Vec::new(),
-            earliest_witnessed: BTreeMap::new(),
+            groups: Vec::new(),
+            witnessed_at: None,
+            witnessed_unix: None,
         }
     }
 
-    fn push(&mut self, id: &str, status: Status, detail: impl Into<String>) {
-        self.checks.push(Check {
-            id: id.to_string(),
-            status,
-            detail: detail.into(),
-        });
+    fn push(&mut self, id: CheckId, status: Status, detail: impl Into<String>) {
+        let detail = detail.into();
+        self.checks.push(Check { id, status, detail });
     }
 
-    fn pass(&mut self, id: &str, detail: impl Into<String>) {
+    fn pass(&mut self, id: CheckId, detail: impl Into<String>) {
         self.push(id, Status::Pass, detail);
     }
 
-    fn fail(&mut self, id: &str, detail: impl Into<String>) {
+    fn fail(&mut self, id: CheckId, detail: impl Into<String>) {
         self.push(id, Status::Fail, detail);
     }
 
+    fn result(&mut self, id: CheckId, r: Result<String, String>) {
+        match r {
+            Ok(d) => self.pass(id, d),
+            Err(d) => self.fail(id, d),
+        }
+    }
+
     fn finish(mut self) -> Self {
-        self.valid =
+        self.verified =
             !self.checks.is_empty() && self.checks.iter().all(|c| c.status != Status::Fail);
+        self.witnessed = self.witnessed_unix.is_some();
+        self.valid = self.verified && self.witnessed && self.kind != Kind::Receipt;
         self
     }
 
@@ -112,22 +223,34 @@ impl Report {
     }
 }
 
-/// A certificate's parts, each parsed by its strict parser.
+/// A certificate's or proof's parts, each parsed by its strict parser.
 struct Parsed {
-    entry: Option<Entry>,
     leaf: Vec<u8>,
+    received: UtcMillis,
     proof: TlogProof,
     checkpoint: Checkpoint,
     certs: Vec<CertInfo>,
 }
 
-/// The verifier's configuration: trust roots, the expected log origin and
-/// the witness policy.
+/// A cosignature that verified, before counting.
+struct Cosigner {
+    chain: Chain,
+    time: u64,
+    /// Revoked (per the CRLs given) from this Unix time.
+    revoked: Option<(i64, String)>,
+    /// Why it does not count, once decided.
+    ignored: Option<String>,
+}
+
+/// The verifier's configuration: trust roots, the expected log origin, the
+/// witness policy, the allowed clock skew and revocation lists.
 #[derive(Debug, Clone)]
 pub struct Verifier {
     roots: TrustRoots,
     origin: Option<String>,
     policy: Policy,
+    max_skew: u64,
+    crls: Vec<Crl>,
 }
 
 impl Verifier {
@@ -138,9 +261,25 @@ impl Verifier {
             roots,
             origin,
             policy,
+            max_skew: DEFAULT_MAX_SKEW,
+            crls: Vec::new(),
         }
     }
 
+    /// A cosignature dated more than `seconds` before the entry's received
+    /// time does not count (default [`DEFAULT_MAX_SKEW`]).
+    pub fn with_max_skew(mut self, seconds: u64) -> Self {
+        self.max_skew = seconds;
+        self
+    }
+
+    /// Revocation lists to apply (contract §9).
+    pub fn with_crls(mut self, crls: Vec<Crl>) -> Self {
+        self.crls = crls;
+        self
+    }
+
+    /// The witness policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
@@ -148,55 +287,47 @@ impl Verifier {
     /// Verifies a certificate JSON; with `file_sha256`, also that the
     /// evidence file is the one certified.
     pub fn verify_certificate(&self, json: &[u8], file_sha256: Option<&Hash>) -> Report {
-        let mut report = Report::new();
-        let (cert, parsed) = match parse_certificate(json) {
+        let mut report = Report::new(Kind::Certificate);
+        let (entry, parsed) = match parse_certificate(json) {
             Ok(p) => p,
             Err(e) => {
-                report.fail("format", e.to_string());
+                report.fail(CheckId::Format, e.to_string());
                 return report.finish();
             }
         };
-        let entry = parsed
-            .entry
-            .as_ref()
-            .expect("certificates carry the evidence");
         report.pass(
-            "format",
+            CheckId::Format,
             format!(
-                "{}: strict JSON, tlog-proof with {} hashes, {} certificates",
-                cert.format,
+                "notarium/certificate/v1: strict JSON, tlog-proof with {} hashes, {} certificates",
                 parsed.proof.path.len(),
                 parsed.certs.len()
             ),
         );
-        report.evidence_sha256 = Some(hex_lower(&entry.evidence_sha256));
+        let digest = hex_lower(&entry.evidence_sha256);
+        report.evidence_sha256 = Some(digest.clone());
         report.submitter = Some(entry.submitter.to_string());
         report.received_at = Some(entry.received.to_text());
         match file_sha256 {
-            None => report.push("file", Status::Skipped, "no evidence file given"),
-            Some(d) if crate::merkle::hashes_equal(d, &entry.evidence_sha256) => {
-                report.pass("file", "the file's SHA-256 equals evidence.sha256")
+            None => report.push(CheckId::File, Status::Skipped, "no evidence file given"),
+            Some(d) if hashes_equal(d, &entry.evidence_sha256) => {
+                report.pass(CheckId::File, "the file's SHA-256 equals evidence.sha256")
             }
             Some(d) => report.fail(
-                "file",
+                CheckId::File,
                 format!(
-                    "the file's SHA-256 is {}, the certificate is for {}",
-                    hex_lower(d),
-                    hex_lower(&entry.evidence_sha256)
+                    "the file's SHA-256 is {}, the certificate is for {digest}",
+                    hex_lower(d)
                 ),
             ),
         }
-        if entry.leaf_text().as_bytes() == parsed.leaf.as_slice() {
-            report.pass(
-                "entry",
-                "the entry text equals the one rebuilt from the evidence (salted commitments recomputed)",
-            );
-        } else {
-            report.fail(
-                "entry",
-                "the entry text differs from the one rebuilt from evidence.sha256, salt, metadata, submitter and received_at",
-            );
-        }
+        report.result(
+            CheckId::Entry,
+            if entry.leaf_text().as_bytes() == parsed.leaf.as_slice() {
+                Ok("the entry text equals the one rebuilt from the evidence (salted commitments recomputed)".into())
+            } else {
+                Err("the entry text differs from the one rebuilt from evidence.sha256, salt, metadata, submitter and received_at".into())
+            },
+        );
         self.verify_logged(&mut report, &parsed);
         report.finish()
     }
@@ -209,33 +340,37 @@ impl Verifier {
         proof_text: &str,
         certs: Vec<CertInfo>,
     ) -> Report {
-        let mut report = Report::new();
-        let parsed = match parse_bare(entry_text, proof_text, certs) {
+        let mut report = Report::new(Kind::TlogProof);
+        let parsed = std::str::from_utf8(entry_text)
+            .map_err(|_| FormatError::Entry("not UTF-8".into()))
+            .and_then(LeafFields::parse)
+            .and_then(|f| {
+                parse_proof_parts(entry_text, f.received, proof_text, certs).map(|p| (f, p))
+            });
+        let (fields, parsed) = match parsed {
             Ok(p) => p,
             Err(e) => {
-                report.fail("format", e.to_string());
+                report.fail(CheckId::Format, e.to_string());
                 return report.finish();
             }
         };
         report.pass(
-            "format",
+            CheckId::Format,
             format!(
                 "tlog-proof with {} hashes, {} certificates",
                 parsed.proof.path.len(),
                 parsed.certs.len()
             ),
         );
-        if let Ok(f) = LeafFields::parse(std::str::from_utf8(&parsed.leaf).unwrap_or_default()) {
-            report.submitter = Some(f.submitter.to_string());
-            report.received_at = Some(f.received.to_text());
-        }
+        report.submitter = Some(fields.submitter.to_string());
+        report.received_at = Some(fields.received.to_text());
         report.push(
-            "file",
+            CheckId::File,
             Status::Skipped,
             "a bare proof carries no salt to check a file with",
         );
         report.push(
-            "entry",
+            CheckId::Entry,
             Status::Skipped,
             "a bare proof carries no evidence fields to rebuild the entry from",
         );
@@ -243,72 +378,78 @@ impl Verifier {
         report.finish()
     }
 
-    /// Verifies a signed receipt for an entry text: the entry is in the
-    /// signed group, and the group is signed by a notary certificate under
-    /// the trust roots that was valid when the entry was received.
+    /// Verifies a signed receipt for an entry text (contract §9): the entry
+    /// is in the signed group, and the group is signed by a notary
+    /// certificate under the trust roots. A receipt is the notary's word
+    /// alone: it is never valid as a certificate and proves no time.
     pub fn verify_receipt(
         &self,
         receipt_text: &str,
         entry_text: &[u8],
         certs: Vec<CertInfo>,
     ) -> Report {
-        let mut report = Report::new();
+        let mut report = Report::new(Kind::Receipt);
         let parsed = std::str::from_utf8(entry_text)
             .map_err(|_| FormatError::Entry("not UTF-8".into()))
             .and_then(LeafFields::parse)
-            .and_then(|fields| Ok((fields, crate::receipt::Receipt::parse(receipt_text)?)));
+            .and_then(|fields| Ok((fields, Receipt::parse(receipt_text)?)));
         let (fields, receipt) = match parsed {
-            Ok(p) => p,
+            Ok(p) if certs.len() <= MAX_CERTIFICATES => p,
+            Ok(_) => {
+                report.fail(
+                    CheckId::Format,
+                    format!("more than {MAX_CERTIFICATES} certificates"),
+                );
+                return report.finish();
+            }
             Err(e) => {
-                report.fail("format", e.to_string());
+                report.fail(CheckId::Format, e.to_string());
                 return report.finish();
             }
         };
-        report.pass("format", "notarium/receipt/v1 and notarium/entry/v1");
+        report.pass(CheckId::Format, "notarium/receipt/v1 and notarium/entry/v1");
         report.submitter = Some(fields.submitter.to_string());
         report.received_at = Some(fields.received.to_text());
-        match receipt.check_entry(entry_text) {
-            Ok(()) => report.pass(
-                "inclusion",
-                format!(
-                    "the entry is item {} of a signed group of {}",
-                    receipt.index, receipt.group_size
-                ),
-            ),
-            Err(e) => report.fail("inclusion", e.to_string()),
-        }
-        match &self.origin {
-            Some(o) if *o != receipt.origin => report.fail(
-                "origin",
-                format!("log origin is {}, expected {o}", receipt.origin),
-            ),
-            _ => report.pass("origin", format!("log origin is {}", receipt.origin)),
-        }
+        report.result(
+            CheckId::Inclusion,
+            receipt
+                .check_entry(entry_text)
+                .map(|()| {
+                    format!(
+                        "the entry is item {} of a signed group of {}",
+                        receipt.index, receipt.group_size
+                    )
+                })
+                .map_err(|e| e.to_string()),
+        );
+        report.result(CheckId::Origin, self.check_origin(&receipt.origin));
         let sigs: Vec<&NoteSignature> = receipt.notary_signatures().collect();
-        let checkpoint_like = Checkpoint::new(&receipt.origin, 0, [0; 32]).expect("origin checked");
-        let intermediates: Vec<CertInfo> = certs.iter().filter(|c| c.is_ca).cloned().collect();
-        let at = fields.received.unix_seconds().max(0) as u64;
-        match self.check_notary(
-            &sigs,
-            receipt.group.text(),
-            &checkpoint_like,
-            &certs,
-            &intermediates,
-            Some(at),
-        ) {
-            Ok(chain) => report.pass(
-                "notary-signature",
+        let claimed = fields.received.unix_seconds();
+        let notary = self
+            .check_notary(&sigs, receipt.group.text(), &receipt.origin, &certs, Some(claimed))
+            .map(|chain| {
                 format!(
-                    "signed by notary {}, valid when the entry was received",
-                    chain.name
-                ),
-            ),
-            Err(why) => report.fail("notary-signature", why),
-        }
+                    "signed by notary {}, whose certificate is valid at the time the notary claims ({}), which nothing attests",
+                    chain.name,
+                    seconds_text(claimed)
+                )
+            });
+        report.result(CheckId::NotarySignature, notary);
         report.finish()
     }
 
-    /// Checks 4-6 of contract §6 and the bundle's certificates.
+    fn check_origin(&self, origin: &str) -> Result<String, String> {
+        match &self.origin {
+            Some(o) if o == origin => Ok(format!("log origin is {o}")),
+            Some(o) => Err(format!("log origin is {origin}, expected {o}")),
+            None => Ok(format!(
+                "log origin {origin} (not pinned: any notary certificate under the trust roots may vouch for it)"
+            )),
+        }
+    }
+
+    /// Checks 4-6 of contract §6 with the rules of §9, and the bundle's
+    /// certificates.
     fn verify_logged(&self, report: &mut Report, p: &Parsed) {
         let cp = &p.checkpoint;
         report.log = Some(LogPosition {
@@ -317,141 +458,219 @@ impl Verifier {
             tree_size: cp.size(),
             root_hash: b64(cp.root()),
         });
-        match verify_inclusion(
+        let inclusion = verify_inclusion(
             &leaf_hash(&p.leaf),
             p.proof.index,
             cp.size(),
             &p.proof.path,
             cp.root(),
-        ) {
-            Ok(()) => report.pass(
-                "inclusion",
-                format!(
-                    "the entry is leaf {} of the {}-leaf tree with root {}",
-                    p.proof.index,
-                    cp.size(),
-                    b64(cp.root())
-                ),
-            ),
-            Err(e) => report.fail("inclusion", e.to_string()),
-        }
-        match &self.origin {
-            Some(o) if o == cp.origin() => report.pass("origin", format!("log origin is {o}")),
-            Some(o) => report.fail(
-                "origin",
-                format!("log origin is {}, expected {o}", cp.origin()),
-            ),
-            None => report.pass(
-                "origin",
-                format!(
-                    "log origin {} (not pinned: any notary certificate under the trust roots may vouch for it)",
-                    cp.origin()
-                ),
-            ),
-        }
+        )
+        .map(|()| {
+            format!(
+                "the entry is leaf {} of the {}-leaf tree with root {}",
+                p.proof.index,
+                cp.size(),
+                b64(cp.root())
+            )
+        })
+        .map_err(|e| e.to_string());
+        report.result(CheckId::Inclusion, inclusion);
+        report.result(CheckId::Origin, self.check_origin(cp.origin()));
 
-        let intermediates: Vec<CertInfo> = p.certs.iter().filter(|c| c.is_ca).cloned().collect();
-        let mut used: BTreeSet<Hash> = BTreeSet::new();
-        let note_text = p.proof.checkpoint.text();
         let (notary_sigs, cosig_lines): (Vec<&NoteSignature>, Vec<&NoteSignature>) = p
             .proof
             .checkpoint
             .signatures()
             .iter()
             .partition(|s| s.name == cp.origin());
-
-        // Cosignatures first: the notary certificate is checked at the
-        // earliest verified cosignature time.
-        let mut witnessed: BTreeMap<Role, BTreeSet<String>> = BTreeMap::new();
+        let mut used: BTreeSet<Hash> = BTreeSet::new();
+        let mut cosigners = Vec::new();
         for line in &cosig_lines {
-            match self.check_cosignature(line, cp, &p.certs, &intermediates) {
-                Ok((chain, cosig)) => {
-                    let time = UtcMillis::from_unix_seconds(cosig.timestamp)
-                        .map(|t| t.to_text_seconds())
-                        .unwrap_or_default();
-                    report.pass(
-                        "cosignature",
-                        format!("{} witness {} cosigned at {time}", chain.role, chain.name),
-                    );
-                    used.extend(chain.certs.iter().map(|c| c.fingerprint));
-                    witnessed
-                        .entry(chain.role)
-                        .or_default()
-                        .insert(chain.name.clone());
-                    report.witnesses.push(Witnessed {
-                        role: chain.role,
-                        name: chain.name,
-                        time,
-                        unix_time: cosig.timestamp,
-                    });
+            match self.check_cosignature(line, cp, &p.certs) {
+                Ok(c) => {
+                    used.extend(c.chain.certs.iter().map(|c| c.fingerprint));
+                    cosigners.push(c);
                 }
-                Err(why) => report.fail("cosignature", format!("{}: {why}", line.name)),
+                Err(why) => report.fail(CheckId::Cosignature, format!("{}: {why}", line.name)),
             }
         }
-        report
-            .witnesses
-            .sort_by_key(|w| (w.unix_time, w.role, w.name.clone()));
-        for w in &report.witnesses {
-            report
-                .earliest_witnessed
-                .entry(w.role)
-                .or_insert_with(|| w.time.clone());
+        cosigners.sort_by_key(|c| (c.time, c.chain.role, c.chain.name.clone()));
+        let witnessed = self.count(&mut cosigners, p.received.unix_seconds());
+        for c in &cosigners {
+            let said = format!(
+                "{} witness {} cosigned at {}",
+                c.chain.role,
+                c.chain.name,
+                seconds_text(c.time as i64)
+            );
+            match &c.ignored {
+                None => report.pass(CheckId::Cosignature, said),
+                Some(why) => report.push(
+                    CheckId::Cosignature,
+                    Status::Ignored,
+                    format!("{said}, not counted: {why}"),
+                ),
+            }
+            report.witnesses.push(Witnessed {
+                role: c.chain.role,
+                name: c.chain.name.clone(),
+                time: seconds_text(c.time as i64),
+                unix_time: c.time,
+                counted: c.ignored.is_none(),
+                reason: c.ignored.clone(),
+            });
         }
-        let earliest = report.witnesses.first().map(|w| w.unix_time);
 
-        match self.check_notary(
-            &notary_sigs,
-            note_text,
-            cp,
-            &p.certs,
-            &intermediates,
-            earliest,
-        ) {
-            Ok(chain) => {
-                used.extend(chain.certs.iter().map(|c| c.fingerprint));
+        // The notary signed before any witness saw the checkpoint: its
+        // certificate is checked at the earliest counted cosignature time.
+        let earliest = cosigners
+            .iter()
+            .find(|c| c.ignored.is_none())
+            .map(|c| c.time as i64);
+        let text = p.proof.checkpoint.text();
+        let notary = self
+            .check_notary(&notary_sigs, text, cp.origin(), &p.certs, earliest)
+            .and_then(|chain| {
+            used.extend(chain.certs.iter().map(|c| c.fingerprint));
+            // A revoked notary certificate counts only if the evidence was
+            // witnessed before the revocation took effect.
+            if let Some((r, why)) = self.revocation(&chain)?
+                && !witnessed.0.as_ref().is_ok_and(|&w| (w as i64) < r)
+            {
+                return Err(format!("{why}, not after the witnessed time"));
+            }
+            Ok(format!(
+                "signed by notary {} (certificate {}), valid at the earliest counted cosignature time",
+                chain.name,
+                hex_lower(&chain.signer().fingerprint[..8])
+            ))
+        });
+        report.result(CheckId::NotarySignature, notary);
+
+        let (at, groups) = witnessed;
+        report.groups = groups;
+        match at {
+            Ok(t) => {
+                report.witnessed_unix = Some(t);
+                report.witnessed_at = Some(seconds_text(t as i64));
                 report.pass(
-                    "notary-signature",
+                    CheckId::Policy,
                     format!(
-                        "signed by notary {} (certificate {}), valid at the earliest witnessed time",
-                        chain.name,
-                        hex_lower(&chain.signer().fingerprint[..8])
+                        "witness policy \"{}\" is satisfied, first at {}",
+                        self.policy,
+                        seconds_text(t as i64)
                     ),
                 );
             }
-            Err(why) => report.fail("notary-signature", why),
-        }
-
-        match self.policy.check(&witnessed) {
-            Ok(()) => report.pass(
-                "policy",
-                format!("witness policy \"{}\" is satisfied", self.policy),
-            ),
             Err(why) => report.fail(
-                "policy",
+                CheckId::Policy,
                 format!("witness policy \"{}\" is not satisfied: {why}", self.policy),
             ),
         }
 
-        let unused: Vec<&CertInfo> = p
+        let unused: Vec<&str> = p
             .certs
             .iter()
             .filter(|c| !used.contains(&c.fingerprint))
+            .map(|c| c.subject.as_str())
             .collect();
-        if unused.is_empty() {
-            report.pass(
-                "certificates",
-                "every certificate included is used by a verified signature",
-            );
-        } else {
-            let names: Vec<&str> = unused.iter().map(|c| c.subject.as_str()).collect();
-            report.fail(
-                "certificates",
-                format!(
+        report.result(
+            CheckId::Certificates,
+            match unused.is_empty() {
+                true => Ok("every certificate included is used by a verified signature".into()),
+                false => Err(format!(
                     "certificates not used by any verified signature: {}",
-                    names.join("; ")
-                ),
-            );
+                    unused.join("; ")
+                )),
+            },
+        );
+    }
+
+    fn revocation(&self, chain: &Chain) -> Result<Option<(i64, String)>, String> {
+        Crl::revocation(&self.crls, chain)
+    }
+
+    /// Decides which verified cosignatures count (contract §9) and when the
+    /// policy was first satisfied. `cosigners` is sorted by time.
+    fn count(
+        &self,
+        cosigners: &mut [Cosigner],
+        received: i64,
+    ) -> (Result<u64, String>, Vec<GroupTime>) {
+        let floor = received.saturating_sub(self.max_skew as i64);
+        for c in cosigners.iter_mut() {
+            if (c.time as i64) < floor {
+                c.ignored = Some(format!(
+                    "dated {} s before the entry was received, more than the allowed skew of {} s",
+                    received - c.time as i64,
+                    self.max_skew
+                ));
+            }
         }
+        // A key or name certified in two roles counts for neither.
+        let spki = |c: &Cosigner| c.chain.signer().key.spki_der().to_vec();
+        for i in 0..cosigners.len() {
+            let two_roles = cosigners.iter().any(|d| {
+                d.chain.role != cosigners[i].chain.role
+                    && (spki(d) == spki(&cosigners[i]) || d.chain.name == cosigners[i].chain.name)
+            });
+            if two_roles {
+                cosigners[i].ignored = Some(
+                    "its key or name is certified in two roles, so it counts for neither".into(),
+                );
+            }
+        }
+        // Each distinct key and each distinct name counts once: cosignatures
+        // linked by a shared key or name, directly or through others, are
+        // one party, which counts at its earliest time.
+        let mut party: Vec<usize> = (0..cosigners.len()).collect();
+        fn root(party: &mut [usize], mut i: usize) -> usize {
+            while party[i] != i {
+                i = party[i];
+            }
+            i
+        }
+        for i in 0..cosigners.len() {
+            for j in 0..i {
+                let (a, b) = (&cosigners[i], &cosigners[j]);
+                if a.ignored.is_none()
+                    && b.ignored.is_none()
+                    && (spki(a) == spki(b) || a.chain.name == b.chain.name)
+                {
+                    let (ri, rj) = (root(&mut party, i), root(&mut party, j));
+                    party[ri.max(rj)] = ri.min(rj);
+                }
+            }
+        }
+        for i in 0..cosigners.len() {
+            let first = root(&mut party, i);
+            if cosigners[i].ignored.is_none() && first != i {
+                let name = cosigners[first].chain.name.clone();
+                cosigners[i].ignored = Some(format!(
+                    "the same witness (by key or name) as {name}, which counts once"
+                ));
+            }
+        }
+        let parties = |cs: &[Cosigner], with_revoked: bool| -> Vec<(Group, u64)> {
+            cs.iter()
+                .filter(|c| c.ignored.is_none() && (with_revoked || c.revoked.is_none()))
+                .map(|c| (Group::Role(c.chain.role), c.time))
+                .collect()
+        };
+        // A revoked signer counts only if the policy was met without any
+        // revoked signer before the revocation took effect.
+        let (before, _) = self.policy.satisfied_at(&parties(cosigners, false));
+        for c in cosigners.iter_mut() {
+            if let Some((r, why)) = &c.revoked
+                && c.ignored.is_none()
+                && !before.as_ref().is_ok_and(|&w| (w as i64) < *r)
+            {
+                c.ignored = Some(format!(
+                    "{why}, and the policy was not met without it before then"
+                ));
+            }
+        }
+        self.policy.satisfied_at(&parties(cosigners, true))
     }
 
     fn check_cosignature(
@@ -459,49 +678,54 @@ impl Verifier {
         line: &NoteSignature,
         cp: &Checkpoint,
         certs: &[CertInfo],
-        intermediates: &[CertInfo],
-    ) -> Result<(Chain, Cosignature), String> {
+    ) -> Result<Cosigner, String> {
         let cosig = Cosignature::from_note_signature(line).map_err(|e| e.to_string())?;
-        let cert = certs
-            .iter()
-            .find(|c| {
-                !c.is_ca
-                    && c.role().is_some_and(Role::is_witness)
-                    && c.common_name.as_deref() == Some(line.name.as_str())
-                    && cosig.is_by(&line.name, &c.key)
-            })
-            .ok_or_else(|| {
-                format!(
-                    "no witness certificate in the file has this name and key ID {}",
-                    hex_lower(&line.key_id)
-                )
-            })?;
+        let mut candidates = certs.iter().filter(|c| {
+            !c.is_ca
+                && c.common_name.as_deref() == Some(line.name.as_str())
+                && cosig.is_by(&line.name, &c.key)
+        });
+        let cert = candidates.next().ok_or_else(|| {
+            format!(
+                "no witness certificate in the file has this name and key ID {}",
+                hex_lower(&line.key_id)
+            )
+        })?;
+        if !cert.role().is_some_and(Role::is_witness) {
+            return Err(format!(
+                "certificate \"{}\" is not a court or arbitration witness",
+                cert.subject
+            ));
+        }
+        let time = i64::try_from(cosig.timestamp)
+            .map_err(|_| "the cosignature time is out of range".to_string())?;
         let chain = self
             .roots
-            .chain(cert, intermediates)
-            .map_err(|e| e.to_string())?;
-        chain
-            .check_valid_at(cosig.timestamp.min(i64::MAX as u64) as i64)
+            .chain(cert, certs, time)
             .map_err(|e| e.to_string())?;
         cosig.verify(cp, &cert.key).map_err(|_| {
             "the cosignature does not verify over this checkpoint and time".to_string()
         })?;
-        Ok((chain, cosig))
+        let revoked = self.revocation(&chain)?;
+        Ok(Cosigner {
+            chain,
+            time: cosig.timestamp,
+            revoked,
+            ignored: None,
+        })
     }
 
     fn check_notary(
         &self,
         sigs: &[&NoteSignature],
         text: &str,
-        cp: &Checkpoint,
+        origin: &str,
         certs: &[CertInfo],
-        intermediates: &[CertInfo],
-        earliest: Option<u64>,
+        at: Option<i64>,
     ) -> Result<Chain, String> {
         let [sig] = sigs else {
             return Err(format!(
-                "expected one signature by the log {}, found {}",
-                cp.origin(),
+                "expected one signature by the log {origin}, found {}",
                 sigs.len()
             ));
         };
@@ -510,34 +734,35 @@ impl Verifier {
             .find(|c| {
                 !c.is_ca
                     && c.role() == Some(Role::Notary)
-                    && c.common_name.as_deref() == Some(cp.origin())
-                    && is_notary_signature_by(sig, cp.origin(), &c.key)
+                    && c.common_name.as_deref() == Some(origin)
+                    && is_notary_signature_by(sig, origin, &c.key)
             })
             .ok_or_else(|| {
                 format!(
-                    "no notary certificate in the file has CN {} and key ID {}",
-                    cp.origin(),
+                    "no notary certificate in the file has CN {origin} and key ID {}",
                     hex_lower(&sig.key_id)
                 )
             })?;
+        verify_notary_signature(text, sig, &cert.key).map_err(|_| {
+            format!("the notary signature does not verify over the signed text of {origin}")
+        })?;
+        // Without a time, the chain is still checked (at the certificate's
+        // own start) so that its faults are reported, but it cannot count.
         let chain = self
             .roots
-            .chain(cert, intermediates)
+            .chain(cert, certs, at.unwrap_or(cert.not_before))
             .map_err(|e| e.to_string())?;
-        verify_notary_signature(text, sig, &cert.key)
-            .map_err(|_| "the notary signature does not verify over the checkpoint".to_string())?;
-        let at = earliest.ok_or_else(|| {
-            "no verified cosignature gives a time at which to check the notary certificate"
-                .to_string()
-        })?;
-        chain
-            .check_valid_at(at.min(i64::MAX as u64) as i64)
-            .map_err(|e| e.to_string())?;
-        Ok(chain)
+        match at {
+            Some(_) => Ok(chain),
+            None => Err(
+                "no counted cosignature gives a time at which to check the notary certificate"
+                    .into(),
+            ),
+        }
     }
 }
 
-fn parse_certificate(json: &[u8]) -> Result<(CertificateJson, Parsed), FormatError> {
+fn parse_certificate(json: &[u8]) -> Result<(Entry, Parsed), FormatError> {
     let cert = CertificateJson::from_json(json)?;
     let ev = &cert.evidence;
     let entry = Entry {
@@ -569,40 +794,35 @@ fn parse_certificate(json: &[u8]) -> Result<(CertificateJson, Parsed), FormatErr
             ));
         }
     }
-    let mut parsed = parse_proof_parts(cert.entry.as_bytes(), &cert.proof, certs)?;
+    let parsed = parse_proof_parts(cert.entry.as_bytes(), entry.received, &cert.proof, certs)?;
     if parsed.proof.extra.is_some() {
         return Err(FormatError::Proof(
             "v1 certificates carry no unauthenticated extra data".into(),
         ));
     }
-    parsed.entry = Some(entry);
-    Ok((cert, parsed))
-}
-
-fn parse_bare(
-    entry_text: &[u8],
-    proof_text: &str,
-    certs: Vec<CertInfo>,
-) -> Result<Parsed, FormatError> {
-    let text =
-        std::str::from_utf8(entry_text).map_err(|_| FormatError::Entry("not UTF-8".into()))?;
-    LeafFields::parse(text)?;
-    parse_proof_parts(entry_text, proof_text, certs)
+    Ok((entry, parsed))
 }
 
 fn parse_proof_parts(
     leaf: &[u8],
+    received: UtcMillis,
     proof_text: &str,
     certs: Vec<CertInfo>,
 ) -> Result<Parsed, FormatError> {
+    if certs.len() > MAX_CERTIFICATES {
+        return Err(FormatError::field(
+            "certificates",
+            format!("more than {MAX_CERTIFICATES}"),
+        ));
+    }
     let proof = TlogProof::parse(proof_text)?;
     if proof.to_text() != proof_text {
         return Err(FormatError::Proof("not in canonical form".into()));
     }
     let checkpoint = Checkpoint::parse(proof.checkpoint.text())?;
     Ok(Parsed {
-        entry: None,
         leaf: leaf.to_vec(),
+        received,
         proof,
         checkpoint,
         certs,

@@ -17,10 +17,10 @@ fn bench(c: &mut Criterion) {
     let renderer = Renderer::new(&TemplateSource::Builtin).unwrap();
     let verifier = common::verifier();
     let pdf = renderer
-        .render(&json, common::CERT_ID, common::VERIFY_URL, None)
+        .render(&json, common::CERT_ID, common::VERIFY_URL, &verifier)
         .unwrap();
     let pdf_min = renderer
-        .render(&minimal, common::CERT_ID, common::VERIFY_URL, None)
+        .render(&minimal, common::CERT_ID, common::VERIFY_URL, &verifier)
         .unwrap();
     eprintln!(
         "PDF size: {} bytes with metadata, {} bytes without (certificate JSON {} and {} bytes)",
@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
         for _ in 0..n {
             black_box(
                 renderer
-                    .render(&json, common::CERT_ID, common::VERIFY_URL, None)
+                    .render(&json, common::CERT_ID, common::VERIFY_URL, &verifier)
                     .unwrap(),
             );
         }
@@ -50,26 +50,22 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("pdf");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("render (prepared renderer, no verification)", |b| {
-        b.iter(|| {
-            renderer
-                .render(black_box(&json), common::CERT_ID, common::VERIFY_URL, None)
-                .unwrap()
-        })
-    });
-    g.bench_function("render (prepared renderer, with verification)", |b| {
+    g.bench_function("render (prepared renderer, verification included)", |b| {
         b.iter(|| {
             renderer
                 .render(
                     black_box(&json),
                     common::CERT_ID,
                     common::VERIFY_URL,
-                    Some(&verifier),
+                    &verifier,
                 )
                 .unwrap()
         })
     });
-    let opts = RenderOptions::new(common::VERIFY_URL, common::CERT_ID);
+    g.bench_function("verification alone", |b| {
+        b.iter(|| verifier.verify_certificate(black_box(&json), None))
+    });
+    let opts = RenderOptions::new(common::VERIFY_URL, common::CERT_ID, verifier.clone());
     g.bench_function("render() (template parsed per call)", |b| {
         b.iter(|| render(black_box(&json), &opts).unwrap())
     });

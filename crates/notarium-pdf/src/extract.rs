@@ -1,10 +1,14 @@
 //! Reading the embedded `certificate.json` back out of a certificate PDF.
 //!
-//! Read-only and defensive: the PDF may come from anyone. The attachment is
-//! looked up where PDF readers look for it, the document's
+//! Read-only and defensive: the PDF may come from anyone. Every embedded
+//! file is looked up where PDF readers look for it, the document's
 //! `/Names/EmbeddedFiles` name tree, and in the catalog's `/AF` array (PDF 2.0
-//! associated files). If these lead to different contents under the same
-//! name, the PDF is ambiguous and refused: a verifier must not pick one.
+//! associated files). Contract §9: the verifier reads the one embedded file
+//! whose own file name (`/UF`, else `/F`) is `certificate.json`. A name-tree
+//! key that disagrees with the file's own name, a file whose `/UF` and `/F`
+//! disagree, or two such files make the PDF ambiguous, and it is refused: a
+//! verifier must not pick one, nor verify what a PDF reader shows under
+//! another name.
 
 use crate::PdfError;
 use lopdf::{Dictionary, Document, Object, ObjectId};
@@ -31,52 +35,75 @@ pub fn extract_certificate_json(pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
         .catalog()
         .map_err(|e| PdfError::NotPdf(format!("no document catalog: {e}")))?;
 
-    let mut filespecs: Vec<&Object> = Vec::new();
+    // Every file specification, with the name-tree key it was found under
+    // (None for /AF), each object once.
+    let mut entries: Vec<(Option<String>, Option<ObjectId>, &Object)> = Vec::new();
     if let Ok(names) = catalog.get_deref(b"Names", &doc).and_then(Object::as_dict)
         && let Ok(tree) = names
             .get_deref(b"EmbeddedFiles", &doc)
             .and_then(Object::as_dict)
     {
         let mut seen = BTreeSet::new();
-        collect_named(&doc, tree, 0, &mut seen, &mut filespecs)?;
+        collect_named(&doc, tree, 0, &mut seen, &mut entries)?;
     }
     if let Ok(af) = catalog.get_deref(b"AF", &doc).and_then(Object::as_array) {
         for spec in af {
-            let Ok((_, spec)) = doc.dereference(spec) else {
-                continue;
-            };
-            if let Ok(d) = spec.as_dict()
-                && filespec_names(d).iter().any(|n| n == ATTACHMENT_NAME)
-            {
-                filespecs.push(spec);
+            if let Ok((id, spec)) = doc.dereference(spec) {
+                entries.push((None, id, spec));
             }
         }
     }
-
-    let mut found: Option<Vec<u8>> = None;
-    for spec in filespecs {
-        let bytes = embedded_file_bytes(&doc, spec)?;
-        match &found {
-            Some(prev) if *prev != bytes => {
-                return Err(PdfError::BadAttachment(
-                    "the PDF carries more than one certificate.json, with different contents"
-                        .into(),
-                ));
-            }
-            Some(_) => {}
-            None => found = Some(bytes),
+    let mut chosen: Vec<(Option<ObjectId>, &Object)> = Vec::new();
+    for (key, id, spec) in entries {
+        let name = spec.as_dict().ok().map(own_name).transpose()?.flatten();
+        let named = name.as_deref() == Some(ATTACHMENT_NAME);
+        if let Some(key) = &key
+            && (key == ATTACHMENT_NAME || named)
+            && name.as_deref() != Some(key.as_str())
+        {
+            return Err(PdfError::BadAttachment(format!(
+                "an embedded file is listed as \"{key}\" but named \"{}\"",
+                name.unwrap_or_default()
+            )));
+        }
+        let same = |(i, s): &(Option<ObjectId>, &Object)| match (i, id) {
+            (Some(a), Some(b)) => *a == b,
+            _ => std::ptr::eq(*s, spec),
+        };
+        if named && !chosen.iter().any(same) {
+            chosen.push((id, spec));
         }
     }
-    found.ok_or(PdfError::NoAttachment)
+    match chosen.as_slice() {
+        [] => Err(PdfError::NoAttachment),
+        [(_, spec)] => embedded_file_bytes(&doc, spec),
+        _ => Err(PdfError::BadAttachment(format!(
+            "the PDF carries {} embedded files named certificate.json",
+            chosen.len()
+        ))),
+    }
 }
 
-/// Walks a name tree node, collecting the values named `certificate.json`.
+/// A file specification's own name: `/UF`, else `/F`; both present and
+/// different is an ambiguity.
+fn own_name(spec: &Dictionary) -> Result<Option<String>, PdfError> {
+    let get = |k: &[u8]| spec.get(k).ok().and_then(decode_text);
+    match (get(b"UF"), get(b"F")) {
+        (Some(uf), Some(f)) if uf != f => Err(PdfError::BadAttachment(format!(
+            "an embedded file is named \"{uf}\" (/UF) and \"{f}\" (/F)"
+        ))),
+        (uf, f) => Ok(uf.or(f)),
+    }
+}
+
+/// Walks a name tree node, collecting every (key, file specification).
+#[allow(clippy::type_complexity)]
 fn collect_named<'a>(
     doc: &'a Document,
     node: &'a Dictionary,
     depth: usize,
     seen: &mut BTreeSet<ObjectId>,
-    out: &mut Vec<&'a Object>,
+    out: &mut Vec<(Option<String>, Option<ObjectId>, &'a Object)>,
 ) -> Result<(), PdfError> {
     if depth > MAX_NAME_TREE_DEPTH {
         return Err(PdfError::BadAttachment(
@@ -86,13 +113,10 @@ fn collect_named<'a>(
     if let Ok(names) = node.get_deref(b"Names", doc).and_then(Object::as_array) {
         for pair in names.chunks(2) {
             let [key, value] = pair else { continue };
-            let Ok((_, key)) = doc.dereference(key) else {
-                continue;
-            };
-            if decode_text(key).as_deref() == Some(ATTACHMENT_NAME)
-                && let Ok((_, value)) = doc.dereference(value)
+            if let Ok((_, key)) = doc.dereference(key)
+                && let Ok((id, value)) = doc.dereference(value)
             {
-                out.push(value);
+                out.push((Some(decode_text(key).unwrap_or_default()), id, value));
             }
         }
     }
@@ -111,14 +135,6 @@ fn collect_named<'a>(
         }
     }
     Ok(())
-}
-
-/// The file names a file specification dictionary gives (/UF, /F).
-fn filespec_names(spec: &Dictionary) -> Vec<String> {
-    [b"UF".as_slice(), b"F".as_slice()]
-        .iter()
-        .filter_map(|k| spec.get(k).ok().and_then(decode_text))
-        .collect()
 }
 
 fn decode_text(obj: &Object) -> Option<String> {

@@ -12,8 +12,8 @@ fn write_samples_when_asked() {
     };
     let dir = std::path::PathBuf::from(dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut opts = notarium_pdf::RenderOptions::new(common::VERIFY_URL, common::CERT_ID);
-    opts.verifier = Some(common::verifier());
+    let opts =
+        notarium_pdf::RenderOptions::new(common::VERIFY_URL, common::CERT_ID, common::verifier());
     let long = common::certificate_with(&common::long_metadata(), 3);
     for (name, json) in [
         ("metadata", common::certificate(3)),

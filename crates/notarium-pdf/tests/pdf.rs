@@ -23,9 +23,7 @@ fn cert() -> &'static [u8] {
 }
 
 fn options() -> RenderOptions {
-    let mut opts = RenderOptions::new(VERIFY_URL, CERT_ID);
-    opts.verifier = Some(verifier());
-    opts
+    RenderOptions::new(VERIFY_URL, CERT_ID, verifier())
 }
 
 fn rendered() -> &'static [u8] {
@@ -238,9 +236,10 @@ fn metadata_comes_from_the_certificate_not_the_clock() {
     );
     assert!(text(b"Subject").contains(&digest_hex(3)));
     assert!(text(b"Subject").contains(CERT_ID));
-    // The earliest witnessed time, T0 + 2 = 2026-11-29T06:00:02Z.
-    assert_eq!(text(b"CreationDate"), "D:20261129060002Z");
-    assert_eq!(text(b"ModDate"), "D:20261129060002Z");
+    // The witnessed time (contract §9): the arbitration witness's T0 + 3,
+    // when the policy was first met.
+    assert_eq!(text(b"CreationDate"), "D:20261129060003Z");
+    assert_eq!(text(b"ModDate"), "D:20261129060003Z");
 }
 
 #[test]
@@ -255,7 +254,7 @@ fn rendering_is_deterministic() {
     let c = std::thread::spawn(|| {
         Renderer::new(&TemplateSource::Builtin)
             .unwrap()
-            .render(cert(), CERT_ID, VERIFY_URL, Some(&verifier()))
+            .render(cert(), CERT_ID, VERIFY_URL, &verifier())
             .unwrap()
     })
     .join()
@@ -289,7 +288,7 @@ fn an_altered_attachment_is_rejected_by_the_verifier() {
     assert_ne!(json, cert());
     let report = verifier().verify_certificate(&json, None);
     assert!(!report.valid);
-    assert_eq!(report.first_failure().unwrap().id, "entry");
+    assert_eq!(report.first_failure().unwrap().id.as_str(), "entry");
 
     // Replacing the attachment with lopdf: a certificate for other evidence.
     let mut doc = lopdf::Document::load_mem(pdf).unwrap();
@@ -358,8 +357,83 @@ fn two_different_attachments_are_refused() {
     assert!(matches!(err, PdfError::BadAttachment(_)), "{err:?}");
 }
 
+/// The rendered PDF with an extra file specification `name` holding
+/// `bytes`, and `edit` applied to the catalog.
+fn with_extra_file(
+    name: &str,
+    bytes: &[u8],
+    edit: impl FnOnce(&mut lopdf::Dictionary, lopdf::ObjectId),
+) -> Vec<u8> {
+    let mut doc = lopdf::Document::load_mem(rendered()).unwrap();
+    let file = doc.add_object(lopdf::Stream::new(lopdf::Dictionary::new(), bytes.to_vec()));
+    let spec = doc.add_object(lopdf::Dictionary::from_iter([
+        ("Type", lopdf::Object::Name(b"Filespec".to_vec())),
+        ("UF", lopdf::Object::string_literal(name)),
+        (
+            "EF",
+            lopdf::Object::Dictionary(lopdf::Dictionary::from_iter([(
+                "F",
+                lopdf::Object::Reference(file),
+            )])),
+        ),
+    ]));
+    edit(doc.catalog_mut().unwrap(), spec);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
 #[test]
-fn a_certificate_that_does_not_verify_is_not_rendered_when_a_verifier_is_given() {
+fn the_attachment_is_chosen_by_its_own_name_never_by_a_name_tree_key() {
+    // Contract §9. A name-tree key "certificate.json" that points to a
+    // file named notes.txt (holding another, valid-looking certificate):
+    // a reader shows "notes.txt", so the PDF is refused, not verified.
+    let pdf = with_extra_file("notes.txt", cert(), |catalog, spec| {
+        let names = catalog.get_mut(b"Names").unwrap().as_dict_mut().unwrap();
+        let tree = names
+            .get_mut(b"EmbeddedFiles")
+            .unwrap()
+            .as_dict_mut()
+            .unwrap();
+        *tree.get_mut(b"Names").unwrap() = lopdf::Object::Array(vec![
+            lopdf::Object::string_literal("certificate.json"),
+            lopdf::Object::Reference(spec),
+        ]);
+    });
+    let err = extract_certificate_json(&pdf).unwrap_err().to_string();
+    assert!(
+        err.contains("listed as \"certificate.json\" but named \"notes.txt\""),
+        "{err}"
+    );
+    // A second file named certificate.json, even with the same bytes, is
+    // a second file: refused.
+    let pdf = with_extra_file("certificate.json", cert(), |catalog, spec| {
+        catalog
+            .get_mut(b"AF")
+            .unwrap()
+            .as_array_mut()
+            .unwrap()
+            .push(lopdf::Object::Reference(spec));
+    });
+    let err = extract_certificate_json(&pdf).unwrap_err().to_string();
+    assert!(
+        err.contains("2 embedded files named certificate.json"),
+        "{err}"
+    );
+    // Another attachment beside it, under its own name, is fine.
+    let pdf = with_extra_file("notes.txt", b"hello", |catalog, spec| {
+        catalog
+            .get_mut(b"AF")
+            .unwrap()
+            .as_array_mut()
+            .unwrap()
+            .push(lopdf::Object::Reference(spec));
+    });
+    assert_eq!(extract_certificate_json(&pdf).unwrap(), cert());
+}
+
+#[test]
+fn a_certificate_that_does_not_verify_is_not_rendered() {
     let bad = String::from_utf8(cert().to_vec()).unwrap().replace(
         "\"submitter\": \"acme-trading\"",
         "\"submitter\": \"someone-else\"",
@@ -369,25 +443,58 @@ fn a_certificate_that_does_not_verify_is_not_rendered_when_a_verifier_is_given()
     assert!(matches!(err, PdfError::Certificate(_)), "{err:?}");
     assert!(err.to_string().contains("check \"entry\" failed"), "{err}");
     // Malformed JSON never renders.
-    let err = render(b"{}", &RenderOptions::new(VERIFY_URL, CERT_ID)).unwrap_err();
+    let err = render(b"{}", &options()).unwrap_err();
     assert!(matches!(err, PdfError::Certificate(_)), "{err:?}");
 }
 
 #[test]
-fn without_a_verifier_the_witnesses_come_from_the_cosignatures() {
-    let opts = RenderOptions::new(VERIFY_URL, CERT_ID);
-    let facts = notarium_pdf::CertificateFacts::from_json(cert(), None).unwrap();
-    let verified = notarium_pdf::CertificateFacts::from_json(cert(), Some(&verifier())).unwrap();
-    assert!(!facts.verified && verified.verified);
-    assert_eq!(facts.witnesses, verified.witnesses);
-    assert_eq!(facts.root_hash, verified.root_hash);
-    assert_eq!(
-        facts.title.as_deref(),
-        Some("供货合同（2026 年）Supply contract")
+fn the_page_shows_only_what_the_verifier_counts_and_its_witnessed_time() {
+    // A court cosignature backdated a year does not count (contract §9):
+    // the page lists the two that do, and the witnessed time is when the
+    // policy was first met by them, the arbitration witness's T0 + 7.
+    let json = cosigned_by(
+        METADATA,
+        3,
+        &[
+            ("court", COURT, T0 - 365 * 86_400),
+            ("arbitration", ARBITRATION, T0 + 7),
+        ],
+        &[],
     );
-    assert_eq!(facts.size, Some(48213));
-    // Same facts, same page.
-    assert!(render(cert(), &opts).unwrap() == rendered());
+    let report = verifier().verify_certificate(&json, None);
+    assert!(
+        !report.valid,
+        "one court cosignature, backdated: not enough"
+    );
+    let two_courts = {
+        // The same court key under a second certificate would count once;
+        // a second court witness is the fixture court2.
+        cosigned_by(
+            METADATA,
+            3,
+            &[
+                ("court", COURT, T0 - 365 * 86_400),
+                (
+                    "../tests/fixtures/pki/court2",
+                    "court2.example/witness",
+                    T0 + 1,
+                ),
+                ("arbitration", ARBITRATION, T0 + 7),
+            ],
+            &["../tests/fixtures/pki/intermediate"],
+        )
+    };
+    let facts = notarium_pdf::CertificateFacts::from_json(&two_courts, &verifier()).unwrap();
+    assert_eq!(facts.witnesses.len(), 2, "{:#?}", facts.witnesses);
+    assert!(facts.witnesses.iter().all(|w| w.unix_time >= T0));
+    assert_eq!(facts.witnessed_at, "2026-11-29T06:00:07Z");
+    let pdf = render(&two_courts, &options()).unwrap();
+    let text = pdftotext(&pdf, "counted");
+    assert!(text.contains("2026-11-29T06:00:07Z"), "{text}");
+    assert!(
+        !text.contains("2025-11-29"),
+        "the backdated time is not shown: {text}"
+    );
 }
 
 #[test]

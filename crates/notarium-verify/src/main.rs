@@ -2,13 +2,14 @@
 //! certificates. It reads files, never the network; all checks are the
 //! core's (`notarium_core::Verifier`).
 //!
-//! Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
+//! Exit status: 0 valid (for a receipt: its signature verified), 1 invalid,
+//! 2 usage or I/O error.
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use notarium_core::identity::{CertInfo, certs_from_pem_file};
-use notarium_core::{Hash, Policy, Report, Status, TrustRoots, Verifier};
-use sha2::{Digest, Sha256};
+use notarium_core::identity::{CertInfo, Crl, certs_from_pem_file, seconds_text};
+use notarium_core::verify::DEFAULT_MAX_SKEW;
+use notarium_core::{Hash, Kind, Policy, Report, Status, TrustRoots, Verifier};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
     name = "notarium-verify",
     version,
     about = "Verify a Notarium deposit certificate offline (JSON, PDF, or .tlog-proof with --entry)",
-    after_help = "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.\n\
+    after_help = "Exit status: 0 valid (a receipt: its signature verified), 1 invalid, 2 usage or I/O error.\n\
                   Example: notarium-verify certificate.pdf --file contract.pdf --trust certs/root.pem"
 )]
 struct Args {
@@ -37,9 +38,18 @@ struct Args {
     /// certified by the trust roots as a notary is accepted.
     #[arg(long, env = "NOTARIUM_ORIGIN")]
     origin: Option<String>,
-    /// Witness policy, e.g. "court>=2 arbitration>=1".
-    #[arg(long, default_value_t = Policy::default().to_string())]
-    policy: String,
+    /// Witness policy, e.g. "court>=2 arbitration>=1" [default:
+    /// court>=1 arbitration>=1]. Not for receipts, which are never witnessed.
+    #[arg(long)]
+    policy: Option<String>,
+    /// A cosignature dated more than this many seconds before the entry's
+    /// received time does not count.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_SKEW)]
+    max_skew: u64,
+    /// Certificate revocation list(s) of the issuing CAs, DER or PEM
+    /// (repeatable).
+    #[arg(long = "crl", value_name = "FILE")]
+    crl: Vec<PathBuf>,
     /// With a .tlog-proof or a receipt: the entry text file it proves.
     #[arg(long)]
     entry: Option<PathBuf>,
@@ -64,22 +74,18 @@ fn read_text(path: &Path, what: &str) -> Result<String, UsageError> {
         .map_err(|_| UsageError(format!("{what} {} is not UTF-8 text", path.display())))
 }
 
-/// SHA-256 of a file, streamed in 1 MiB blocks.
+/// SHA-256 of a file, streamed.
 fn hash_file(path: &Path) -> Result<Hash, UsageError> {
     let err = |e: std::io::Error| {
         UsageError(format!("cannot read evidence file {}: {e}", path.display()))
     };
     let mut f = std::fs::File::open(path).map_err(err)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(err)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().into())
+    notarium_core::merkle::sha256_stream(|b| f.read(b), |_| {}).map_err(err)
+}
+
+fn pem_certs(path: &Path, what: &str) -> Result<Vec<CertInfo>, UsageError> {
+    certs_from_pem_file(&read_text(path, what)?)
+        .map_err(|e| UsageError(format!("{what} {}: {e}", path.display())))
 }
 
 fn trust_roots(args: &Args) -> Result<TrustRoots, UsageError> {
@@ -98,9 +104,7 @@ fn trust_roots(args: &Args) -> Result<TrustRoots, UsageError> {
     }
     let mut roots = Vec::new();
     for p in &paths {
-        let text = read_text(p, "trust file")?;
-        let certs = certs_from_pem_file(&text)
-            .map_err(|e| UsageError(format!("trust file {}: {e}", p.display())))?;
+        let certs = pem_certs(p, "trust file")?;
         if certs.is_empty() {
             return Err(UsageError(format!(
                 "trust file {} holds no CERTIFICATE",
@@ -119,79 +123,90 @@ enum Input {
 }
 
 fn classify(path: &Path, bytes: Vec<u8>) -> Result<Input, UsageError> {
+    let text = |bytes: Vec<u8>| {
+        String::from_utf8(bytes)
+            .map_err(|_| UsageError(format!("{} is not UTF-8 text", path.display())))
+    };
     if bytes.starts_with(b"%PDF-") {
         let json = notarium_pdf::extract_certificate_json(&bytes)
             .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
         return Ok(Input::Json(json));
     }
     if bytes.starts_with(notarium_core::proof::TLOG_PROOF_HEADER.as_bytes()) {
-        let text = String::from_utf8(bytes)
-            .map_err(|_| UsageError(format!("{} is not UTF-8 text", path.display())))?;
-        return Ok(Input::Proof(text));
+        return Ok(Input::Proof(text(bytes)?));
     }
     if bytes.starts_with(notarium_core::receipt::RECEIPT_FORMAT.as_bytes()) {
-        let text = String::from_utf8(bytes)
-            .map_err(|_| UsageError(format!("{} is not UTF-8 text", path.display())))?;
-        return Ok(Input::Receipt(text));
+        return Ok(Input::Receipt(text(bytes)?));
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Ok(Input::Json(bytes));
     }
     Err(UsageError(format!(
-        "{} is neither a certificate JSON, a PDF, nor a c2sp.org/tlog-proof@v1 file",
+        "{} is neither a certificate JSON, a PDF, a c2sp.org/tlog-proof@v1 file nor a notarium/receipt/v1",
         path.display()
     )))
 }
 
 fn run(args: &Args) -> Result<Report, UsageError> {
-    let policy = Policy::parse(&args.policy).map_err(|e| UsageError(e.to_string()))?;
-    let roots = trust_roots(args)?;
-    let verifier = Verifier::new(roots, args.origin.clone(), policy);
     let input = classify(&args.cert, read_file(&args.cert, "certificate")?)?;
-    match input {
+    if matches!(input, Input::Receipt(_)) && args.policy.is_some() {
+        return Err(UsageError(
+            "--policy does not apply to a receipt: a receipt is the notary's signature alone, never witnessed"
+                .into(),
+        ));
+    }
+    let policy = match &args.policy {
+        Some(p) => Policy::parse(p).map_err(|e| UsageError(e.to_string()))?,
+        None => Policy::default(),
+    };
+    let mut crls = Vec::new();
+    for p in &args.crl {
+        crls.extend(
+            Crl::from_file(&read_file(p, "CRL")?)
+                .map_err(|e| UsageError(format!("CRL {}: {e}", p.display())))?,
+        );
+    }
+    let verifier = Verifier::new(trust_roots(args)?, args.origin.clone(), policy)
+        .with_max_skew(args.max_skew)
+        .with_crls(crls);
+    let (text, is_receipt) = match input {
         Input::Json(json) => {
             if args.entry.is_some() || !args.certs.is_empty() {
                 return Err(UsageError(
-                    "--entry and --certs go with a .tlog-proof file, not a certificate".into(),
+                    "--entry and --certs go with a .tlog-proof file or a receipt, not a certificate".into(),
                 ));
             }
             let digest = args.file.as_deref().map(hash_file).transpose()?;
-            Ok(verifier.verify_certificate(&json, digest.as_ref()))
+            return Ok(verifier.verify_certificate(&json, digest.as_ref()));
         }
-        Input::Proof(text) | Input::Receipt(text) => {
-            let is_receipt = text.starts_with(notarium_core::receipt::RECEIPT_FORMAT);
-            let what = if is_receipt {
-                "a receipt"
-            } else {
-                "a .tlog-proof"
-            };
-            if args.file.is_some() {
-                return Err(UsageError(format!(
-                    "--file needs the certificate JSON or PDF: {what} carries no salt"
-                )));
-            }
-            let entry_path = args.entry.as_deref().ok_or_else(|| {
-                UsageError(format!(
-                    "{what} needs --entry ENTRY (the entry text it proves)"
-                ))
-            })?;
-            let entry = read_file(entry_path, "entry")?;
-            let mut certs: Vec<CertInfo> = Vec::new();
-            for p in &args.certs {
-                let text = read_text(p, "certificates file")?;
-                certs.extend(
-                    certs_from_pem_file(&text).map_err(|e| {
-                        UsageError(format!("certificates file {}: {e}", p.display()))
-                    })?,
-                );
-            }
-            Ok(if is_receipt {
-                verifier.verify_receipt(&text, &entry, certs)
-            } else {
-                verifier.verify_tlog_proof(&entry, &text, certs)
-            })
-        }
+        Input::Proof(text) => (text, false),
+        Input::Receipt(text) => (text, true),
+    };
+    let what = if is_receipt {
+        "a receipt"
+    } else {
+        "a .tlog-proof"
+    };
+    if args.file.is_some() {
+        return Err(UsageError(format!(
+            "--file needs the certificate JSON or PDF: {what} carries no salt"
+        )));
     }
+    let entry_path = args.entry.as_deref().ok_or_else(|| {
+        UsageError(format!(
+            "{what} needs --entry ENTRY (the entry text it proves)"
+        ))
+    })?;
+    let entry = read_file(entry_path, "entry")?;
+    let mut certs = Vec::new();
+    for p in &args.certs {
+        certs.extend(pem_certs(p, "certificates file")?);
+    }
+    Ok(if is_receipt {
+        verifier.verify_receipt(&text, &entry, certs)
+    } else {
+        verifier.verify_tlog_proof(&entry, &text, certs)
+    })
 }
 
 fn print_human(path: &Path, r: &Report) {
@@ -201,22 +216,12 @@ fn print_human(path: &Path, r: &Report) {
             Status::Pass => "PASS",
             Status::Fail => "FAIL",
             Status::Skipped => "SKIP",
+            Status::Ignored => "NOTE",
         };
-        println!("  {status}  {:<17} {}", c.id, c.detail);
+        println!("  {status}  {:<17} {}", c.id.as_str(), c.detail);
     }
     println!();
-    // Labels in one column as wide as the longest (role names vary).
-    let width = r
-        .earliest_witnessed
-        .keys()
-        .map(|role| format!("witnessed ({role})").len())
-        .chain([17])
-        .max()
-        .unwrap_or(17)
-        + 2;
-    let line = |label: &str, value: &dyn std::fmt::Display| {
-        println!("  {label:<width$}{value}");
-    };
+    let line = |label: &str, value: &dyn std::fmt::Display| println!("  {label:<22}{value}");
     if let Some(d) = &r.evidence_sha256 {
         line("evidence SHA-256", d);
     }
@@ -235,23 +240,33 @@ fn print_human(path: &Path, r: &Report) {
             ),
         );
     }
-    for (role, time) in &r.earliest_witnessed {
-        line(&format!("witnessed ({role})"), time);
+    for g in &r.groups {
+        let at = g
+            .satisfied_at
+            .map_or("not met".to_string(), |t| seconds_text(t as i64));
+        line(
+            &format!("{}>={}", g.group, g.required),
+            &format_args!("{at} ({} counted)", g.counted),
+        );
+    }
+    if let Some(t) = &r.witnessed_at {
+        line("witnessed time", t);
     }
     println!();
-    if r.valid {
-        match r.earliest_witnessed.values().min() {
-            Some(t) => {
-                println!("VALID: the evidence existed, unaltered, no later than {t} (witnessed).")
-            }
-            None => println!("VALID"),
+    match (r.kind, r.verified, &r.witnessed_at) {
+        (Kind::Receipt, true, _) => {
+            println!("RECEIPT VERIFIED (notary's signature only: not witnessed, no proof of time)")
         }
-    } else {
-        let why = r
-            .first_failure()
-            .map(|c| format!("{}: {}", c.id, c.detail))
-            .unwrap_or_default();
-        println!("INVALID: {why}");
+        (_, true, Some(t)) if r.valid => {
+            println!("VALID: the evidence existed, unaltered, no later than {t} (witnessed).")
+        }
+        _ => {
+            let why = r
+                .first_failure()
+                .map(|c| format!("{}: {}", c.id.as_str(), c.detail))
+                .unwrap_or_default();
+            println!("INVALID: {why}");
+        }
     }
 }
 
@@ -267,7 +282,7 @@ fn main() -> ExitCode {
             } else {
                 print_human(&args.cert, &report);
             }
-            if report.valid {
+            if report.valid || (report.kind == Kind::Receipt && report.verified) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

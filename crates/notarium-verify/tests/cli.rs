@@ -81,7 +81,7 @@ fn valid_certificate_exits_0_with_each_check() {
         );
     }
     assert!(
-        out.contains("VALID: the evidence existed, unaltered, no later than 2026-11-29T06:00:02Z"),
+        out.contains("VALID: the evidence existed, unaltered, no later than 2026-11-29T06:00:03Z"),
         "{out}"
     );
     // The summary is a two-column table: every value starts in one column,
@@ -96,11 +96,14 @@ fn valid_certificate_exits_0_with_each_check() {
         line.len() - value.len()
     };
     let at = column("submitter", "acme-trading");
+    // Each requirement of the policy, when it was met, and the witnessed
+    // time: when the last of them was (contract §9).
     assert_eq!(
-        column("witnessed (arbitration)", "2026-11-29T06:00:03Z"),
+        column("arbitration>=1", "2026-11-29T06:00:03Z (1 counted)"),
         at
     );
-    assert_eq!(column("witnessed (court)", "2026-11-29T06:00:02Z"), at);
+    assert_eq!(column("court>=1", "2026-11-29T06:00:02Z (1 counted)"), at);
+    assert_eq!(column("witnessed time", "2026-11-29T06:00:03Z"), at);
     assert_eq!(column("received (notary)", "Z"), at + 23);
 }
 
@@ -138,7 +141,12 @@ fn json_output_is_machine_readable() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert_eq!(v["submitter"], "acme-trading");
-    assert_eq!(v["earliest_witnessed"]["court"], "2026-11-29T06:00:02Z");
+    assert_eq!(v["kind"], "certificate");
+    assert_eq!(v["witnessed"], true);
+    assert_eq!(v["witnessed_at"], "2026-11-29T06:00:03Z");
+    assert_eq!(v["groups"][0]["group"], "court");
+    assert_eq!(v["groups"][0]["satisfied_at"], 1_795_932_002);
+    assert_eq!(v["witnesses"][0]["counted"], true);
     assert_eq!(v["log"]["index"], 3);
     assert!(
         v["checks"]
@@ -236,7 +244,7 @@ fn usage_and_io_errors_exit_2_naming_the_problem() {
     let o = verify(&[os(&junk), os("--trust"), os(root)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("neither a certificate JSON, a PDF, nor"),
+        stderr(&o).contains("neither a certificate JSON, a PDF, a c2sp.org/tlog-proof@v1 file nor"),
         "{}",
         stderr(&o)
     );
@@ -366,11 +374,46 @@ fn signed_receipt_with_entry() {
         os(&root()),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("item 1 of a signed group of 2"), "{out}");
+    // Contract §9: never VALID, and it says what a receipt is not.
     assert!(
-        stdout(&o).contains("item 1 of a signed group of 2"),
-        "{}",
-        stdout(&o)
+        out.contains("RECEIPT VERIFIED (notary's signature only: not witnessed, no proof of time)"),
+        "{out}"
     );
+    assert!(!out.contains("VALID:"), "{out}");
+    assert!(out.contains("which nothing attests"), "{out}");
+    let root_pem = root();
+    let args = [
+        os(&receipt),
+        os("--entry"),
+        os(&entry),
+        os("--certs"),
+        os(&notary),
+        os("--trust"),
+        os(&root_pem),
+    ];
+    let o = verify(&[&args[..], &[os("--json")]].concat());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&v["kind"], &v["witnessed"], &v["valid"], &v["verified"]),
+        (
+            &"receipt".into(),
+            &false.into(),
+            &false.into(),
+            &true.into()
+        )
+    );
+    assert!(v["witnessed_at"].is_null());
+    // A policy asks for witnesses, which a receipt never has: a usage error.
+    let o = verify(&[&args[..], &[os("--policy"), os("court>=5 arbitration>=5")]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("--policy does not apply to a receipt"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
     let wrong = write("receipt-other.txt", other_text.as_bytes());
     let o = verify(&[
         os(&receipt),

@@ -278,11 +278,8 @@ impl Settings {
             Some(TrustRoots::new(all).map_err(|e| format!("witness.trust_roots: {e}"))?)
         };
         if let Some(roots) = &roots {
-            let chain = roots
-                .chain(&cert, &intermediates)
-                .map_err(|e| format!("witness.certificate: {e}"))?;
-            chain
-                .check_valid_at(now)
+            roots
+                .chain(&cert, &intermediates, now)
                 .map_err(|e| format!("witness.certificate: {e}"))?;
         }
 
@@ -326,8 +323,11 @@ impl Settings {
                     ));
                 }
                 if let Some(roots) = &roots {
+                    // Checked within the certificate's own validity: an
+                    // expired notary key still verifies the checkpoints it
+                    // signed while valid (see below for "valid now").
                     roots
-                        .chain(&c, &inter)
+                        .chain(&c, &inter, now.clamp(c.not_before, c.not_after - 1))
                         .map_err(|e| format!("{what}: {}: {e}", p.display()))?;
                 }
                 if !keys.iter().any(|k| k.key == c.key) {

@@ -55,7 +55,7 @@ impl TrustedKey {
     }
 
     fn valid_at(&self, t: i64) -> bool {
-        self.not_before <= t && t <= self.not_after
+        self.not_before <= t && t < self.not_after
     }
 }
 

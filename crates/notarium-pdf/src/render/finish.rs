@@ -11,7 +11,7 @@ pub(crate) struct DocInfo {
     pub subject: String,
     pub author: String,
     pub keywords: String,
-    /// Unix seconds: the certificate's earliest witnessed time (or its
+    /// Unix seconds: the certificate's witnessed time (contract §9; or its
     /// received time), never the wall clock.
     pub date: u64,
 }

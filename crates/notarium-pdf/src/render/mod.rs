@@ -48,20 +48,22 @@ pub struct RenderOptions {
     pub verify_url: String,
     /// The notary's identifier of this certificate, printed on the page.
     pub certificate_id: String,
-    /// With a verifier, only a certificate that verifies is rendered, and
-    /// the witnesses shown are those it accepted. Without, the certificate
-    /// is parsed strictly but its chains are not checked (the caller
-    /// vouches for it).
-    pub verifier: Option<Verifier>,
+    /// Only a certificate that verifies is rendered, and what the page
+    /// states (witnesses, the witnessed time) comes from its report.
+    pub verifier: Verifier,
 }
 
 impl RenderOptions {
-    pub fn new(verify_url: impl Into<String>, certificate_id: impl Into<String>) -> Self {
+    pub fn new(
+        verify_url: impl Into<String>,
+        certificate_id: impl Into<String>,
+        verifier: Verifier,
+    ) -> Self {
         RenderOptions {
             template: TemplateSource::Builtin,
             verify_url: verify_url.into(),
             certificate_id: certificate_id.into(),
-            verifier: None,
+            verifier,
         }
     }
 }
@@ -74,7 +76,7 @@ pub fn render(cert_json: &[u8], opts: &RenderOptions) -> Result<Vec<u8>, PdfErro
         cert_json,
         &opts.certificate_id,
         &opts.verify_url,
-        opts.verifier.as_ref(),
+        &opts.verifier,
     )
 }
 
@@ -135,7 +137,7 @@ impl Renderer {
         cert_json: &[u8],
         certificate_id: &str,
         verify_url: &str,
-        verifier: Option<&Verifier>,
+        verifier: &Verifier,
     ) -> Result<Vec<u8>, PdfError> {
         check_line("certificate id", certificate_id, 128)?;
         check_line("verification page URL", verify_url, 512)?;
@@ -229,7 +231,7 @@ impl Renderer {
                     "{}; {}; certificate.json; notarium",
                     certificate_id, facts.evidence_sha256
                 ),
-                date: facts.document_time(),
+                date: facts.witnessed_unix,
             },
         )
     }

@@ -449,10 +449,14 @@ impl Rows<'_, '_> {
             );
             self.y += l.row_mm;
         }
+        // The one time the certificate proves (contract §9), as the
+        // verifier computed it.
+        let local = local_time_plain(t, f.witnessed_unix as i64 * 1000);
+        self.row(&t.labels.witnessed_time, &f.witnessed_at, local.as_deref());
         let ns = Style::new(l.label_en_size_pt + 0.5, c.muted);
-        let end = self.cv.text(x_role, self.y - 1.0, ns, &t.text.earliest_zh);
+        let end = self.cv.text(x_role, self.y - 1.0, ns, &t.text.witnessed_zh);
         self.cv
-            .text(end + 1.5, self.y - 1.0, ns, &t.text.earliest_en);
+            .text(end + 1.5, self.y - 1.0, ns, &t.text.witnessed_en);
         self.y += l.row_mm - 1.5;
     }
 

@@ -65,6 +65,26 @@ pub fn certificate(index: u64) -> Vec<u8> {
 
 /// Like [`certificate`], with other metadata for entry 3.
 pub fn certificate_with(metadata_json: &str, index: u64) -> Vec<u8> {
+    cosigned_by(
+        metadata_json,
+        index,
+        &[
+            ("court", COURT, T0 + 2),
+            ("arbitration", ARBITRATION, T0 + 3),
+        ],
+        &[],
+    )
+}
+
+/// A certificate cosigned by `(key and certificate file, witness name,
+/// time)` of the development PKI (`certs/<file>.key`, `.pem`), carrying the
+/// `extra` certificates (intermediates) too.
+pub fn cosigned_by(
+    metadata_json: &str,
+    index: u64,
+    cosigners: &[(&str, &str, u64)],
+    extra: &[&str],
+) -> Vec<u8> {
     let mut tree = MemoryTree::new();
     let mut entries = Vec::new();
     for i in 0..5u8 {
@@ -82,32 +102,19 @@ pub fn certificate_with(metadata_json: &str, index: u64) -> Vec<u8> {
     }
     let cp = Checkpoint::new(ORIGIN, tree.size(), tree.root()).unwrap();
     let mut note = cp.signed_note(&key("notary")).unwrap();
-    note.add_signature(
-        cosign(&key("court"), COURT, T0 + 2, &cp)
-            .unwrap()
-            .to_note_signature(),
-    )
-    .unwrap();
-    note.add_signature(
-        cosign(&key("arbitration"), ARBITRATION, T0 + 3, &cp)
-            .unwrap()
-            .to_note_signature(),
-    )
-    .unwrap();
+    let mut pems = vec![cert_pem("notary")];
+    for (file, name, time) in cosigners {
+        let line = cosign(&key(file), name, *time, &cp).unwrap();
+        note.add_signature(line.to_note_signature()).unwrap();
+        if !pems.contains(&cert_pem(file)) {
+            pems.push(cert_pem(file));
+        }
+    }
+    pems.extend(extra.iter().map(|f| cert_pem(f)));
     let path = tree.inclusion_proof(index, tree.size()).unwrap();
-    notarium_log::sign::issue_certificate(
-        &entries[index as usize],
-        index,
-        path,
-        note,
-        vec![
-            cert_pem("notary"),
-            cert_pem("court"),
-            cert_pem("arbitration"),
-        ],
-    )
-    .to_json()
-    .into_bytes()
+    notarium_log::sign::issue_certificate(&entries[index as usize], index, path, note, pems)
+        .to_json()
+        .into_bytes()
 }
 
 /// The hex SHA-256 of entry `i`'s evidence.
