@@ -9,7 +9,9 @@ use crate::cosignature::Cosignature;
 use crate::encoding::{b64, hex_lower, parse_hex32};
 use crate::entry::{Entry, LeafFields, Metadata, SubmitterId};
 use crate::error::FormatError;
-use crate::identity::{CertInfo, Chain, Crl, Role, TrustRoots, seconds_text};
+use crate::identity::{
+    CertInfo, Chain, Crl, MAX_ISSUER_CANDIDATES, Role, TrustRoots, seconds_text,
+};
 use crate::merkle::{Hash, hashes_equal, leaf_hash, verify_inclusion};
 use crate::note::NoteSignature;
 use crate::policy::{Group, GroupTime, Policy};
@@ -680,32 +682,30 @@ impl Verifier {
         certs: &[CertInfo],
     ) -> Result<Cosigner, String> {
         let cosig = Cosignature::from_note_signature(line).map_err(|e| e.to_string())?;
-        let mut candidates = certs.iter().filter(|c| {
+        let time = i64::try_from(cosig.timestamp)
+            .map_err(|_| "the cosignature time is out of range".to_string())?;
+        // The certificates with this name and key (a renewed one may sit
+        // beside an expired one): the first that holds at the time counts.
+        let mut why = format!(
+            "no witness certificate in the file has this name and key ID {}",
+            hex_lower(&line.key_id)
+        );
+        let candidates = certs.iter().filter(|c| {
             !c.is_ca
                 && c.common_name.as_deref() == Some(line.name.as_str())
                 && cosig.is_by(&line.name, &c.key)
         });
-        let cert = candidates.next().ok_or_else(|| {
-            format!(
-                "no witness certificate in the file has this name and key ID {}",
-                hex_lower(&line.key_id)
-            )
-        })?;
-        if !cert.role().is_some_and(Role::is_witness) {
-            return Err(format!(
-                "certificate \"{}\" is not a court or arbitration witness",
-                cert.subject
-            ));
+        let mut found = None;
+        for cert in candidates.take(MAX_ISSUER_CANDIDATES) {
+            match self.check_witness(cert, certs, time, &cosig, cp) {
+                Ok(chain) => {
+                    found = Some(chain);
+                    break;
+                }
+                Err(e) => why = e,
+            }
         }
-        let time = i64::try_from(cosig.timestamp)
-            .map_err(|_| "the cosignature time is out of range".to_string())?;
-        let chain = self
-            .roots
-            .chain(cert, certs, time)
-            .map_err(|e| e.to_string())?;
-        cosig.verify(cp, &cert.key).map_err(|_| {
-            "the cosignature does not verify over this checkpoint and time".to_string()
-        })?;
+        let chain = found.ok_or(why)?;
         let revoked = self.revocation(&chain)?;
         Ok(Cosigner {
             chain,
@@ -715,6 +715,35 @@ impl Verifier {
         })
     }
 
+    /// A witness certificate's chain at the cosignature's time, and the
+    /// cosignature's signature.
+    fn check_witness(
+        &self,
+        cert: &CertInfo,
+        certs: &[CertInfo],
+        time: i64,
+        cosig: &Cosignature,
+        cp: &Checkpoint,
+    ) -> Result<Chain, String> {
+        if !cert.role().is_some_and(Role::is_witness) {
+            return Err(format!(
+                "certificate \"{}\" is not a court or arbitration witness",
+                cert.subject
+            ));
+        }
+        let chain = self
+            .roots
+            .chain(cert, certs, time)
+            .map_err(|e| e.to_string())?;
+        cosig.verify(cp, &cert.key).map_err(|_| {
+            "the cosignature does not verify over this checkpoint and time".to_string()
+        })?;
+        Ok(chain)
+    }
+
+    /// The notary's signature over `text` and its chain, valid at `at`
+    /// (`None`: no time is known, so the chain is checked but the signature
+    /// cannot count).
     fn check_notary(
         &self,
         sigs: &[&NoteSignature],

@@ -435,3 +435,96 @@ fn signed_receipt_with_entry() {
     ]);
     assert_eq!(o.status.code(), Some(1), "no notary certificate given");
 }
+
+/// A development signer, or one of tests/fixtures/pki.
+fn signer(dir: &str, name: &str) -> notarium_log::testkit::Signer {
+    let read =
+        |ext: &str| std::fs::read_to_string(repo().join(format!("{dir}/{name}.{ext}"))).unwrap();
+    notarium_log::testkit::Signer::from_pem(&read("key"), &read("pem"))
+}
+
+#[test]
+fn a_backdated_cosignature_is_shown_not_counted_and_the_headline_is_the_witnessed_time() {
+    use notarium_log::testkit::{Cosign, TestLog};
+    const T0: u64 = 1_795_932_000; // 2026-11-29T06:00:00Z
+    let mut log = TestLog::new();
+    log.append(
+        [7; 32],
+        [8; 32],
+        None,
+        "acme-trading",
+        "2026-11-29T05:59:59.000Z",
+    );
+    let (notary, court, court2, arb) = (
+        signer("certs", "notary"),
+        signer("certs", "court"),
+        signer("tests/fixtures/pki", "court2"),
+        signer("certs", "arbitration"),
+    );
+    let note = log.checkpoint_note(
+        "notarium.example/log",
+        &notary,
+        &[
+            Cosign {
+                witness: &court,
+                time: T0 - 365 * 86_400,
+            },
+            Cosign {
+                witness: &court2,
+                time: T0 + 1,
+            },
+            Cosign {
+                witness: &arb,
+                time: T0 + 5,
+            },
+        ],
+    );
+    let inter = notarium_core::identity::certs_from_pem_file(
+        &std::fs::read_to_string(repo().join("tests/fixtures/pki/intermediate.pem")).unwrap(),
+    )
+    .unwrap();
+    let pems = vec![
+        notary.cert_pem.clone(),
+        court.cert_pem.clone(),
+        court2.cert_pem.clone(),
+        arb.cert_pem.clone(),
+        notarium_core::encoding::pem_encode("CERTIFICATE", &inter[0].der),
+    ];
+    let json = write(
+        "backdated.json",
+        log.certificate(0, note, pems).to_json().as_bytes(),
+    );
+    let o = verify(&[os(&json), os("--trust"), os(&root())]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("NOTE  cosignature       court witness court.example/witness cosigned at 2025-11-29T06:00:00Z, not counted: dated"), "{out}");
+    assert!(
+        out.contains("VALID: the evidence existed, unaltered, no later than 2026-11-29T06:00:05Z"),
+        "{out}"
+    );
+    // --json carries the same time and the reason.
+    let o = verify(&[os(&json), os("--trust"), os(&root()), os("--json")]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["witnessed_at"], "2026-11-29T06:00:05Z");
+    assert_eq!(v["witnesses"][0]["counted"], false);
+    assert!(
+        v["witnesses"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("allowed skew of 300 s")
+    );
+    // A wider --max-skew lets it count; the time is still when the policy
+    // was met.
+    let o = verify(&[
+        os(&json),
+        os("--trust"),
+        os(&root()),
+        os("--max-skew"),
+        os("40000000"),
+    ]);
+    assert!(
+        stdout(&o).contains("no later than 2026-11-29T06:00:05Z"),
+        "{}",
+        stdout(&o)
+    );
+}
