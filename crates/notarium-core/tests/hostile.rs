@@ -262,3 +262,144 @@ fn one_name_with_two_keys_counts_once() {
         ]
     );
 }
+
+/// The verdict and witnessed time of the independent Python verifier
+/// (tests/interop/verify_certificate.py, written from docs/format.md).
+fn python_verdict(json: &[u8], policy: &str, max_skew: u64) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("notarium-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{:x}.json", notarium_core::merkle::sha256(json)[0]));
+    std::fs::write(&path, json).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(repo().join("tests/interop/verify_certificate.py"))
+        .arg(&path)
+        .arg(repo().join("certs/root.pem"))
+        .arg(ORIGIN)
+        .args(["--policy", policy, "--max-skew", &max_skew.to_string()])
+        .output()
+        .expect("python3 runs (scripts/test installs the cryptography package)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = text.lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.starts_with("VALID: ") || last.starts_with("INVALID: "),
+        "python verifier: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    last.strip_prefix("VALID: existed no later than ")
+        .map(str::to_string)
+}
+
+#[test]
+fn the_independent_python_verifier_agrees_on_every_case() {
+    let (court, court2, arb) = (dev("court"), fixture("court2"), dev("arbitration"));
+    let (dual_c, dual_a) = (
+        counting("dual", "dual-court"),
+        counting("dual", "dual-arbitration"),
+    );
+    let (twin_a, twin_b) = (counting("twin", "twin-a"), counting("twin", "twin-b"));
+    let alias_a = counting("alias-arbitration", "alias-arbitration");
+    let alias_c = counting("alias-court", "alias-court");
+    let inter = [intermediate_pem()];
+    let d = "court>=1 arbitration>=1";
+    let cases: Vec<(&str, Vec<u8>, &str, u64)> = vec![
+        (
+            "plain",
+            cosigned(&[(&court, T0 + 2), (&arb, T0 + 3)], &[]),
+            d,
+            300,
+        ),
+        (
+            "backdated",
+            cosigned(
+                &[(&court, T0 - YEAR), (&court2, T0 + 1), (&arb, T0 + 5)],
+                &inter,
+            ),
+            d,
+            300,
+        ),
+        (
+            "backdated alone",
+            cosigned(&[(&court, T0 - YEAR), (&arb, T0 + 5)], &[]),
+            d,
+            300,
+        ),
+        (
+            "skew edge",
+            cosigned(&[(&court, T0 - 310), (&arb, T0)], &[]),
+            d,
+            300,
+        ),
+        (
+            "skew edge + 1",
+            cosigned(&[(&court, T0 - 311), (&arb, T0)], &[]),
+            d,
+            300,
+        ),
+        (
+            "skew 0",
+            cosigned(&[(&court, T0 - 310), (&arb, T0)], &[]),
+            d,
+            0,
+        ),
+        (
+            "court>=2",
+            cosigned(
+                &[(&court, T0 - 200), (&court2, T0 + 100), (&arb, T0 + 50)],
+                &inter,
+            ),
+            "court>=2 arbitration>=1",
+            300,
+        ),
+        (
+            "dual key",
+            cosigned(&[(&dual_c, T0 + 1), (&dual_a, T0 + 2)], &[]),
+            d,
+            300,
+        ),
+        (
+            "dual key beside honest",
+            cosigned(
+                &[
+                    (&dual_c, T0 + 1),
+                    (&dual_a, T0 + 2),
+                    (&court, T0 + 3),
+                    (&arb, T0 + 4),
+                ],
+                &[],
+            ),
+            d,
+            300,
+        ),
+        (
+            "dual name",
+            cosigned(&[(&court, T0 + 1), (&alias_a, T0 + 2)], &[]),
+            d,
+            300,
+        ),
+        (
+            "twin keys",
+            cosigned(&[(&twin_a, T0 + 1), (&twin_b, T0 + 2), (&arb, T0 + 3)], &[]),
+            "court>=2 arbitration>=1",
+            300,
+        ),
+        (
+            "twin keys, one needed",
+            cosigned(&[(&twin_a, T0 + 1), (&twin_b, T0 + 2), (&arb, T0 + 3)], &[]),
+            d,
+            300,
+        ),
+        (
+            "alias name",
+            cosigned(&[(&court, T0 + 1), (&alias_c, T0 + 2), (&arb, T0 + 3)], &[]),
+            "court>=2 arbitration>=1",
+            300,
+        ),
+    ];
+    for (name, json, policy, skew) in cases {
+        let core = with_policy(policy)
+            .with_max_skew(skew)
+            .verify_certificate(&json, None);
+        let core = core.valid.then(|| core.witnessed_at.unwrap());
+        assert_eq!(python_verdict(&json, policy, skew), core, "{name}");
+    }
+}
