@@ -11,20 +11,14 @@ use notarium_log::SigningKey;
 use std::path::PathBuf;
 
 fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
 }
 
 fn bench(c: &mut Criterion) {
     let cert = std::fs::read(repo("tests/golden/valid-metadata.json")).unwrap();
     let root = std::fs::read_to_string(repo("certs/root.pem")).unwrap();
     let roots = TrustRoots::from_pem(&root).unwrap();
-    let warm = Verifier::new(
-        roots.clone(),
-        Some("notarium.example/log".into()),
-        Policy::default(),
-    );
+    let warm = Verifier::new(roots.clone(), Some("notarium.example/log".into()), Policy::default());
     assert!(warm.verify_certificate(&cert, None).valid);
 
     let key = SigningKey::from_pkcs8_der(&SigningKey::generate_pkcs8().unwrap()).unwrap();

@@ -89,10 +89,7 @@ mod tests {
     fn strict_fields() {
         let ok = sample();
         let c = CertificateJson::from_json(ok.as_bytes()).unwrap();
-        assert_eq!(
-            CertificateJson::from_json(c.to_json().as_bytes()).unwrap(),
-            c
-        );
+        assert_eq!(CertificateJson::from_json(c.to_json().as_bytes()).unwrap(), c);
         let extra = ok.replacen("\"entry\"", "\"x\":1,\"entry\"", 1);
         assert!(CertificateJson::from_json(extra.as_bytes()).is_err());
         let missing_meta = ok.replacen("\"metadata\":null,", "", 1);

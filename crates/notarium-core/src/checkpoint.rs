@@ -21,15 +21,9 @@ impl Checkpoint {
     pub fn new(origin: &str, size: u64, root: Hash) -> Result<Self, FormatError> {
         check_key_name(origin).map_err(|e| FormatError::Checkpoint(e.to_string()))?;
         if origin.contains('\n') || origin.chars().any(|c| c < ' ') {
-            return Err(FormatError::Checkpoint(
-                "origin has a control character".into(),
-            ));
+            return Err(FormatError::Checkpoint("origin has a control character".into()));
         }
-        Ok(Checkpoint {
-            origin: origin.to_string(),
-            size,
-            root,
-        })
+        Ok(Checkpoint { origin: origin.to_string(), size, root })
     }
 
     /// Parses a checkpoint body. Notarium checkpoints have exactly the three

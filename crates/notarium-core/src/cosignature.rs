@@ -25,10 +25,7 @@ impl Cosignature {
     /// Reads the timestamp out of a note signature line's bytes.
     pub fn from_note_signature(sig: &NoteSignature) -> Result<Self, FormatError> {
         if sig.signature.len() < 9 {
-            return Err(FormatError::Note(format!(
-                "cosignature of {} is too short",
-                sig.name
-            )));
+            return Err(FormatError::Note(format!("cosignature of {} is too short", sig.name)));
         }
         let timestamp = u64::from_be_bytes(sig.signature[..8].try_into().expect("8 bytes"));
         Ok(Cosignature {
@@ -43,11 +40,7 @@ impl Cosignature {
         let mut s = Vec::with_capacity(8 + self.signature.len());
         s.extend_from_slice(&self.timestamp.to_be_bytes());
         s.extend_from_slice(&self.signature);
-        NoteSignature {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            signature: s,
-        }
+        NoteSignature { name: self.name.clone(), key_id: self.key_id, signature: s }
     }
 
     /// Whether this cosignature claims to be from `name` with `key`.
@@ -57,10 +50,7 @@ impl Cosignature {
 
     /// Verifies the signature over `checkpoint`'s body at `self.timestamp`.
     pub fn verify(&self, checkpoint: &Checkpoint, key: &VerifyingKey) -> Result<(), KeyError> {
-        key.verify(
-            &cosignature_message(self.timestamp, &checkpoint.body()),
-            &self.signature,
-        )
+        key.verify(&cosignature_message(self.timestamp, &checkpoint.body()), &self.signature)
     }
 }
 

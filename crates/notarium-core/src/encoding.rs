@@ -35,25 +35,17 @@ fn decode_hex32(what: &'static str, s: &str, upper_too: bool) -> Result<[u8; 32]
     if s.len() != 64 {
         return Err(FormatError::field(
             what,
-            format!(
-                "expected 64 {kind} characters, found {} characters",
-                s.chars().count()
-            ),
+            format!("expected 64 {kind} characters, found {} characters", s.chars().count()),
         ));
     }
     let digit = |c: char| matches!(c, '0'..='9' | 'a'..='f') || upper_too && matches!(c, 'A'..='F');
     if let Some(c) = s.chars().find(|&c| !digit(c)) {
-        return Err(FormatError::field(
-            what,
-            format!("'{c}' is not a {kind} digit"),
-        ));
+        return Err(FormatError::field(what, format!("'{c}' is not a {kind} digit")));
     }
     // Every character is a hex digit (checked above, in the chosen case).
     let nibble = |c: u8| (c as char).to_digit(16).expect("checked") as u8;
     let b = s.as_bytes();
-    Ok(std::array::from_fn(|i| {
-        (nibble(b[2 * i]) << 4) | nibble(b[2 * i + 1])
-    }))
+    Ok(std::array::from_fn(|i| (nibble(b[2 * i]) << 4) | nibble(b[2 * i + 1])))
 }
 
 /// Standard base64 with padding (RFC 4648 §4).
@@ -64,9 +56,7 @@ pub fn b64(bytes: &[u8]) -> String {
 /// Decodes standard padded base64; non-canonical encodings (stray trailing
 /// bits, missing padding, line breaks) are rejected.
 pub fn parse_b64(what: &'static str, s: &str) -> Result<Vec<u8>, FormatError> {
-    STANDARD
-        .decode(s)
-        .map_err(|e| FormatError::field(what, format!("not canonical base64: {e}")))
+    STANDARD.decode(s).map_err(|e| FormatError::field(what, format!("not canonical base64: {e}")))
 }
 
 /// Decodes a base64 SHA-256 hash.
@@ -80,19 +70,12 @@ pub fn parse_b64_hash(what: &'static str, s: &str) -> Result<Hash, FormatError> 
 /// Decimal without leading zeros (`0` itself is allowed), fitting in u64.
 pub fn parse_decimal(what: &'static str, s: &str) -> Result<u64, FormatError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(FormatError::field(
-            what,
-            format!("\"{s}\" is not a decimal number"),
-        ));
+        return Err(FormatError::field(what, format!("\"{s}\" is not a decimal number")));
     }
     if s.len() > 1 && s.starts_with('0') {
-        return Err(FormatError::field(
-            what,
-            format!("\"{s}\" has a leading zero"),
-        ));
+        return Err(FormatError::field(what, format!("\"{s}\" has a leading zero")));
     }
-    s.parse()
-        .map_err(|_| FormatError::field(what, format!("\"{s}\" is too large")))
+    s.parse().map_err(|_| FormatError::field(what, format!("\"{s}\" is too large")))
 }
 
 /// One PEM block.
@@ -120,9 +103,7 @@ pub fn pem_decode_all(text: &str) -> Result<Vec<PemBlock>, FormatError> {
     let mut out = Vec::new();
     let mut lines = text.lines().map(|l| l.trim_end_matches('\r').trim());
     while let Some(line) = lines.next() {
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
+        let Some(label) = line.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----"))
         else {
             continue;
         };
@@ -136,10 +117,7 @@ pub fn pem_decode_all(text: &str) -> Result<Vec<PemBlock>, FormatError> {
             }
         }
         let der = parse_b64("PEM body", &body).map_err(|e| FormatError::Pem(e.to_string()))?;
-        out.push(PemBlock {
-            label: label.to_string(),
-            der,
-        });
+        out.push(PemBlock { label: label.to_string(), der });
     }
     Ok(out)
 }
@@ -156,10 +134,7 @@ pub fn pem_decode_canonical(label: &str, text: &str) -> Result<Vec<u8>, FormatEr
         )));
     };
     if block.label != label {
-        return Err(FormatError::Pem(format!(
-            "expected a {label}, found a {}",
-            block.label
-        )));
+        return Err(FormatError::Pem(format!("expected a {label}, found a {}", block.label)));
     }
     if pem_encode(label, &block.der) != text {
         return Err(FormatError::Pem(
@@ -187,13 +162,8 @@ mod tests {
         let text = hex_lower(&bytes);
         assert_eq!(text, hex::encode(bytes), "the hex crate agrees");
         assert_eq!(parse_hex32("x", &text).unwrap(), bytes);
-        assert_eq!(
-            parse_hex32_any_case("x", &text.to_uppercase()).unwrap(),
-            bytes
-        );
-        let e = parse_hex32("x", &text.to_uppercase())
-            .unwrap_err()
-            .to_string();
+        assert_eq!(parse_hex32_any_case("x", &text.to_uppercase()).unwrap(), bytes);
+        let e = parse_hex32("x", &text.to_uppercase()).unwrap_err().to_string();
         assert!(e.contains("is not a lowercase hex digit"), "{e}");
         let bad = format!("{}g{}", &text[..10], &text[11..]);
         let e = parse_hex32_any_case("x", &bad).unwrap_err().to_string();
@@ -229,9 +199,6 @@ mod tests {
         assert!(pem_decode_canonical("CERTIFICATE", &pem.replace('\n', "\r\n")).is_err());
         assert!(pem_decode_canonical("PRIVATE KEY", &pem).is_err());
         assert!(pem_decode_canonical("CERTIFICATE", &format!("x{pem}")).is_err());
-        assert_eq!(
-            pem_decode_all(&pem.replace('\n', "\r\n")).unwrap()[0].der,
-            der
-        );
+        assert_eq!(pem_decode_all(&pem.replace('\n', "\r\n")).unwrap()[0].der, der);
     }
 }

@@ -154,11 +154,7 @@ mod tests {
             ..e.clone()
         };
         let mc = hex_lower(&commitment(&[0x22; 32], b"{\"title\":\"x\"}"));
-        assert!(
-            with_meta
-                .leaf_text()
-                .contains(&format!("\nmetadata {mc}\n"))
-        );
+        assert!(with_meta.leaf_text().contains(&format!("\nmetadata {mc}\n")));
         assert_ne!(e.leaf_hash(), with_meta.leaf_hash());
     }
 
@@ -169,10 +165,7 @@ mod tests {
         let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_METADATA_BYTES));
         assert!(Metadata::from_text(&big).is_err());
         let v: serde_json::Value = serde_json::from_str("{ \"b\": 1, \"a\": [true] }").unwrap();
-        assert_eq!(
-            Metadata::normalise(&v).unwrap().as_str(),
-            "{\"a\":[true],\"b\":1}"
-        );
+        assert_eq!(Metadata::normalise(&v).unwrap().as_str(), "{\"a\":[true],\"b\":1}");
     }
 }
 
@@ -190,9 +183,7 @@ impl LeafFields {
     /// Parses exactly the text [`Entry::leaf_text`] writes.
     pub fn parse(text: &str) -> Result<Self, FormatError> {
         let bad = |why: &str| FormatError::Entry(why.to_string());
-        let inner = text
-            .strip_suffix('\n')
-            .ok_or_else(|| bad("does not end with a newline"))?;
+        let inner = text.strip_suffix('\n').ok_or_else(|| bad("does not end with a newline"))?;
         let lines: Vec<&str> = inner.split('\n').collect();
         let [format, evidence, metadata, submitter, received] = lines.as_slice() else {
             return Err(bad("expected 5 lines"));
@@ -214,10 +205,7 @@ impl LeafFields {
             metadata_commitment: if metadata == "-" {
                 None
             } else {
-                Some(crate::encoding::parse_hex32(
-                    "metadata commitment",
-                    metadata,
-                )?)
+                Some(crate::encoding::parse_hex32("metadata commitment", metadata)?)
             },
             submitter: SubmitterId::parse(submitter)?,
             received: UtcMillis::parse(received)?,

@@ -36,10 +36,7 @@ pub enum FormatError {
 
 impl FormatError {
     pub(crate) fn field(what: &'static str, why: impl Into<String>) -> Self {
-        FormatError::Field {
-            what,
-            why: why.into(),
-        }
+        FormatError::Field { what, why: why.into() }
     }
 }
 
@@ -66,12 +63,7 @@ pub enum IdentityError {
     #[error(
         "certificate \"{subject}\" is not valid at {at}: valid from {not_before} to {not_after}"
     )]
-    NotValidAt {
-        subject: String,
-        at: String,
-        not_before: String,
-        not_after: String,
-    },
+    NotValidAt { subject: String, at: String, not_before: String, not_after: String },
     #[error("no trust root is configured")]
     NoTrustRoots,
 }

@@ -27,9 +27,8 @@ use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Version;
 
 /// DER of AlgorithmIdentifier { ecdsa-with-SHA256 } (no parameters).
-pub(crate) const ECDSA_WITH_SHA256_ALGORITHM_ID: [u8; 12] = [
-    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
-];
+pub(crate) const ECDSA_WITH_SHA256_ALGORITHM_ID: [u8; 12] =
+    [0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
 
 /// The extended key usage that names a Notarium signer (contract §9):
 /// 2.25.52608443440459121674925930944434331781, as DER OID content bytes
@@ -54,11 +53,7 @@ pub(crate) fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
@@ -79,26 +74,19 @@ pub enum Role {
 }
 
 impl Role {
+    const ALL: [Role; 3] = [Role::Notary, Role::Court, Role::Arbitration];
+
     /// `notary`, `court` or `arbitration`.
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "notary" => Some(Role::Notary),
-            "court" => Some(Role::Court),
-            "arbitration" => Some(Role::Arbitration),
-            _ => None,
-        }
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
     /// The OU text.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Notary => "notary",
-            Role::Court => "court",
-            Role::Arbitration => "arbitration",
-        }
+        ["notary", "court", "arbitration"][self as usize]
     }
     /// Court or arbitration.
     pub fn is_witness(self) -> bool {
-        matches!(self, Role::Court | Role::Arbitration)
+        self != Role::Notary
     }
 }
 
@@ -177,10 +165,7 @@ impl CertInfo {
         // The parts outside the signed TBS must be exactly
         // SEQUENCE { tbs, ecdsa-with-SHA256, BIT STRING(sig) }: a parser's
         // leniency must not let unsigned bytes change unnoticed.
-        let (tbs_raw, sig) = (
-            cert.tbs_certificate.as_ref(),
-            cert.signature_value.data.as_ref(),
-        );
+        let (tbs_raw, sig) = (cert.tbs_certificate.as_ref(), cert.signature_value.data.as_ref());
         let mut body = tbs_raw.to_vec();
         body.extend_from_slice(&ECDSA_WITH_SHA256_ALGORITHM_ID);
         body.extend(der_tlv(0x03, &[&[0u8][..], sig].concat()));
@@ -294,16 +279,11 @@ impl CertInfo {
     /// Whether the extended key usage (if any) includes `oid` or
     /// anyExtendedKeyUsage.
     pub fn eku_allows(&self, oid: &[u8]) -> bool {
-        self.eku
-            .as_ref()
-            .is_none_or(|e| e.iter().any(|o| o == oid || o == ANY_EKU))
+        self.eku.as_ref().is_none_or(|e| e.iter().any(|o| o == oid || o == ANY_EKU))
     }
 
     fn refuse(&self, why: impl Into<String>) -> IdentityError {
-        IdentityError::Unacceptable {
-            subject: self.subject.clone(),
-            why: why.into(),
-        }
+        IdentityError::Unacceptable { subject: self.subject.clone(), why: why.into() }
     }
 
     /// Whether `at` (Unix seconds) is within the validity period: from
@@ -344,11 +324,7 @@ pub fn seconds_text(s: i64) -> String {
 /// Reads every CERTIFICATE block of a PEM file.
 pub fn certs_from_pem_file(text: &str) -> Result<Vec<CertInfo>, IdentityError> {
     let blocks = pem_decode_all(text).map_err(|e| IdentityError::Malformed(e.to_string()))?;
-    blocks
-        .iter()
-        .filter(|b| b.label == "CERTIFICATE")
-        .map(|b| CertInfo::from_der(&b.der))
-        .collect()
+    blocks.iter().filter(|b| b.label == "CERTIFICATE").map(|b| CertInfo::from_der(&b.der)).collect()
 }
 
 /// A signer whose certificate chains to a trust root.
@@ -379,10 +355,7 @@ pub struct TrustRoots {
 
 impl Clone for TrustRoots {
     fn clone(&self) -> Self {
-        TrustRoots {
-            roots: self.roots.clone(),
-            signed: Mutex::default(),
-        }
+        TrustRoots { roots: self.roots.clone(), signed: Mutex::default() }
     }
 }
 
@@ -392,18 +365,12 @@ impl TrustRoots {
         if roots.is_empty() {
             return Err(IdentityError::NoTrustRoots);
         }
-        if let Some(r) = roots
-            .iter()
-            .find(|r| !r.is_ca || !r.key_cert_sign || !r.signed_by(r))
-        {
+        if let Some(r) = roots.iter().find(|r| !r.is_ca || !r.key_cert_sign || !r.signed_by(r)) {
             return Err(
                 r.refuse("a trust root must be a self-signed CA certificate with keyCertSign")
             );
         }
-        Ok(TrustRoots {
-            roots,
-            signed: Mutex::default(),
-        })
+        Ok(TrustRoots { roots, signed: Mutex::default() })
     }
 
     /// The roots of a PEM file.
@@ -455,10 +422,7 @@ impl TrustRoots {
         let role = signer
             .role()
             .ok_or_else(|| signer.refuse("subject OU is not notary, court or arbitration"))?;
-        let name = signer
-            .common_name
-            .clone()
-            .ok_or_else(|| signer.refuse("no subject CN"))?;
+        let name = signer.common_name.clone().ok_or_else(|| signer.refuse("no subject CN"))?;
         signer.check_valid_at(at)?;
         let mut path = vec![signer];
         let mut why = None;
@@ -563,10 +527,7 @@ impl Crl {
         let mut revoked = HashMap::new();
         for r in crl.iter_revoked_certificates() {
             if let Some(e) = r.extensions().iter().find(|e| !known(e)) {
-                return Err(bad(format!(
-                    "unrecognised critical entry extension {}",
-                    e.oid
-                )));
+                return Err(bad(format!("unrecognised critical entry extension {}", e.oid)));
             }
             let at = r.invalidity_date().map_or(r.revocation_date, |(_, t)| t);
             revoked.insert(r.raw_serial().to_vec(), at.timestamp());
@@ -582,10 +543,7 @@ impl Crl {
 
     /// Reads a CRL file: DER, or PEM `X509 CRL` blocks.
     pub fn from_file(bytes: &[u8]) -> Result<Vec<Self>, IdentityError> {
-        match std::str::from_utf8(bytes)
-            .ok()
-            .filter(|t| t.contains("-----BEGIN"))
-        {
+        match std::str::from_utf8(bytes).ok().filter(|t| t.contains("-----BEGIN")) {
             Some(text) => pem_decode_all(text)
                 .map_err(|e| IdentityError::Malformed(e.to_string()))?
                 .iter()
@@ -613,10 +571,8 @@ impl Crl {
                 if let Some(&at) = crl.revoked.get(&cert.serial)
                     && first.as_ref().is_none_or(|(t, _)| at < *t)
                 {
-                    first = Some((
-                        at,
-                        format!("{} revoked from {}", cert.subject, seconds_text(at)),
-                    ));
+                    first =
+                        Some((at, format!("{} revoked from {}", cert.subject, seconds_text(at))));
                 }
             }
         }

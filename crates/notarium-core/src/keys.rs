@@ -32,13 +32,9 @@ impl VerifyingKey {
             || spki[..P256_SPKI_PREFIX.len()] != P256_SPKI_PREFIX
             || spki[P256_SPKI_PREFIX.len()] != 0x04
         {
-            return Err(KeyError::BadPublicKey(
-                "expected an uncompressed NIST P-256 key".into(),
-            ));
+            return Err(KeyError::BadPublicKey("expected an uncompressed NIST P-256 key".into()));
         }
-        Ok(VerifyingKey {
-            spki: spki.to_vec(),
-        })
+        Ok(VerifyingKey { spki: spki.to_vec() })
     }
 
     /// From the 65-byte uncompressed point.

@@ -192,9 +192,7 @@ pub fn verify_consistency(
     // SPEC: step 7: "verify that fr is equal to first_hash, sr is equal to
     // second_hash and sn is 0".
     if s != 0 {
-        return Err(MerkleError::BadConsistencyProof(
-            "proof is too short".into(),
-        ));
+        return Err(MerkleError::BadConsistencyProof("proof is too short".into()));
     }
     if !hashes_equal(&fr, old_root) {
         return Err(MerkleError::BadConsistencyProof(

@@ -32,11 +32,9 @@ impl NoteSignature {
     /// Parses one line without its final newline.
     pub fn parse_line(line: &str) -> Result<Self, FormatError> {
         let bad = |why: String| FormatError::Note(why);
-        let rest = line.strip_prefix(SIGNATURE_PREFIX).ok_or_else(|| {
-            bad(format!(
-                "signature line \"{line}\" does not start with \"— \""
-            ))
-        })?;
+        let rest = line
+            .strip_prefix(SIGNATURE_PREFIX)
+            .ok_or_else(|| bad(format!("signature line \"{line}\" does not start with \"— \"")))?;
         let (name, sig) = rest
             .split_once(' ')
             .ok_or_else(|| bad(format!("signature line \"{line}\" has no signature")))?;
@@ -60,9 +58,7 @@ pub fn check_key_name(name: &str) -> Result<(), FormatError> {
         return Err(FormatError::Note("empty key name".into()));
     }
     if name.chars().any(|c| c.is_whitespace() || c == '+') {
-        return Err(FormatError::Note(format!(
-            "key name \"{name}\" contains a space or '+'"
-        )));
+        return Err(FormatError::Note(format!("key name \"{name}\" contains a space or '+'")));
     }
     Ok(())
 }
@@ -82,10 +78,7 @@ impl Note {
         if !text.ends_with('\n') {
             return Err(FormatError::Note("text does not end with a newline".into()));
         }
-        Ok(Note {
-            text: text.to_string(),
-            signatures: Vec::new(),
-        })
+        Ok(Note { text: text.to_string(), signatures: Vec::new() })
     }
 
     /// Parses a signed note; it must carry at least one signature.
@@ -106,9 +99,7 @@ impl Note {
             .ok_or_else(|| FormatError::Note("no blank line before the signatures".into()))?;
         let (text, sigs) = (&s[..split + 1], &s[split + 2..]);
         if !sigs.ends_with('\n') {
-            return Err(FormatError::Note(
-                "signature block does not end with a newline".into(),
-            ));
+            return Err(FormatError::Note("signature block does not end with a newline".into()));
         }
         let signatures = sigs[..sigs.len() - 1]
             .split('\n')
@@ -123,10 +114,7 @@ impl Note {
                 signatures.len()
             )));
         }
-        Ok(Note {
-            text: text.to_string(),
-            signatures,
-        })
+        Ok(Note { text: text.to_string(), signatures })
     }
 
     /// The signed text, final newline included.
@@ -183,10 +171,7 @@ mod tests {
     #[test]
     fn parses_and_round_trips() {
         let n = Note::parse(NOTE).unwrap();
-        assert_eq!(
-            n.text(),
-            "example.com/log\n2\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
-        );
+        assert_eq!(n.text(), "example.com/log\n2\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n");
         assert_eq!(n.signatures().len(), 2);
         assert_eq!(n.signatures()[0].key_id, [1, 2, 3, 4]);
         assert_eq!(n.signatures()[1].signature, vec![5, 6]);

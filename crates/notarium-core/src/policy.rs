@@ -64,23 +64,15 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        let req = |r, count| Requirement {
-            group: Group::Role(r),
-            count,
-        };
-        Policy {
-            reqs: vec![req(Role::Court, 1), req(Role::Arbitration, 1)],
-        }
+        let req = |r, count| Requirement { group: Group::Role(r), count };
+        Policy { reqs: vec![req(Role::Court, 1), req(Role::Arbitration, 1)] }
     }
 }
 
 impl Policy {
     /// Parses `court>=1 arbitration>=1` and the like (module docs).
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let bad = |why: String| PolicyError::Syntax {
-            text: text.to_string(),
-            why,
-        };
+        let bad = |why: String| PolicyError::Syntax { text: text.to_string(), why };
         let mut reqs: Vec<Requirement> = Vec::new();
         for term in text.split([' ', ',']).filter(|t| !t.is_empty()) {
             let (name, count) = term
@@ -125,20 +117,12 @@ impl Policy {
         let mut groups = Vec::with_capacity(self.reqs.len());
         let mut missing = Vec::new();
         for r in &self.reqs {
-            let mut times: Vec<u64> = parties
-                .iter()
-                .filter(|(g, _)| *g == r.group)
-                .map(|(_, t)| *t)
-                .collect();
+            let mut times: Vec<u64> =
+                parties.iter().filter(|(g, _)| *g == r.group).map(|(_, t)| *t).collect();
             times.sort_unstable();
             let satisfied_at = times.get(r.count - 1).copied();
             if satisfied_at.is_none() {
-                missing.push(format!(
-                    "{} {} required, {} counted",
-                    r.count,
-                    r.group,
-                    times.len()
-                ));
+                missing.push(format!("{} {} required, {} counted", r.count, r.group, times.len()));
             }
             groups.push(GroupTime {
                 group: r.group,
@@ -148,11 +132,7 @@ impl Policy {
             });
         }
         let at = match missing.is_empty() {
-            true => Ok(groups
-                .iter()
-                .filter_map(|g| g.satisfied_at)
-                .max()
-                .unwrap_or(0)),
+            true => Ok(groups.iter().filter_map(|g| g.satisfied_at).max().unwrap_or(0)),
             false => Err(missing.join("; ")),
         };
         (at, groups)
@@ -161,11 +141,8 @@ impl Policy {
 
 impl std::fmt::Display for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let terms: Vec<String> = self
-            .reqs
-            .iter()
-            .map(|r| format!("{}>={}", r.group, r.count))
-            .collect();
+        let terms: Vec<String> =
+            self.reqs.iter().map(|r| format!("{}>={}", r.group, r.count)).collect();
         f.write_str(&terms.join(" "))
     }
 }
@@ -195,10 +172,7 @@ mod tests {
         // court witness, nor before the arbitration witness or the TSA.
         let parties = [(C, 5), (C, 100), (C, 50), (A, 70), (Group::Tsa, 60)];
         assert_eq!(p.satisfied_at(&parties).0, Ok(70));
-        assert_eq!(
-            Policy::parse("court>=3").unwrap().satisfied_at(&parties).0,
-            Ok(100)
-        );
+        assert_eq!(Policy::parse("court>=3").unwrap().satisfied_at(&parties).0, Ok(100));
         assert!(p.satisfied_at(&parties[..1]).0.is_err());
     }
 

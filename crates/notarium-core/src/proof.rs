@@ -46,18 +46,10 @@ impl TlogProof {
             .map(|l| parse_b64_hash("inclusion proof hash", l).map_err(|e| bad(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         if path.len() > MAX_PROOF_LEN {
-            return Err(bad(format!(
-                "{} proof hashes, more than {MAX_PROOF_LEN}",
-                path.len()
-            )));
+            return Err(bad(format!("{} proof hashes, more than {MAX_PROOF_LEN}", path.len())));
         }
         let checkpoint = Note::parse(note).map_err(|e| bad(format!("checkpoint: {e}")))?;
-        Ok(TlogProof {
-            extra,
-            index,
-            path,
-            checkpoint,
-        })
+        Ok(TlogProof { extra, index, path, checkpoint })
     }
 
     pub fn to_text(&self) -> String {

@@ -54,17 +54,13 @@ impl Receipt {
             .and_then(|l| l.strip_prefix("index "))
             .ok_or_else(|| bad("no index line".into()))?;
         let index = parse_decimal("receipt index", index)?;
-        let path = lines
-            .map(|l| parse_b64_hash("receipt path hash", l))
-            .collect::<Result<Vec<_>, _>>()?;
+        let path =
+            lines.map(|l| parse_b64_hash("receipt path hash", l)).collect::<Result<Vec<_>, _>>()?;
         if path.len() > MAX_PROOF_LEN {
             return Err(bad("path too long".into()));
         }
         let group = Note::parse(note)?;
-        let body = group
-            .text()
-            .strip_suffix('\n')
-            .ok_or_else(|| bad("group note text".into()))?;
+        let body = group.text().strip_suffix('\n').ok_or_else(|| bad("group note text".into()))?;
         let parts: Vec<&str> = body.split('\n').collect();
         let [format, origin, size, root] = parts.as_slice() else {
             return Err(bad("the signed group must have 4 lines".into()));
@@ -93,10 +89,7 @@ impl Receipt {
 
     /// The notary's signature lines on the group (name = origin).
     pub fn notary_signatures(&self) -> impl Iterator<Item = &NoteSignature> {
-        self.group
-            .signatures()
-            .iter()
-            .filter(|s| s.name == self.origin)
+        self.group.signatures().iter().filter(|s| s.name == self.origin)
     }
 
     /// Checks that `entry_text` is leaf `index` of the signed group.

@@ -52,17 +52,18 @@ pub enum CheckId {
 impl CheckId {
     /// The identifier as JSON writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::Format => "format",
-            CheckId::File => "file",
-            CheckId::Entry => "entry",
-            CheckId::Inclusion => "inclusion",
-            CheckId::Origin => "origin",
-            CheckId::Cosignature => "cosignature",
-            CheckId::NotarySignature => "notary-signature",
-            CheckId::Policy => "policy",
-            CheckId::Certificates => "certificates",
-        }
+        const NAMES: [&str; 9] = [
+            "format",
+            "file",
+            "entry",
+            "inclusion",
+            "origin",
+            "cosignature",
+            "notary-signature",
+            "policy",
+            "certificates",
+        ];
+        NAMES[self as usize]
     }
 }
 
@@ -98,10 +99,11 @@ pub struct Check {
 }
 
 /// What was verified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A deposit certificate (JSON, or from a PDF).
+    #[default]
     Certificate,
     /// A bare tlog-proof with its entry.
     TlogProof,
@@ -140,7 +142,7 @@ pub struct LogPosition {
 }
 
 /// Everything a verification found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// What was verified.
     pub kind: Kind,
@@ -174,21 +176,12 @@ pub struct Report {
 
 impl Report {
     fn new(kind: Kind) -> Self {
-        Report {
-            kind,
-            valid: false,
-            verified: false,
-            witnessed: false,
-            checks: Vec::new(),
-            evidence_sha256: None,
-            submitter: None,
-            received_at: None,
-            log: None,
-            witnesses: Vec::new(),
-            groups: Vec::new(),
-            witnessed_at: None,
-            witnessed_unix: None,
-        }
+        Report { kind, ..Report::default() }
+    }
+
+    /// A parsed input, or a failed format check.
+    fn parsed<T>(&mut self, r: Result<T, FormatError>) -> Option<T> {
+        r.map_err(|e| self.fail(CheckId::Format, e.to_string())).ok()
     }
 
     fn push(&mut self, id: CheckId, status: Status, detail: impl Into<String>) {
@@ -259,13 +252,7 @@ impl Verifier {
     /// `origin`: the expected log origin; `None` accepts any origin that a
     /// notary certificate under the trust roots vouches for (its CN).
     pub fn new(roots: TrustRoots, origin: Option<String>, policy: Policy) -> Self {
-        Verifier {
-            roots,
-            origin,
-            policy,
-            max_skew: DEFAULT_MAX_SKEW,
-            crls: Vec::new(),
-        }
+        Verifier { roots, origin, policy, max_skew: DEFAULT_MAX_SKEW, crls: Vec::new() }
     }
 
     /// A cosignature dated more than `seconds` before the entry's received
@@ -290,12 +277,8 @@ impl Verifier {
     /// evidence file is the one certified.
     pub fn verify_certificate(&self, json: &[u8], file_sha256: Option<&Hash>) -> Report {
         let mut report = Report::new(Kind::Certificate);
-        let (entry, parsed) = match parse_certificate(json) {
-            Ok(p) => p,
-            Err(e) => {
-                report.fail(CheckId::Format, e.to_string());
-                return report.finish();
-            }
+        let Some((entry, parsed)) = report.parsed(parse_certificate(json)) else {
+            return report.finish();
         };
         report.pass(
             CheckId::Format,
@@ -316,10 +299,7 @@ impl Verifier {
             }
             Some(d) => report.fail(
                 CheckId::File,
-                format!(
-                    "the file's SHA-256 is {}, the certificate is for {digest}",
-                    hex_lower(d)
-                ),
+                format!("the file's SHA-256 is {}, the certificate is for {digest}", hex_lower(d)),
             ),
         }
         report.result(
@@ -349,12 +329,8 @@ impl Verifier {
             .and_then(|f| {
                 parse_proof_parts(entry_text, f.received, proof_text, certs).map(|p| (f, p))
             });
-        let (fields, parsed) = match parsed {
-            Ok(p) => p,
-            Err(e) => {
-                report.fail(CheckId::Format, e.to_string());
-                return report.finish();
-            }
+        let Some((fields, parsed)) = report.parsed(parsed) else {
+            return report.finish();
         };
         report.pass(
             CheckId::Format,
@@ -394,20 +370,10 @@ impl Verifier {
         let parsed = std::str::from_utf8(entry_text)
             .map_err(|_| FormatError::Entry("not UTF-8".into()))
             .and_then(LeafFields::parse)
-            .and_then(|fields| Ok((fields, Receipt::parse(receipt_text)?)));
-        let (fields, receipt) = match parsed {
-            Ok(p) if certs.len() <= MAX_CERTIFICATES => p,
-            Ok(_) => {
-                report.fail(
-                    CheckId::Format,
-                    format!("more than {MAX_CERTIFICATES} certificates"),
-                );
-                return report.finish();
-            }
-            Err(e) => {
-                report.fail(CheckId::Format, e.to_string());
-                return report.finish();
-            }
+            .and_then(|fields| Ok((fields, Receipt::parse(receipt_text)?)))
+            .and_then(|p| check_certificate_count(&certs).map(|()| p));
+        let Some((fields, receipt)) = report.parsed(parsed) else {
+            return report.finish();
         };
         report.pass(CheckId::Format, "notarium/receipt/v1 and notarium/entry/v1");
         report.submitter = Some(fields.submitter.to_string());
@@ -479,12 +445,8 @@ impl Verifier {
         report.result(CheckId::Inclusion, inclusion);
         report.result(CheckId::Origin, self.check_origin(cp.origin()));
 
-        let (notary_sigs, cosig_lines): (Vec<&NoteSignature>, Vec<&NoteSignature>) = p
-            .proof
-            .checkpoint
-            .signatures()
-            .iter()
-            .partition(|s| s.name == cp.origin());
+        let (notary_sigs, cosig_lines): (Vec<&NoteSignature>, Vec<&NoteSignature>) =
+            p.proof.checkpoint.signatures().iter().partition(|s| s.name == cp.origin());
         let mut used: BTreeSet<Hash> = BTreeSet::new();
         let mut cosigners = Vec::new();
         for line in &cosig_lines {
@@ -525,10 +487,7 @@ impl Verifier {
 
         // The notary signed before any witness saw the checkpoint: its
         // certificate is checked at the earliest counted cosignature time.
-        let earliest = cosigners
-            .iter()
-            .find(|c| c.ignored.is_none())
-            .map(|c| c.time as i64);
+        let earliest = cosigners.iter().find(|c| c.ignored.is_none()).map(|c| c.time as i64);
         let text = p.proof.checkpoint.text();
         let notary = self
             .check_notary(&notary_sigs, text, cp.origin(), &p.certs, earliest)
@@ -648,9 +607,8 @@ impl Verifier {
             let first = root(&mut party, i);
             if cosigners[i].ignored.is_none() && first != i {
                 let name = cosigners[first].chain.name.clone();
-                cosigners[i].ignored = Some(format!(
-                    "the same witness (by key or name) as {name}, which counts once"
-                ));
+                cosigners[i].ignored =
+                    Some(format!("the same witness (by key or name) as {name}, which counts once"));
             }
         }
         let parties = |cs: &[Cosigner], with_revoked: bool| -> Vec<(Group, u64)> {
@@ -667,9 +625,8 @@ impl Verifier {
                 && c.ignored.is_none()
                 && !before.as_ref().is_ok_and(|&w| (w as i64) < *r)
             {
-                c.ignored = Some(format!(
-                    "{why}, and the policy was not met without it before then"
-                ));
+                c.ignored =
+                    Some(format!("{why}, and the policy was not met without it before then"));
             }
         }
         self.policy.satisfied_at(&parties(cosigners, true))
@@ -697,7 +654,15 @@ impl Verifier {
         });
         let mut found = None;
         for cert in candidates.take(MAX_ISSUER_CANDIDATES) {
-            match self.check_witness(cert, certs, time, &cosig, cp) {
+            let checked = match cert.role().is_some_and(Role::is_witness) {
+                false => Err(format!("\"{}\" is not a court or arbitration witness", cert.subject)),
+                true => self.roots.chain(cert, certs, time).map_err(|e| e.to_string()),
+            };
+            match checked.and_then(|chain| {
+                let ok = cosig.verify(cp, &cert.key).is_ok();
+                ok.then_some(chain)
+                    .ok_or("the cosignature does not verify over this checkpoint and time".into())
+            }) {
                 Ok(chain) => {
                     found = Some(chain);
                     break;
@@ -707,38 +672,7 @@ impl Verifier {
         }
         let chain = found.ok_or(why)?;
         let revoked = self.revocation(&chain)?;
-        Ok(Cosigner {
-            chain,
-            time: cosig.timestamp,
-            revoked,
-            ignored: None,
-        })
-    }
-
-    /// A witness certificate's chain at the cosignature's time, and the
-    /// cosignature's signature.
-    fn check_witness(
-        &self,
-        cert: &CertInfo,
-        certs: &[CertInfo],
-        time: i64,
-        cosig: &Cosignature,
-        cp: &Checkpoint,
-    ) -> Result<Chain, String> {
-        if !cert.role().is_some_and(Role::is_witness) {
-            return Err(format!(
-                "certificate \"{}\" is not a court or arbitration witness",
-                cert.subject
-            ));
-        }
-        let chain = self
-            .roots
-            .chain(cert, certs, time)
-            .map_err(|e| e.to_string())?;
-        cosig.verify(cp, &cert.key).map_err(|_| {
-            "the cosignature does not verify over this checkpoint and time".to_string()
-        })?;
-        Ok(chain)
+        Ok(Cosigner { chain, time: cosig.timestamp, revoked, ignored: None })
     }
 
     /// The notary's signature over `text` and its chain, valid at `at`
@@ -783,10 +717,10 @@ impl Verifier {
             .map_err(|e| e.to_string())?;
         match at {
             Some(_) => Ok(chain),
-            None => Err(
-                "no counted cosignature gives a time at which to check the notary certificate"
-                    .into(),
-            ),
+            None => {
+                Err("no counted cosignature gives a time at which to check the notary certificate"
+                    .into())
+            }
         }
     }
 }
@@ -797,11 +731,7 @@ fn parse_certificate(json: &[u8]) -> Result<(Entry, Parsed), FormatError> {
     let entry = Entry {
         evidence_sha256: parse_hex32("evidence.sha256", &ev.sha256)?,
         salt: parse_hex32("evidence.salt", &ev.salt)?,
-        metadata: ev
-            .metadata
-            .as_deref()
-            .map(Metadata::from_text)
-            .transpose()?,
+        metadata: ev.metadata.as_deref().map(Metadata::from_text).transpose()?,
         submitter: SubmitterId::parse(&ev.submitter)?,
         received: UtcMillis::parse(&ev.received_at)?,
     };
@@ -838,22 +768,18 @@ fn parse_proof_parts(
     proof_text: &str,
     certs: Vec<CertInfo>,
 ) -> Result<Parsed, FormatError> {
-    if certs.len() > MAX_CERTIFICATES {
-        return Err(FormatError::field(
-            "certificates",
-            format!("more than {MAX_CERTIFICATES}"),
-        ));
-    }
+    check_certificate_count(&certs)?;
     let proof = TlogProof::parse(proof_text)?;
     if proof.to_text() != proof_text {
         return Err(FormatError::Proof("not in canonical form".into()));
     }
     let checkpoint = Checkpoint::parse(proof.checkpoint.text())?;
-    Ok(Parsed {
-        leaf: leaf.to_vec(),
-        received,
-        proof,
-        checkpoint,
-        certs,
-    })
+    Ok(Parsed { leaf: leaf.to_vec(), received, proof, checkpoint, certs })
+}
+
+fn check_certificate_count(certs: &[CertInfo]) -> Result<(), FormatError> {
+    match certs.len() > MAX_CERTIFICATES {
+        true => Err(FormatError::field("certificates", format!("more than {MAX_CERTIFICATES}"))),
+        false => Ok(()),
+    }
 }

@@ -39,11 +39,7 @@ fn golden_certificates_verify() {
     ] {
         let r = v.verify_certificate(&json, None);
         assert!(r.valid, "{name}: {:#?}", failed(&r));
-        assert!(
-            r.checks
-                .iter()
-                .any(|c| c.id.as_str() == "file" && c.status == Status::Skipped)
-        );
+        assert!(r.checks.iter().any(|c| c.id.as_str() == "file" && c.status == Status::Skipped));
         assert_eq!(r.witnesses.len(), 2, "{name}");
         assert!(r.witnesses.iter().all(|w| w.counted), "{name}");
         assert!(r.witnessed && r.witnessed_at.is_some(), "{name}");
@@ -54,30 +50,17 @@ fn golden_certificates_verify() {
 fn golden_report_says_what_was_certified() {
     let r = verifier().verify_certificate(&golden_metadata(), Some(&digest(3)));
     assert!(r.valid, "{:#?}", failed(&r));
-    assert_eq!(
-        r.evidence_sha256.as_deref(),
-        Some(hex::encode(digest(3)).as_str())
-    );
+    assert_eq!(r.evidence_sha256.as_deref(), Some(hex::encode(digest(3)).as_str()));
     assert_eq!(r.submitter.as_deref(), Some("acme-trading"));
     assert_eq!(r.received_at.as_deref(), Some("2026-11-29T05:59:53.123Z"));
     let log = r.log.as_ref().unwrap();
-    assert_eq!(
-        (log.origin.as_str(), log.index, log.tree_size),
-        (ORIGIN, 3, 5)
-    );
+    assert_eq!((log.origin.as_str(), log.index, log.tree_size), (ORIGIN, 3, 5));
     // Court at 06:00:02, arbitration at 06:00:03: the default policy was
     // first met when the arbitration witness cosigned (contract §9).
-    let times: Vec<(Role, &str)> = r
-        .witnesses
-        .iter()
-        .map(|w| (w.role, w.time.as_str()))
-        .collect();
+    let times: Vec<(Role, &str)> = r.witnesses.iter().map(|w| (w.role, w.time.as_str())).collect();
     assert_eq!(
         times,
-        [
-            (Role::Court, "2026-11-29T06:00:02Z"),
-            (Role::Arbitration, "2026-11-29T06:00:03Z")
-        ]
+        [(Role::Court, "2026-11-29T06:00:02Z"), (Role::Arbitration, "2026-11-29T06:00:03Z")]
     );
     assert_eq!(r.witnessed_at.as_deref(), Some("2026-11-29T06:00:03Z"));
     assert_eq!(r.witnessed_unix, Some(T0 + 3));
@@ -130,60 +113,26 @@ fn every_changed_byte_of_every_field_is_rejected() {
     let json = golden_metadata();
     let base = CertificateJson::from_json(&json).unwrap();
     let v = verifier();
-    type Field = (
-        &'static str,
-        fn(&mut CertificateJson) -> &mut String,
-        &'static [&'static str],
-    );
+    type Field = (&'static str, fn(&mut CertificateJson) -> &mut String, &'static [&'static str]);
     let fields: Vec<Field> = vec![
         ("format", |c| &mut c.format, &["format"]),
-        (
-            "evidence.sha256",
-            |c| &mut c.evidence.sha256,
-            &["format", "entry"],
-        ),
-        (
-            "evidence.salt",
-            |c| &mut c.evidence.salt,
-            &["format", "entry"],
-        ),
-        (
-            "evidence.metadata",
-            |c| c.evidence.metadata.as_mut().unwrap(),
-            &["format", "entry"],
-        ),
-        (
-            "evidence.submitter",
-            |c| &mut c.evidence.submitter,
-            &["format", "entry"],
-        ),
-        (
-            "evidence.received_at",
-            |c| &mut c.evidence.received_at,
-            &["format", "entry"],
-        ),
+        ("evidence.sha256", |c| &mut c.evidence.sha256, &["format", "entry"]),
+        ("evidence.salt", |c| &mut c.evidence.salt, &["format", "entry"]),
+        ("evidence.metadata", |c| c.evidence.metadata.as_mut().unwrap(), &["format", "entry"]),
+        ("evidence.submitter", |c| &mut c.evidence.submitter, &["format", "entry"]),
+        ("evidence.received_at", |c| &mut c.evidence.received_at, &["format", "entry"]),
         ("entry", |c| &mut c.entry, &["entry", "inclusion"]),
         (
             "proof",
             |c| &mut c.proof,
-            &[
-                "format",
-                "inclusion",
-                "origin",
-                "notary-signature",
-                "cosignature",
-                "policy",
-            ],
+            &["format", "inclusion", "origin", "notary-signature", "cosignature", "policy"],
         ),
     ];
     let mut tried = 0;
     let mut check = |field: &str, tampered: CertificateJson, allowed: &[&str], pos: usize| {
         let r = v.verify_certificate(tampered.to_json().as_bytes(), None);
         let f = failed(&r);
-        assert!(
-            !r.valid,
-            "{field} byte {pos}: tampered certificate accepted"
-        );
+        assert!(!r.valid, "{field} byte {pos}: tampered certificate accepted");
         assert!(
             f.iter().all(|(_, d)| !d.is_empty()),
             "{field} byte {pos}: failure without a reason"
@@ -215,13 +164,7 @@ fn every_changed_byte_of_every_field_is_rejected() {
             check(
                 "certificates",
                 t,
-                &[
-                    "format",
-                    "notary-signature",
-                    "cosignature",
-                    "policy",
-                    "certificates",
-                ],
+                &["format", "notary-signature", "cosignature", "policy", "certificates"],
                 pos,
             );
         }
@@ -242,62 +185,31 @@ fn structural_changes_are_rejected() {
     );
     let mut dropped = base.clone();
     dropped.certificates.pop();
-    assert!(
-        !v.verify_certificate(dropped.to_json().as_bytes(), None)
-            .valid
-    );
+    assert!(!v.verify_certificate(dropped.to_json().as_bytes(), None).valid);
     let mut dup = base.clone();
     dup.certificates.push(base.certificates[0].clone());
     assert!(!v.verify_certificate(dup.to_json().as_bytes(), None).valid);
     let text = String::from_utf8(golden_metadata()).unwrap();
     let unknown = text.replacen("\"entry\"", "\"note\": \"x\",\n  \"entry\"", 1);
-    assert_rejected_by(
-        &v.verify_certificate(unknown.as_bytes(), None),
-        "format",
-        "unknown field",
-    );
-    assert_rejected_by(
-        &v.verify_certificate(b"not json", None),
-        "format",
-        "certificate JSON",
-    );
+    assert_rejected_by(&v.verify_certificate(unknown.as_bytes(), None), "format", "unknown field");
+    assert_rejected_by(&v.verify_certificate(b"not json", None), "format", "certificate JSON");
 }
 
 #[test]
 fn signers_under_another_root_are_rejected() {
     let log = five_entry_log();
-    let (notary, court, arb) = (
-        fixture("other-notary"),
-        fixture("other-court"),
-        dev("arbitration"),
-    );
+    let (notary, court, arb) =
+        (fixture("other-notary"), fixture("other-court"), dev("arbitration"));
     let json = issue(
         &log,
         1,
         &notary,
-        &[
-            Cosign {
-                witness: &court,
-                time: T0,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-        ],
+        &[Cosign { witness: &court, time: T0 }, Cosign { witness: &arb, time: T0 }],
         &[],
     );
     let r = verifier().verify_certificate(&json, None);
-    assert_rejected_by(
-        &r,
-        "notary-signature",
-        "does not chain to a configured trust root",
-    );
-    assert_rejected_by(
-        &r,
-        "cosignature",
-        "does not chain to a configured trust root",
-    );
+    assert_rejected_by(&r, "notary-signature", "does not chain to a configured trust root");
+    assert_rejected_by(&r, "cosignature", "does not chain to a configured trust root");
     assert_rejected_by(&r, "policy", "1 court required, 0 counted");
     // And our own certificates are rejected by a verifier trusting only the other root.
     let other = Verifier::new(
@@ -323,22 +235,9 @@ fn a_role_cannot_be_claimed_by_another_witness() {
     let note = log.checkpoint_note(
         ORIGIN,
         &dev("notary"),
-        &[
-            Cosign {
-                witness: &impostor,
-                time: T0,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-        ],
+        &[Cosign { witness: &impostor, time: T0 }, Cosign { witness: &arb, time: T0 }],
     );
-    let pems = vec![
-        dev("notary").cert_pem,
-        court.cert_pem.clone(),
-        arb.cert_pem.clone(),
-    ];
+    let pems = vec![dev("notary").cert_pem, court.cert_pem.clone(), arb.cert_pem.clone()];
     let json = log.certificate(2, note, pems).to_json().into_bytes();
     let r = verifier().verify_certificate(&json, None);
     assert_rejected_by(
@@ -353,16 +252,7 @@ fn a_role_cannot_be_claimed_by_another_witness() {
     let note = log.checkpoint_note(
         ORIGIN,
         &dev("notary"),
-        &[
-            Cosign {
-                witness: &notary_as_witness,
-                time: T0,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-        ],
+        &[Cosign { witness: &notary_as_witness, time: T0 }, Cosign { witness: &arb, time: T0 }],
     );
     let pems = vec![dev("notary").cert_pem, arb.cert_pem.clone()];
     let json = log.certificate(2, note, pems).to_json().into_bytes();
@@ -371,11 +261,7 @@ fn a_role_cannot_be_claimed_by_another_witness() {
         "cosignature",
         "no witness certificate",
     );
-    assert_rejected_by(
-        &verifier().verify_certificate(&json, None),
-        "policy",
-        "court",
-    );
+    assert_rejected_by(&verifier().verify_certificate(&json, None), "policy", "court");
 }
 
 #[test]
@@ -387,16 +273,7 @@ fn cosignatures_outside_certificate_validity_are_rejected() {
         &log,
         0,
         &dev("notary"),
-        &[
-            Cosign {
-                witness: &expired,
-                time: T0,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-        ],
+        &[Cosign { witness: &expired, time: T0 }, Cosign { witness: &arb, time: T0 }],
         &[],
     );
     assert_rejected_by(
@@ -409,16 +286,7 @@ fn cosignatures_outside_certificate_validity_are_rejected() {
         &log,
         0,
         &dev("notary"),
-        &[
-            Cosign {
-                witness: &court,
-                time: 1_704_067_200 - 1,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-        ],
+        &[Cosign { witness: &court, time: 1_704_067_200 - 1 }, Cosign { witness: &arb, time: T0 }],
         &[],
     );
     let r = verifier().verify_certificate(&json, None);
@@ -433,16 +301,7 @@ fn witness_certificate_without_digital_signature_is_rejected() {
         &log,
         0,
         &dev("notary"),
-        &[
-            Cosign {
-                witness: &nods,
-                time: T0,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-        ],
+        &[Cosign { witness: &nods, time: T0 }, Cosign { witness: &arb, time: T0 }],
         &[],
     );
     assert_rejected_by(
@@ -464,16 +323,7 @@ fn unused_certificates_and_unknown_signatures_are_rejected() {
         &log,
         0,
         &dev("notary"),
-        &[
-            Cosign {
-                witness: &court,
-                time: T0,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-        ],
+        &[Cosign { witness: &court, time: T0 }, Cosign { witness: &arb, time: T0 }],
         &[extra],
     );
     assert_rejected_by(
@@ -487,25 +337,12 @@ fn unused_certificates_and_unknown_signatures_are_rejected() {
         ORIGIN,
         &dev("notary"),
         &[
-            Cosign {
-                witness: &court,
-                time: T0,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-            Cosign {
-                witness: &c2,
-                time: T0,
-            },
+            Cosign { witness: &court, time: T0 },
+            Cosign { witness: &arb, time: T0 },
+            Cosign { witness: &c2, time: T0 },
         ],
     );
-    let pems = vec![
-        dev("notary").cert_pem,
-        court.cert_pem.clone(),
-        arb.cert_pem.clone(),
-    ];
+    let pems = vec![dev("notary").cert_pem, court.cert_pem.clone(), arb.cert_pem.clone()];
     let json = log.certificate(0, note, pems).to_json();
     assert_rejected_by(
         &verifier().verify_certificate(json.as_bytes(), None),
@@ -546,21 +383,8 @@ fn policy_and_origin_are_enforced() {
     // A single witness is not enough under the default policy.
     let log = five_entry_log();
     let court = dev("court");
-    let one = issue(
-        &log,
-        0,
-        &dev("notary"),
-        &[Cosign {
-            witness: &court,
-            time: T0,
-        }],
-        &[],
-    );
-    assert_rejected_by(
-        &verifier().verify_certificate(&one, None),
-        "policy",
-        "arbitration",
-    );
+    let one = issue(&log, 0, &dev("notary"), &[Cosign { witness: &court, time: T0 }], &[]);
+    assert_rejected_by(&verifier().verify_certificate(&one, None), "policy", "arbitration");
     let none = issue(&log, 0, &dev("notary"), &[], &[]);
     assert_rejected_by(
         &verifier().verify_certificate(&none, None),
@@ -597,16 +421,7 @@ fn empty_log_certificates_cannot_exist() {
     let note = log.checkpoint_note(
         ORIGIN,
         &dev("notary"),
-        &[
-            Cosign {
-                witness: &court,
-                time: T0,
-            },
-            Cosign {
-                witness: &arb,
-                time: T0,
-            },
-        ],
+        &[Cosign { witness: &court, time: T0 }, Cosign { witness: &arb, time: T0 }],
     );
     let mut other = five_entry_log();
     other.tree = log.tree;

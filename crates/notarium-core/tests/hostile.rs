@@ -26,13 +26,7 @@ fn with_policy(p: &str) -> Verifier {
 }
 
 fn cosigned(cosigs: &[(&Signer, u64)], extra: &[String]) -> Vec<u8> {
-    let cs: Vec<Cosign<'_>> = cosigs
-        .iter()
-        .map(|(w, t)| Cosign {
-            witness: w,
-            time: *t,
-        })
-        .collect();
+    let cs: Vec<Cosign<'_>> = cosigs.iter().map(|(w, t)| Cosign { witness: w, time: *t }).collect();
     let mut pems: Vec<String> = Vec::new();
     for (w, _) in cosigs {
         if !pems.contains(&w.cert_pem) {
@@ -49,18 +43,11 @@ fn cosigned(cosigs: &[(&Signer, u64)], extra: &[String]) -> Vec<u8> {
 
 /// The policy check's detail.
 fn policy(r: &Report) -> &str {
-    &r.checks
-        .iter()
-        .find(|c| c.id.as_str() == "policy")
-        .unwrap()
-        .detail
+    &r.checks.iter().find(|c| c.id.as_str() == "policy").unwrap().detail
 }
 
 fn counted(r: &Report) -> Vec<(String, bool)> {
-    r.witnesses
-        .iter()
-        .map(|w| (w.name.clone(), w.counted))
-        .collect()
+    r.witnesses.iter().map(|w| (w.name.clone(), w.counted)).collect()
 }
 
 fn intermediate_pem() -> String {
@@ -78,26 +65,19 @@ fn a_backdated_cosignature_does_not_count_and_the_headline_is_when_the_policy_wa
     // cosigns "a year earlier"; a second court witness and the arbitration
     // witness cosign honestly.
     let (court, court2, arb) = (dev("court"), fixture("court2"), dev("arbitration"));
-    let json = cosigned(
-        &[(&court, T0 - YEAR), (&court2, T0 + 1), (&arb, T0 + 5)],
-        &[intermediate_pem()],
-    );
+    let json =
+        cosigned(&[(&court, T0 - YEAR), (&court2, T0 + 1), (&arb, T0 + 5)], &[intermediate_pem()]);
     let r = verifier().verify_certificate(&json, None);
     assert!(r.valid, "{:#?}", r.first_failure());
     let backdated = &r.witnesses[0];
-    assert_eq!(
-        (backdated.name.as_str(), backdated.counted),
-        ("court.example/witness", false)
-    );
+    assert_eq!((backdated.name.as_str(), backdated.counted), ("court.example/witness", false));
     let why = backdated.reason.as_deref().unwrap();
     assert!(
         why.contains("before the entry was received") && why.contains("allowed skew of 300 s"),
         "{why}"
     );
     assert!(
-        r.checks
-            .iter()
-            .any(|c| c.status == Status::Ignored && c.detail.contains("not counted"))
+        r.checks.iter().any(|c| c.status == Status::Ignored && c.detail.contains("not counted"))
     );
     // The headline is the arbitration witness's time: when the default
     // policy was first met, never the backdated court time.
@@ -137,42 +117,19 @@ fn the_skew_is_exact_and_configurable() {
     assert!(verifier().verify_certificate(&ok, None).valid);
     let late = cosigned(&[(&court, T0 - 311), (&arb, T0)], &[]);
     assert!(!verifier().verify_certificate(&late, None).valid);
-    assert!(
-        verifier()
-            .with_max_skew(301)
-            .verify_certificate(&late, None)
-            .valid
-    );
-    assert!(
-        !verifier()
-            .with_max_skew(0)
-            .verify_certificate(&ok, None)
-            .valid
-    );
+    assert!(verifier().with_max_skew(301).verify_certificate(&late, None).valid);
+    assert!(!verifier().with_max_skew(0).verify_certificate(&ok, None).valid);
 }
 
 #[test]
 fn a_key_certified_in_two_roles_counts_for_neither() {
-    let (court_side, arb_side) = (
-        counting("dual", "dual-court"),
-        counting("dual", "dual-arbitration"),
-    );
+    let (court_side, arb_side) =
+        (counting("dual", "dual-court"), counting("dual", "dual-arbitration"));
     let json = cosigned(&[(&court_side, T0 + 1), (&arb_side, T0 + 2)], &[]);
     let r = verifier().verify_certificate(&json, None);
     assert!(!r.valid);
-    assert_eq!(
-        counted(&r).iter().filter(|(_, c)| *c).count(),
-        0,
-        "{:#?}",
-        r.witnesses
-    );
-    assert!(
-        r.witnesses[0]
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("two roles")
-    );
+    assert_eq!(counted(&r).iter().filter(|(_, c)| *c).count(), 0, "{:#?}", r.witnesses);
+    assert!(r.witnesses[0].reason.as_deref().unwrap().contains("two roles"));
     assert!(policy(&r).contains("1 court required, 0 counted"));
     // Beside honest witnesses of both roles, it still counts for neither.
     let json = cosigned(
@@ -202,10 +159,7 @@ fn a_key_certified_in_two_roles_counts_for_neither() {
 fn a_name_certified_in_two_roles_counts_for_neither() {
     // "court.example/witness" certified as arbitration too (another key).
     let json = cosigned(
-        &[
-            (&dev("court"), T0 + 1),
-            (&counting("alias-arbitration", "alias-arbitration"), T0 + 2),
-        ],
+        &[(&dev("court"), T0 + 1), (&counting("alias-arbitration", "alias-arbitration"), T0 + 2)],
         &[],
     );
     let r = verifier().verify_certificate(&json, None);
@@ -215,22 +169,14 @@ fn a_name_certified_in_two_roles_counts_for_neither() {
 
 #[test]
 fn one_key_under_two_names_counts_once() {
-    let (a, b, arb) = (
-        counting("twin", "twin-a"),
-        counting("twin", "twin-b"),
-        dev("arbitration"),
-    );
+    let (a, b, arb) = (counting("twin", "twin-a"), counting("twin", "twin-b"), dev("arbitration"));
     let json = cosigned(&[(&a, T0 + 1), (&b, T0 + 2), (&arb, T0 + 3)], &[]);
     let r = with_policy("court>=2 arbitration>=1").verify_certificate(&json, None);
     assert!(!r.valid);
     assert!(policy(&r).contains("2 court required, 1 counted"));
     let r = verifier().verify_certificate(&json, None);
     assert!(r.valid);
-    let twin_b = r
-        .witnesses
-        .iter()
-        .find(|w| w.name == "twin-b.example/witness")
-        .unwrap();
+    let twin_b = r.witnesses.iter().find(|w| w.name == "twin-b.example/witness").unwrap();
     assert!(!twin_b.counted);
     assert!(
         twin_b
@@ -244,23 +190,13 @@ fn one_key_under_two_names_counts_once() {
 
 #[test]
 fn one_name_with_two_keys_counts_once() {
-    let (court, alias, arb) = (
-        dev("court"),
-        counting("alias-court", "alias-court"),
-        dev("arbitration"),
-    );
+    let (court, alias, arb) =
+        (dev("court"), counting("alias-court", "alias-court"), dev("arbitration"));
     let json = cosigned(&[(&court, T0 + 1), (&alias, T0 + 2), (&arb, T0 + 3)], &[]);
     let r = with_policy("court>=2 arbitration>=1").verify_certificate(&json, None);
     assert!(!r.valid, "{:#?}", r.witnesses);
     let roles: Vec<(Role, bool)> = r.witnesses.iter().map(|w| (w.role, w.counted)).collect();
-    assert_eq!(
-        roles,
-        [
-            (Role::Court, true),
-            (Role::Court, false),
-            (Role::Arbitration, true)
-        ]
-    );
+    assert_eq!(roles, [(Role::Court, true), (Role::Court, false), (Role::Arbitration, true)]);
 }
 
 /// The verdict and witnessed time of the independent Python verifier
@@ -285,97 +221,47 @@ fn python_verdict(json: &[u8], policy: &str, max_skew: u64) -> Option<String> {
         "python verifier: {text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    last.strip_prefix("VALID: existed no later than ")
-        .map(str::to_string)
+    last.strip_prefix("VALID: existed no later than ").map(str::to_string)
 }
 
 #[test]
 fn the_independent_python_verifier_agrees_on_every_case() {
     let (court, court2, arb) = (dev("court"), fixture("court2"), dev("arbitration"));
-    let (dual_c, dual_a) = (
-        counting("dual", "dual-court"),
-        counting("dual", "dual-arbitration"),
-    );
+    let (dual_c, dual_a) = (counting("dual", "dual-court"), counting("dual", "dual-arbitration"));
     let (twin_a, twin_b) = (counting("twin", "twin-a"), counting("twin", "twin-b"));
     let alias_a = counting("alias-arbitration", "alias-arbitration");
     let alias_c = counting("alias-court", "alias-court");
     let inter = [intermediate_pem()];
     let d = "court>=1 arbitration>=1";
     let cases: Vec<(&str, Vec<u8>, &str, u64)> = vec![
-        (
-            "plain",
-            cosigned(&[(&court, T0 + 2), (&arb, T0 + 3)], &[]),
-            d,
-            300,
-        ),
+        ("plain", cosigned(&[(&court, T0 + 2), (&arb, T0 + 3)], &[]), d, 300),
         (
             "backdated",
-            cosigned(
-                &[(&court, T0 - YEAR), (&court2, T0 + 1), (&arb, T0 + 5)],
-                &inter,
-            ),
+            cosigned(&[(&court, T0 - YEAR), (&court2, T0 + 1), (&arb, T0 + 5)], &inter),
             d,
             300,
         ),
-        (
-            "backdated alone",
-            cosigned(&[(&court, T0 - YEAR), (&arb, T0 + 5)], &[]),
-            d,
-            300,
-        ),
-        (
-            "skew edge",
-            cosigned(&[(&court, T0 - 310), (&arb, T0)], &[]),
-            d,
-            300,
-        ),
-        (
-            "skew edge + 1",
-            cosigned(&[(&court, T0 - 311), (&arb, T0)], &[]),
-            d,
-            300,
-        ),
-        (
-            "skew 0",
-            cosigned(&[(&court, T0 - 310), (&arb, T0)], &[]),
-            d,
-            0,
-        ),
+        ("backdated alone", cosigned(&[(&court, T0 - YEAR), (&arb, T0 + 5)], &[]), d, 300),
+        ("skew edge", cosigned(&[(&court, T0 - 310), (&arb, T0)], &[]), d, 300),
+        ("skew edge + 1", cosigned(&[(&court, T0 - 311), (&arb, T0)], &[]), d, 300),
+        ("skew 0", cosigned(&[(&court, T0 - 310), (&arb, T0)], &[]), d, 0),
         (
             "court>=2",
-            cosigned(
-                &[(&court, T0 - 200), (&court2, T0 + 100), (&arb, T0 + 50)],
-                &inter,
-            ),
+            cosigned(&[(&court, T0 - 200), (&court2, T0 + 100), (&arb, T0 + 50)], &inter),
             "court>=2 arbitration>=1",
             300,
         ),
-        (
-            "dual key",
-            cosigned(&[(&dual_c, T0 + 1), (&dual_a, T0 + 2)], &[]),
-            d,
-            300,
-        ),
+        ("dual key", cosigned(&[(&dual_c, T0 + 1), (&dual_a, T0 + 2)], &[]), d, 300),
         (
             "dual key beside honest",
             cosigned(
-                &[
-                    (&dual_c, T0 + 1),
-                    (&dual_a, T0 + 2),
-                    (&court, T0 + 3),
-                    (&arb, T0 + 4),
-                ],
+                &[(&dual_c, T0 + 1), (&dual_a, T0 + 2), (&court, T0 + 3), (&arb, T0 + 4)],
                 &[],
             ),
             d,
             300,
         ),
-        (
-            "dual name",
-            cosigned(&[(&court, T0 + 1), (&alias_a, T0 + 2)], &[]),
-            d,
-            300,
-        ),
+        ("dual name", cosigned(&[(&court, T0 + 1), (&alias_a, T0 + 2)], &[]), d, 300),
         (
             "twin keys",
             cosigned(&[(&twin_a, T0 + 1), (&twin_b, T0 + 2), (&arb, T0 + 3)], &[]),
@@ -396,9 +282,7 @@ fn the_independent_python_verifier_agrees_on_every_case() {
         ),
     ];
     for (name, json, policy, skew) in cases {
-        let core = with_policy(policy)
-            .with_max_skew(skew)
-            .verify_certificate(&json, None);
+        let core = with_policy(policy).with_max_skew(skew).verify_certificate(&json, None);
         let core = core.valid.then(|| core.witnessed_at.unwrap());
         assert_eq!(python_verdict(&json, policy, skew), core, "{name}");
     }

@@ -34,17 +34,12 @@ fn core_decision(
     for pem in intermediates {
         pool.extend(certs_from_pem_file(pem).map_err(|e| format!("intermediate: {e}"))?);
     }
-    let signer = match certs_from_pem_file(signer_pem)
-        .map_err(|e| format!("signer: {e}"))?
-        .as_slice()
-    {
-        [one] => one.clone(),
-        other => return Err(format!("{} certificates in the signer file", other.len())),
-    };
-    roots
-        .chain(&signer, &pool, at)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let signer =
+        match certs_from_pem_file(signer_pem).map_err(|e| format!("signer: {e}"))?.as_slice() {
+            [one] => one.clone(),
+            other => return Err(format!("{} certificates in the signer file", other.len())),
+        };
+    roots.chain(&signer, &pool, at).map(|_| ()).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,31 +109,18 @@ fn openssl_verify(case: &Case) -> OpensslVerdict {
     let out = cmd.output().unwrap_or_else(|e| {
         panic!("cannot run openssl ({e}): it is required by this test and must be installed")
     });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let error = text
         .lines()
         .find(|l| l.starts_with("error ") && l.contains(" depth lookup: "))
         .map(str::to_string);
     if out.status.success() {
         assert_eq!(error, None, "{}: openssl said OK and {text}", case.name);
-        OpensslVerdict {
-            verdict: "ok".into(),
-            error: None,
-        }
+        OpensslVerdict { verdict: "ok".into(), error: None }
     } else {
-        assert!(
-            error.is_some(),
-            "{}: openssl failed with: {text}",
-            case.name
-        );
-        OpensslVerdict {
-            verdict: "refused".into(),
-            error,
-        }
+        assert!(error.is_some(), "{}: openssl failed with: {text}", case.name);
+        OpensslVerdict { verdict: "refused".into(), error }
     }
 }
 
@@ -173,16 +155,9 @@ fn corpus_is_complete_and_openssl_gives_the_recorded_verdicts() {
     let mut used = HashSet::new();
     for case in &m.cases {
         assert!(names.insert(&case.name), "case {} twice", case.name);
-        assert!(
-            !case.description.is_empty(),
-            "{}: no description",
-            case.name
-        );
+        assert!(!case.description.is_empty(), "{}: no description", case.name);
         assert!(!case.at_text.is_empty(), "{}: no at_text", case.name);
-        for file in [&case.signer, &case.root]
-            .into_iter()
-            .chain(&case.intermediates)
-        {
+        for file in [&case.signer, &case.root].into_iter().chain(&case.intermediates) {
             let text = read(file);
             assert!(
                 text.starts_with("-----BEGIN CERTIFICATE-----\n")
@@ -199,12 +174,7 @@ fn corpus_is_complete_and_openssl_gives_the_recorded_verdicts() {
             other => panic!("{}: verdict {other}", case.name),
         }
         // The profile only refuses more than openssl, and says why.
-        assert_eq!(
-            case.profile.refuses,
-            case.profile.why.is_some(),
-            "{}: profile",
-            case.name
-        );
+        assert_eq!(case.profile.refuses, case.profile.why.is_some(), "{}: profile", case.name);
         assert!(
             !case.profile.refuses || case.openssl.verdict == "ok",
             "{}: a profile refusal of a chain openssl refuses anyway",
@@ -214,11 +184,7 @@ fn corpus_is_complete_and_openssl_gives_the_recorded_verdicts() {
     // Both verdicts, and profile refusals kept few.
     let ok = m.cases.iter().filter(|c| c.openssl.verdict == "ok").count();
     let profile = m.cases.iter().filter(|c| c.profile.refuses).count();
-    assert!(
-        ok >= 10 && m.cases.len() - ok >= 10,
-        "{ok} of {} ok",
-        m.cases.len()
-    );
+    assert!(ok >= 10 && m.cases.len() - ok >= 10, "{ok} of {} ok", m.cases.len());
     assert!(profile <= 10, "{profile} profile cases");
     let stray: Vec<_> = std::fs::read_dir(corpus_dir())
         .unwrap()
@@ -248,12 +214,7 @@ fn core_agrees_with_openssl_on_every_chain() {
     let mut mismatches = Vec::new();
     for case in &m.cases {
         let intermediates: Vec<String> = case.intermediates.iter().map(|f| read(f)).collect();
-        let core = core_decision(
-            &read(&case.root),
-            &intermediates,
-            &read(&case.signer),
-            case.at,
-        );
+        let core = core_decision(&read(&case.root), &intermediates, &read(&case.signer), case.at);
         let expected = case.openssl.verdict == "ok" && !case.profile.refuses;
         // The whole table, for --no-capture: agreeing for another reason
         // than openssl's is worth a look too.

@@ -19,10 +19,7 @@ pub fn read(rel: &str) -> String {
 }
 
 pub fn signer(dir: &str, name: &str) -> Signer {
-    Signer::from_pem(
-        &read(&format!("{dir}/{name}.key")),
-        &read(&format!("{dir}/{name}.pem")),
-    )
+    Signer::from_pem(&read(&format!("{dir}/{name}.key")), &read(&format!("{dir}/{name}.pem")))
 }
 
 pub fn dev(name: &str) -> Signer {
@@ -97,16 +94,7 @@ pub fn golden_metadata() -> Vec<u8> {
             &log,
             3,
             &dev("notary"),
-            &[
-                Cosign {
-                    witness: &court,
-                    time: T0 + 2,
-                },
-                Cosign {
-                    witness: &arb,
-                    time: T0 + 3,
-                },
-            ],
+            &[Cosign { witness: &court, time: T0 + 2 }, Cosign { witness: &arb, time: T0 + 3 }],
             &[],
         )
     })
@@ -121,16 +109,7 @@ pub fn golden_minimal() -> Vec<u8> {
             &log,
             0,
             &dev("notary"),
-            &[
-                Cosign {
-                    witness: &arb,
-                    time: T0,
-                },
-                Cosign {
-                    witness: &court,
-                    time: T0,
-                },
-            ],
+            &[Cosign { witness: &arb, time: T0 }, Cosign { witness: &court, time: T0 }],
             &[],
         )
     })
@@ -152,16 +131,7 @@ pub fn golden_intermediate() -> Vec<u8> {
             &log,
             4,
             &dev("notary"),
-            &[
-                Cosign {
-                    witness: &court2,
-                    time: T0 + 10,
-                },
-                Cosign {
-                    witness: &arb,
-                    time: T0 + 11,
-                },
-            ],
+            &[Cosign { witness: &court2, time: T0 + 10 }, Cosign { witness: &arb, time: T0 + 11 }],
             &[inter],
         )
     })
