@@ -145,10 +145,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     let key = {
         let store = crate::store::open(None, &config.data_dir).await?;
         let now = notarium_log::clock::now().millis();
-        store.add_tenant("demo", now).await?;
+        let demo = notarium_core::entry::SubmitterId::parse("demo")?;
+        store.add_tenant(&demo, now).await?;
         let key = crate::service::new_api_key();
         store
-            .add_api_key("demo", &crate::service::key_hash(&key), now)
+            .add_api_key(&demo, &crate::service::key_hash(&key), now)
             .await?;
         key
     };

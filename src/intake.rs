@@ -109,10 +109,10 @@ pub fn build_entries(
             let text = entry.leaf_text();
             let row = NewEntry {
                 id: new_id(id_bytes, received),
-                tenant: tenant.to_string(),
+                tenant: tenant.clone(),
                 evidence_sha256: digest,
                 salt,
-                metadata: entry.metadata.as_ref().map(|m| m.as_str().to_string()),
+                metadata: entry.metadata.clone(),
                 received_ms: received.millis(),
                 leaf_hash: leaf_hash(text.as_bytes()),
             };
@@ -316,7 +316,10 @@ mod tests {
         let db = dir.join("notary.db");
         let store = notarium_store::SqliteStore::open(&db).unwrap();
         store.migrate().await.unwrap();
-        store.add_tenant("acme", 0).await.unwrap();
+        store
+            .add_tenant(&SubmitterId::parse("acme").unwrap(), 0)
+            .await
+            .unwrap();
         let key = SigningKey::from_pkcs8_pem(include_str!("../certs/notary.key")).unwrap();
         let intake = Intake::start(
             Arc::new(store),

@@ -239,15 +239,12 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Tenant {
             command: TenantCommand::Add { name },
         } => {
-            store
-                .add_tenant(name.as_str(), now)
-                .await
-                .map_err(|e| match e {
-                    notarium_store::StoreError::AlreadyExists(_) => {
-                        anyhow::Error::new(Usage(format!("tenant {name} already exists")))
-                    }
-                    e => e.into(),
-                })?;
+            store.add_tenant(&name, now).await.map_err(|e| match e {
+                notarium_store::StoreError::AlreadyExists(_) => {
+                    anyhow::Error::new(Usage(format!("tenant {name} already exists")))
+                }
+                e => e.into(),
+            })?;
             println!("tenant {name} added");
         }
         AdminCommand::Key {
@@ -255,7 +252,7 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
         } => {
             let key = notarium::service::new_api_key();
             store
-                .add_api_key(tenant.as_str(), &notarium::service::key_hash(&key), now)
+                .add_api_key(&tenant, &notarium::service::key_hash(&key), now)
                 .await
                 .map_err(|e| match e {
                     notarium_store::StoreError::NotFound(_) => {

@@ -141,7 +141,7 @@ impl AppState {
             return Err(missing());
         }
         self.store
-            .get_entry(caller.tenant.as_str(), id)
+            .get_entry(&caller.tenant, id)
             .await?
             .ok_or_else(missing)
     }
@@ -174,7 +174,7 @@ impl AppState {
         let digest = parse_sha256(sha256)?;
         let entries = self
             .store
-            .find_entries(caller.tenant.as_str(), &digest, MAX_LOOKUP)
+            .find_entries(&caller.tenant, &digest, MAX_LOOKUP)
             .await?;
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {

@@ -17,7 +17,7 @@ use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::store::prove;
 use notarium_core::Verifier;
-use notarium_core::entry::{Entry, Metadata, SubmitterId};
+use notarium_core::entry::{Entry, SubmitterId};
 use notarium_core::merkle::Hash;
 use notarium_core::note::Note;
 use notarium_core::time::UtcMillis;
@@ -154,13 +154,7 @@ impl AppState {
         let tenant = match cached {
             Some(t) => t,
             None => {
-                let t = self
-                    .store
-                    .tenant_for_key(&h)
-                    .await?
-                    .map(|t| SubmitterId::parse(&t))
-                    .transpose()
-                    .map_err(|e| Error::internal("the stored tenant of an API key", e))?;
+                let t = self.store.tenant_for_key(&h).await?;
                 let mut cache = self.keys.lock().expect("key cache");
                 if cache.len() > 100_000 {
                     cache.clear();
@@ -267,13 +261,8 @@ fn entry_of(e: &StoredEntry) -> Result<Entry, Error> {
     Ok(Entry {
         evidence_sha256: r.evidence_sha256,
         salt: r.salt,
-        metadata: r
-            .metadata
-            .as_deref()
-            .map(Metadata::from_text)
-            .transpose()
-            .map_err(stored)?,
-        submitter: SubmitterId::parse(&r.tenant).map_err(stored)?,
+        metadata: r.metadata.clone(),
+        submitter: r.tenant.clone(),
         received: UtcMillis::from_millis(r.received_ms).map_err(stored)?,
     })
 }

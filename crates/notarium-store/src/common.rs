@@ -2,6 +2,7 @@
 //! and the check that a batch's nodes and root follow from its leaves.
 
 use crate::{Batch, Result, StoreError};
+use notarium_core::entry::{Metadata, SubmitterId};
 use notarium_core::merkle::Hash;
 use notarium_log::tree::{Frontier, NodeId};
 
@@ -106,6 +107,19 @@ pub(crate) fn to_i64(v: u64, what: &str) -> Result<i64> {
 
 pub(crate) fn to_u64(v: i64, what: &str) -> Result<u64> {
     u64::try_from(v).map_err(|_| StoreError::Database(format!("stored {what} {v} is negative")))
+}
+
+/// A stored submitter id, parsed again (a row that fails is damage).
+pub(crate) fn to_tenant(s: String) -> Result<SubmitterId> {
+    SubmitterId::parse(&s).map_err(|e| StoreError::Database(format!("stored entry: {e}")))
+}
+
+/// Stored metadata text, parsed again.
+pub(crate) fn to_metadata(s: Option<String>) -> Result<Option<Metadata>> {
+    s.as_deref()
+        .map(Metadata::from_text)
+        .transpose()
+        .map_err(|e| StoreError::Database(format!("stored entry: {e}")))
 }
 
 pub(crate) fn to_hash(v: Vec<u8>, what: &str) -> Result<Hash> {

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
+use notarium_core::entry::{Metadata, SubmitterId};
 use notarium_core::merkle::Hash;
 use notarium_log::tree::NodeId;
 
@@ -52,11 +53,11 @@ pub struct NewEntry {
     /// entry anew when it stores it (see [`Store::insert_entries`]).
     pub id: String,
     /// The tenant's submitter id.
-    pub tenant: String,
+    pub tenant: SubmitterId,
     pub evidence_sha256: Hash,
     pub salt: [u8; 32],
     /// Exact metadata JSON text, if any.
-    pub metadata: Option<String>,
+    pub metadata: Option<Metadata>,
     /// Milliseconds since the Unix epoch.
     pub received_ms: i64,
     /// RFC 9162 leaf hash of the entry text.
@@ -137,10 +138,10 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> Result<()>;
 
     // Tenants and API keys.
-    async fn add_tenant(&self, tenant: &str, now_ms: i64) -> Result<()>;
+    async fn add_tenant(&self, tenant: &SubmitterId, now_ms: i64) -> Result<()>;
     /// `key_hash`: SHA-256 of the API key (keys are 256-bit random).
-    async fn add_api_key(&self, tenant: &str, key_hash: &Hash, now_ms: i64) -> Result<()>;
-    async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<String>>;
+    async fn add_api_key(&self, tenant: &SubmitterId, key_hash: &Hash, now_ms: i64) -> Result<()>;
+    async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<SubmitterId>>;
 
     // Submissions.
     /// Stores all entries in one durable transaction (group commit) and
@@ -152,11 +153,11 @@ pub trait Store: Send + Sync + 'static {
     /// hex characters.
     async fn insert_entries(&self, entries: &mut [NewEntry]) -> Result<()>;
     /// An entry of `tenant` (None for another tenant's or unknown id).
-    async fn get_entry(&self, tenant: &str, id: &str) -> Result<Option<StoredEntry>>;
+    async fn get_entry(&self, tenant: &SubmitterId, id: &str) -> Result<Option<StoredEntry>>;
     /// The tenant's entries with this evidence digest, oldest first (at most `limit`).
     async fn find_entries(
         &self,
-        tenant: &str,
+        tenant: &SubmitterId,
         evidence_sha256: &Hash,
         limit: u32,
     ) -> Result<Vec<StoredEntry>>;

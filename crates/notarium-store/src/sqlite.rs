@@ -20,13 +20,15 @@
 
 use crate::common::{
     SQLITE_MIGRATIONS, batch_new_size, decode_certificates, edge_ids, encode_certificates,
-    node_not_found, pending_migrations, to_hash, to_i64, to_salt, to_u64, verify_batch_tree,
+    node_not_found, pending_migrations, to_hash, to_i64, to_metadata, to_salt, to_tenant, to_u64,
+    verify_batch_tree,
 };
 use crate::{
     Batch, CheckpointRow, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf, Result, Store,
     StoreError, StoredEntry,
 };
 use async_trait::async_trait;
+use notarium_core::entry::{Metadata, SubmitterId};
 use notarium_core::merkle::Hash;
 use notarium_log::tree::NodeId;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -426,10 +428,10 @@ impl RawEntry {
         Ok(StoredEntry {
             entry: NewEntry {
                 id: self.id,
-                tenant: self.tenant,
+                tenant: to_tenant(self.tenant)?,
                 evidence_sha256: to_hash(self.evidence_sha256, "evidence digest")?,
                 salt: to_salt(self.salt)?,
-                metadata: self.metadata,
+                metadata: to_metadata(self.metadata)?,
                 received_ms: self.received_ms,
                 leaf_hash: to_hash(self.leaf_hash, "leaf hash")?,
             },
@@ -557,8 +559,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn add_tenant(&self, tenant: &str, now_ms: i64) -> Result<()> {
-        let tenant = tenant.to_owned();
+    async fn add_tenant(&self, tenant: &SubmitterId, now_ms: i64) -> Result<()> {
+        let tenant = tenant.to_string();
         self.write(move |conn, _| {
             match conn.execute(
                 "INSERT INTO tenants (tenant, created_ms) VALUES (?1, ?2)",
@@ -574,8 +576,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn add_api_key(&self, tenant: &str, key_hash: &Hash, now_ms: i64) -> Result<()> {
-        let tenant = tenant.to_owned();
+    async fn add_api_key(&self, tenant: &SubmitterId, key_hash: &Hash, now_ms: i64) -> Result<()> {
+        let tenant = tenant.to_string();
         let key_hash = *key_hash;
         self.write(move |conn, _| {
             match conn.execute(
@@ -593,14 +595,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<String>> {
+    async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<SubmitterId>> {
         let key_hash = *key_hash;
-        self.read(move |conn| {
-            conn.prepare_cached(TENANT_FOR_KEY)
-                .and_then(|mut s| s.query_row([key_hash], |r| r.get(0)).optional())
-                .map_err(db_err)
-        })
-        .await
+        let tenant: Option<String> = self
+            .read(move |conn| {
+                conn.prepare_cached(TENANT_FOR_KEY)
+                    .and_then(|mut s| s.query_row([key_hash], |r| r.get(0)).optional())
+                    .map_err(db_err)
+            })
+            .await?;
+        tenant.map(to_tenant).transpose()
     }
 
     async fn insert_entries(&self, entries: &mut [NewEntry]) -> Result<()> {
@@ -623,10 +627,10 @@ impl Store for SqliteStore {
                 for e in &entries {
                     stmt.execute(params![
                         e.id,
-                        e.tenant,
+                        e.tenant.as_str(),
                         e.evidence_sha256,
                         e.salt,
-                        e.metadata,
+                        e.metadata.as_ref().map(Metadata::as_str),
                         e.received_ms,
                         e.leaf_hash
                     ])
@@ -647,8 +651,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_entry(&self, tenant: &str, id: &str) -> Result<Option<StoredEntry>> {
-        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+    async fn get_entry(&self, tenant: &SubmitterId, id: &str) -> Result<Option<StoredEntry>> {
+        let (tenant, id) = (tenant.to_string(), id.to_owned());
         self.read(move |conn| {
             let raw = conn
                 .prepare_cached(GET_ENTRY)
@@ -661,11 +665,11 @@ impl Store for SqliteStore {
 
     async fn find_entries(
         &self,
-        tenant: &str,
+        tenant: &SubmitterId,
         evidence_sha256: &Hash,
         limit: u32,
     ) -> Result<Vec<StoredEntry>> {
-        let (tenant, digest) = (tenant.to_owned(), *evidence_sha256);
+        let (tenant, digest) = (tenant.to_string(), *evidence_sha256);
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(FIND_ENTRIES).map_err(db_err)?;
             let rows = stmt

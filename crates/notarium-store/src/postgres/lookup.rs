@@ -4,7 +4,7 @@
 
 use super::connection::db_err;
 use super::queue::SLOT_BITS;
-use crate::common::{to_hash, to_salt, to_u64};
+use crate::common::{to_hash, to_metadata, to_salt, to_tenant, to_u64};
 use crate::{NewEntry, Result, StoreError, StoredEntry};
 use deadpool_postgres::GenericClient;
 use notarium_core::merkle::Hash;
@@ -33,10 +33,10 @@ fn entry_from_row(row: &Row) -> Result<StoredEntry> {
     Ok(StoredEntry {
         entry: NewEntry {
             id: entry_id(grp, slot, row.get(2), row.get(3))?,
-            tenant: row.get(4),
+            tenant: to_tenant(row.get(4))?,
             evidence_sha256: to_hash(row.get(5), "evidence digest")?,
             salt: to_salt(row.get(6))?,
-            metadata: row.get(7),
+            metadata: to_metadata(row.get(7))?,
             received_ms: row.get(8),
             leaf_hash: to_hash(row.get(9), "leaf hash")?,
         },

@@ -46,7 +46,7 @@ mod tree;
 
 pub use lease::SEQUENCER_LOCK_KEY;
 
-use crate::common::{POSTGRES_MIGRATIONS, pending_migrations};
+use crate::common::{POSTGRES_MIGRATIONS, pending_migrations, to_tenant};
 use crate::{
     Batch, CheckpointRow, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf, Result, Store,
     StoreError, StoredEntry,
@@ -54,6 +54,7 @@ use crate::{
 use async_trait::async_trait;
 use connection::{db_err, pg_text};
 use deadpool_postgres::Pool;
+use notarium_core::entry::SubmitterId;
 use notarium_core::merkle::Hash;
 use notarium_log::tree::NodeId;
 
@@ -130,33 +131,42 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn add_tenant(&self, tenant: &str, now_ms: i64) -> Result<()> {
-        tenants::add_tenant(&self.client().await?, tenant, now_ms).await
+    async fn add_tenant(&self, tenant: &SubmitterId, now_ms: i64) -> Result<()> {
+        tenants::add_tenant(&self.client().await?, tenant.as_str(), now_ms).await
     }
 
-    async fn add_api_key(&self, tenant: &str, key_hash: &Hash, now_ms: i64) -> Result<()> {
-        tenants::add_api_key(&self.client().await?, tenant, key_hash, now_ms).await
+    async fn add_api_key(&self, tenant: &SubmitterId, key_hash: &Hash, now_ms: i64) -> Result<()> {
+        tenants::add_api_key(&self.client().await?, tenant.as_str(), key_hash, now_ms).await
     }
 
-    async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<String>> {
-        tenants::tenant_for_key(&self.client().await?, key_hash).await
+    async fn tenant_for_key(&self, key_hash: &Hash) -> Result<Option<SubmitterId>> {
+        tenants::tenant_for_key(&self.client().await?, key_hash)
+            .await?
+            .map(to_tenant)
+            .transpose()
     }
 
     async fn insert_entries(&self, entries: &mut [NewEntry]) -> Result<()> {
         self.commit_group(entries).await
     }
 
-    async fn get_entry(&self, tenant: &str, id: &str) -> Result<Option<StoredEntry>> {
-        lookup::get_entry(&self.client().await?, tenant, id).await
+    async fn get_entry(&self, tenant: &SubmitterId, id: &str) -> Result<Option<StoredEntry>> {
+        lookup::get_entry(&self.client().await?, tenant.as_str(), id).await
     }
 
     async fn find_entries(
         &self,
-        tenant: &str,
+        tenant: &SubmitterId,
         evidence_sha256: &Hash,
         limit: u32,
     ) -> Result<Vec<StoredEntry>> {
-        lookup::find_entries(&self.client().await?, tenant, evidence_sha256, limit).await
+        lookup::find_entries(
+            &self.client().await?,
+            tenant.as_str(),
+            evidence_sha256,
+            limit,
+        )
+        .await
     }
 
     async fn pending_count(&self) -> Result<u64> {

@@ -18,6 +18,7 @@ use super::tree::{insert_checkpoint, write_batch_nodes};
 use crate::common::{batch_new_size, to_hash, to_i64, to_u64};
 use crate::{Batch, Lease, NewEntry, PendingLeaf, Result, StoreError};
 use deadpool_postgres::GenericClient;
+use notarium_core::entry::Metadata;
 use notarium_core::merkle::Hash;
 use tokio_postgres::Row;
 
@@ -234,12 +235,15 @@ impl<'a> GroupRow<'a> {
             nonces,
             digests,
             salts,
-            metadata: entries.iter().map(|e| e.metadata.as_deref()).collect(),
+            metadata: entries
+                .iter()
+                .map(|e| e.metadata.as_ref().map(Metadata::as_str))
+                .collect(),
             received: entries.iter().map(|e| e.received_ms).collect(),
             leaves,
             keys: entries
                 .iter()
-                .map(|e| lookup_key(&e.tenant, &e.evidence_sha256))
+                .map(|e| lookup_key(e.tenant.as_str(), &e.evidence_sha256))
                 .collect(),
         })
     }

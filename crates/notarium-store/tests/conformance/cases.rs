@@ -41,35 +41,49 @@ pub async fn migrate_is_idempotent(fx: &Fixture) {
 
 pub async fn tenants_and_api_keys(fx: &Fixture) {
     let s = fx.store();
-    s.add_tenant(TENANT, 10).await.unwrap();
+    s.add_tenant(&tid(TENANT), 10).await.unwrap();
     assert!(matches!(
-        s.add_tenant(TENANT, 11).await,
+        s.add_tenant(&tid(TENANT), 11).await,
         Err(StoreError::AlreadyExists(_))
     ));
     let key = h("key one");
-    s.add_api_key(TENANT, &key, 12).await.unwrap();
+    s.add_api_key(&tid(TENANT), &key, 12).await.unwrap();
     assert_eq!(
-        s.tenant_for_key(&key).await.unwrap().as_deref(),
+        s.tenant_for_key(&key)
+            .await
+            .unwrap()
+            .as_ref()
+            .map(|t| t.as_str()),
         Some(TENANT)
     );
     assert_eq!(s.tenant_for_key(&h("unknown key")).await.unwrap(), None);
     assert!(matches!(
-        s.add_api_key(TENANT, &key, 13).await,
+        s.add_api_key(&tid(TENANT), &key, 13).await,
         Err(StoreError::AlreadyExists(_))
     ));
     assert!(matches!(
-        s.add_api_key("nobody", &h("key two"), 14).await,
+        s.add_api_key(&tid("nobody"), &h("key two"), 14).await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(s.tenant_for_key(&h("key two")).await.unwrap(), None);
-    s.add_tenant(OTHER, 15).await.unwrap();
-    s.add_api_key(OTHER, &h("key three"), 16).await.unwrap();
+    s.add_tenant(&tid(OTHER), 15).await.unwrap();
+    s.add_api_key(&tid(OTHER), &h("key three"), 16)
+        .await
+        .unwrap();
     assert_eq!(
-        s.tenant_for_key(&h("key three")).await.unwrap().as_deref(),
+        s.tenant_for_key(&h("key three"))
+            .await
+            .unwrap()
+            .as_ref()
+            .map(|t| t.as_str()),
         Some(OTHER)
     );
     assert_eq!(
-        s.tenant_for_key(&key).await.unwrap().as_deref(),
+        s.tenant_for_key(&key)
+            .await
+            .unwrap()
+            .as_ref()
+            .map(|t| t.as_str()),
         Some(TENANT)
     );
 }
@@ -89,8 +103,8 @@ pub async fn insert_entries_is_atomic(fx: &Fixture) {
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(bad, vec![entry(TENANT, 14), entry("nobody", 15)]);
-    assert_eq!(s.get_entry(TENANT, &bad[0].id).await.unwrap(), None);
-    assert_eq!(s.get_entry("nobody", &bad[1].id).await.unwrap(), None);
+    assert_eq!(s.get_entry(&tid(TENANT), &bad[0].id).await.unwrap(), None);
+    assert_eq!(s.get_entry(&tid("nobody"), &bad[1].id).await.unwrap(), None);
     assert_eq!(s.pending_count().await.unwrap(), 3);
     assert_eq!(
         s.next_pending(100)
@@ -110,7 +124,14 @@ pub async fn insert_entries_is_atomic(fx: &Fixture) {
     };
     assert_eq!(fx.raw_i64(stored).await, 3);
     for e in &first {
-        assert_eq!(s.get_entry(TENANT, &e.id).await.unwrap().unwrap().entry, *e);
+        assert_eq!(
+            s.get_entry(&tid(TENANT), &e.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .entry,
+            *e
+        );
     }
 }
 
@@ -155,7 +176,7 @@ pub async fn stored_ids_are_unique_and_found(fx: &Fixture) {
         let mut id = b[1].id.clone().into_bytes();
         id[at] = if id[at] == b'0' { b'1' } else { b'0' };
         let id = String::from_utf8(id).unwrap();
-        assert_eq!(s.get_entry(TENANT, &id).await.unwrap(), None, "{id}");
+        assert_eq!(s.get_entry(&tid(TENANT), &id).await.unwrap(), None, "{id}");
     }
 }
 
@@ -166,7 +187,7 @@ pub async fn get_entry_only_for_its_tenant(fx: &Fixture) {
     let (mine, theirs) = (&stored[0], &stored[1]);
     // with metadata, and without
     assert!(mine.metadata.is_some() && theirs.metadata.is_none());
-    let got = s.get_entry(TENANT, &mine.id).await.unwrap().unwrap();
+    let got = s.get_entry(&tid(TENANT), &mine.id).await.unwrap().unwrap();
     assert_eq!(
         got,
         notarium_store::StoredEntry {
@@ -175,14 +196,21 @@ pub async fn get_entry_only_for_its_tenant(fx: &Fixture) {
         }
     );
     assert_eq!(
-        s.get_entry(OTHER, &theirs.id).await.unwrap().unwrap().entry,
+        s.get_entry(&tid(OTHER), &theirs.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .entry,
         *theirs
     );
-    assert_eq!(s.get_entry(OTHER, &mine.id).await.unwrap(), None);
-    assert_eq!(s.get_entry(TENANT, &theirs.id).await.unwrap(), None);
-    assert_eq!(s.get_entry(TENANT, &"0".repeat(32)).await.unwrap(), None);
-    assert_eq!(s.get_entry(TENANT, "not an id").await.unwrap(), None);
-    assert_eq!(s.get_entry("nobody", &mine.id).await.unwrap(), None);
+    assert_eq!(s.get_entry(&tid(OTHER), &mine.id).await.unwrap(), None);
+    assert_eq!(s.get_entry(&tid(TENANT), &theirs.id).await.unwrap(), None);
+    assert_eq!(
+        s.get_entry(&tid(TENANT), &"0".repeat(32)).await.unwrap(),
+        None
+    );
+    assert_eq!(s.get_entry(&tid(TENANT), "not an id").await.unwrap(), None);
+    assert_eq!(s.get_entry(&tid("nobody"), &mine.id).await.unwrap(), None);
 }
 
 pub async fn find_entries_by_digest(fx: &Fixture) {
@@ -204,35 +232,35 @@ pub async fn find_entries_by_digest(fx: &Fixture) {
         .map(|e| e.id.clone())
         .collect();
     assert_eq!(
-        ids(s.find_entries(TENANT, &digest, 100).await.unwrap()),
+        ids(s.find_entries(&tid(TENANT), &digest, 100).await.unwrap()),
         want
     );
     assert_eq!(
-        ids(s.find_entries(TENANT, &digest, 2).await.unwrap()),
+        ids(s.find_entries(&tid(TENANT), &digest, 2).await.unwrap()),
         want[..2]
     );
     assert_eq!(
-        s.find_entries(OTHER, &digest, 100).await.unwrap(),
+        s.find_entries(&tid(OTHER), &digest, 100).await.unwrap(),
         vec![notarium_store::StoredEntry {
             entry: b[1].clone(),
             log_index: None
         }]
     );
     assert!(
-        s.find_entries(TENANT, &h("never"), 100)
+        s.find_entries(&tid(TENANT), &h("never"), 100)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
-        s.find_entries("nobody", &digest, 100)
+        s.find_entries(&tid("nobody"), &digest, 100)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         ids(s
-            .find_entries(TENANT, &b[0].evidence_sha256, 10)
+            .find_entries(&tid(TENANT), &b[0].evidence_sha256, 10)
             .await
             .unwrap()),
         vec![b[0].id.clone()]
@@ -256,20 +284,20 @@ pub async fn find_entries_by_digest(fx: &Fixture) {
         (want[3].clone(), None),
     ];
     assert_eq!(
-        indexed(s.find_entries(TENANT, &digest, 100).await.unwrap()),
+        indexed(s.find_entries(&tid(TENANT), &digest, 100).await.unwrap()),
         want_indexed
     );
     assert_eq!(
-        indexed(s.find_entries(TENANT, &digest, 2).await.unwrap()),
+        indexed(s.find_entries(&tid(TENANT), &digest, 2).await.unwrap()),
         want_indexed[..2]
     );
     assert_eq!(
-        indexed(s.find_entries(OTHER, &digest, 100).await.unwrap()),
+        indexed(s.find_entries(&tid(OTHER), &digest, 100).await.unwrap()),
         vec![(b[1].id.clone(), Some(2))]
     );
     seq.sequence(s, &lease, 3).await;
     assert_eq!(
-        indexed(s.find_entries(TENANT, &digest, 100).await.unwrap()),
+        indexed(s.find_entries(&tid(TENANT), &digest, 100).await.unwrap()),
         vec![
             (want[0].clone(), Some(0)),
             (want[1].clone(), Some(3)),
@@ -370,7 +398,7 @@ pub async fn append_batch_happy_path(fx: &Fixture) {
         Some(&b1.checkpoint)
     );
     for (i, e) in entries.iter().enumerate() {
-        let got = s.get_entry(TENANT, &e.id).await.unwrap().unwrap();
+        let got = s.get_entry(&tid(TENANT), &e.id).await.unwrap().unwrap();
         assert_eq!(got.entry, *e);
         assert_eq!(got.log_index, (i < 3).then_some(i as u64));
     }
@@ -392,7 +420,7 @@ pub async fn append_batch_happy_path(fx: &Fixture) {
     assert_eq!(s.checkpoint(0).await.unwrap(), None);
     assert_eq!(s.pending_count().await.unwrap(), 0);
     assert_eq!(
-        s.get_entry(TENANT, &entries[4].id)
+        s.get_entry(&tid(TENANT), &entries[4].id)
             .await
             .unwrap()
             .unwrap()
@@ -528,7 +556,7 @@ pub async fn sequenced_entries_cannot_be_reassigned(fx: &Fixture) {
         assert_eq!(snapshot(fx, &entries).await, before);
     }
     assert_eq!(
-        s.get_entry(TENANT, &entries[0].id)
+        s.get_entry(&tid(TENANT), &entries[0].id)
             .await
             .unwrap()
             .unwrap()
@@ -815,7 +843,11 @@ pub async fn proofs_over_stored_tree_match_memory_tree(fx: &Fixture) {
     }
     for (i, e) in entries.iter().enumerate().step_by(97) {
         assert_eq!(
-            s.get_entry(TENANT, &e.id).await.unwrap().unwrap().log_index,
+            s.get_entry(&tid(TENANT), &e.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .log_index,
             Some(i as u64)
         );
     }

@@ -215,6 +215,11 @@ pub const TENANT: &str = "acme";
 
 pub const OTHER: &str = "globex";
 
+/// A submitter id of the tests.
+pub fn tid(s: &str) -> notarium_core::entry::SubmitterId {
+    notarium_core::entry::SubmitterId::parse(s).unwrap()
+}
+
 pub fn h(tag: &str) -> Hash {
     merkle::sha256(tag.as_bytes())
 }
@@ -223,12 +228,13 @@ pub fn entry(tenant: &str, n: u64) -> NewEntry {
     let salt = h(&format!("salt {n}"));
     NewEntry {
         id: format!("{:032x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15 + 1),
-        tenant: tenant.to_owned(),
+        tenant: tid(tenant),
         evidence_sha256: h(&format!("evidence {n}")),
         salt,
         metadata: n
             .is_multiple_of(2)
-            .then(|| format!("{{\"title\":\"pièce n° {n}\"}}")),
+            .then(|| format!("{{\"title\":\"pièce n° {n}\"}}"))
+            .map(|m| notarium_core::entry::Metadata::from_text(&m).unwrap()),
         received_ms: 1_764_000_000_000 + n as i64,
         leaf_hash: merkle::leaf_hash(format!("leaf {n}").as_bytes()),
     }
@@ -255,8 +261,8 @@ pub async fn put(store: &dyn Store, mut entries: Vec<NewEntry>) -> Vec<NewEntry>
 }
 
 pub async fn with_tenants(store: &dyn Store) {
-    store.add_tenant(TENANT, 1).await.unwrap();
-    store.add_tenant(OTHER, 2).await.unwrap();
+    store.add_tenant(&tid(TENANT), 1).await.unwrap();
+    store.add_tenant(&tid(OTHER), 2).await.unwrap();
 }
 
 /// A fresh PostgreSQL database at the current schema with both tenants:

@@ -248,7 +248,7 @@ async fn postgres_lookup_partitions_are_created_by_the_sequencer() {
     );
     for (i, e) in entries.iter().enumerate() {
         let found = store
-            .find_entries(TENANT, &e.evidence_sha256, 10)
+            .find_entries(&tid(TENANT), &e.evidence_sha256, 10)
             .await
             .unwrap();
         assert_eq!(found.len(), 1, "entry {i}");
@@ -342,7 +342,7 @@ async fn postgres_batches_take_each_commit_group_front_to_back() {
     assert_eq!(store.pending_count().await.unwrap(), 6);
     assert_eq!(ids(&store.next_pending(2).await.unwrap()), ids(&pa[2..4]));
     assert_eq!(
-        found(store.find_entries(TENANT, &same, 10).await.unwrap()),
+        found(store.find_entries(&tid(TENANT), &same, 10).await.unwrap()),
         vec![(a[1].id.clone(), Some(1)), (b[0].id.clone(), None)],
         "a sequenced entry of a partly sequenced group, then a pending one"
     );
@@ -373,12 +373,12 @@ async fn postgres_batches_take_each_commit_group_front_to_back() {
     assert_eq!(groups().await, 0);
     assert_eq!(store.pending_count().await.unwrap(), 0);
     assert_eq!(
-        found(store.find_entries(TENANT, &same, 10).await.unwrap()),
+        found(store.find_entries(&tid(TENANT), &same, 10).await.unwrap()),
         vec![(a[1].id.clone(), Some(1)), (b[0].id.clone(), Some(2))]
     );
     assert_eq!(
         store
-            .get_entry(TENANT, &a[4].id)
+            .get_entry(&tid(TENANT), &a[4].id)
             .await
             .unwrap()
             .unwrap()

@@ -31,11 +31,15 @@ async fn sqlite_refuses_an_id_it_holds() {
     }
     for n in 10..=13 {
         let e = entry(TENANT, n);
-        assert_eq!(s.get_entry(TENANT, &e.id).await.unwrap(), None, "entry {n}");
+        assert_eq!(
+            s.get_entry(&tid(TENANT), &e.id).await.unwrap(),
+            None,
+            "entry {n}"
+        );
     }
     assert_eq!(fx.raw_i64("SELECT count(*) FROM entries").await, 3);
     assert_eq!(
-        s.get_entry(TENANT, &first[1].id)
+        s.get_entry(&tid(TENANT), &first[1].id)
             .await
             .unwrap()
             .unwrap()
@@ -223,7 +227,7 @@ async fn sqlite_acknowledged_entries_survive_sigkill() {
     {
         let s = SqliteStore::open(&path).unwrap();
         s.migrate().await.unwrap();
-        s.add_tenant(TENANT, 0).await.unwrap();
+        s.add_tenant(&tid(TENANT), 0).await.unwrap();
     }
     let mut acked: Vec<String> = Vec::new();
     for round in 0..3 {
@@ -291,7 +295,7 @@ async fn sqlite_acknowledged_entries_survive_sigkill() {
         let s = SqliteStore::open(&path).unwrap();
         for id in &acked {
             assert!(
-                s.get_entry(TENANT, id).await.unwrap().is_some(),
+                s.get_entry(&tid(TENANT), id).await.unwrap().is_some(),
                 "round {round}: acknowledged entry {id} lost after kill -9"
             );
         }

@@ -35,10 +35,10 @@ fn write_sqlite_v1(path: &Path, entries: &[NewEntry], seqs: &[i64], batch: &Batc
             params![
                 seq,
                 e.id,
-                e.tenant,
+                e.tenant.as_str(),
                 e.evidence_sha256,
                 e.salt,
-                e.metadata,
+                e.metadata.as_ref().map(|m| m.as_str()),
                 e.received_ms,
                 e.leaf_hash,
                 index
@@ -115,7 +115,7 @@ async fn sqlite_v1_database_is_converted_in_place() {
     assert_eq!(store.pending_count().await.unwrap(), 2);
     assert_eq!(store.next_pending(10).await.unwrap(), leaves[5..].to_vec());
     let found = store
-        .find_entries(TENANT, &entries[3].evidence_sha256, 10)
+        .find_entries(&tid(TENANT), &entries[3].evidence_sha256, 10)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
@@ -264,10 +264,10 @@ async fn postgres_v1_database_is_converted_in_place() {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 &e.id,
-                &e.tenant,
+                &e.tenant.as_str(),
                 &e.evidence_sha256.as_slice(),
                 &e.salt.as_slice(),
-                &e.metadata,
+                &e.metadata.as_ref().map(|m| m.as_str()),
                 &e.received_ms,
                 &e.leaf_hash.as_slice(),
                 &index,
@@ -279,7 +279,7 @@ async fn postgres_v1_database_is_converted_in_place() {
 
     let store = migrated(&db).await;
     for (i, e) in entries.iter().enumerate() {
-        let got = store.get_entry(TENANT, &e.id).await.unwrap().unwrap();
+        let got = store.get_entry(&tid(TENANT), &e.id).await.unwrap().unwrap();
         assert_eq!(got.entry, *e);
         assert_eq!(got.log_index, (i < 2).then_some(i as u64), "entry {i}");
     }
@@ -288,13 +288,13 @@ async fn postgres_v1_database_is_converted_in_place() {
     let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, [entries[2].id.as_str(), entries[3].id.as_str()]);
     let found = store
-        .find_entries(TENANT, &entries[0].evidence_sha256, 10)
+        .find_entries(&tid(TENANT), &entries[0].evidence_sha256, 10)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].log_index, Some(0));
     let found = store
-        .find_entries(TENANT, &entries[3].evidence_sha256, 10)
+        .find_entries(&tid(TENANT), &entries[3].evidence_sha256, 10)
         .await
         .unwrap();
     assert_eq!(found.len(), 1, "a pending entry is found through the queue");
@@ -432,10 +432,10 @@ async fn postgres_v4_pending_entries_become_groups_of_one() {
              SELECT seq, id, leaf_hash, tenant, evidence_sha256 FROM e",
             &[
                 &e.id,
-                &e.tenant,
+                &e.tenant.as_str(),
                 &e.evidence_sha256.as_slice(),
                 &e.salt.as_slice(),
-                &e.metadata,
+                &e.metadata.as_ref().map(|m| m.as_str()),
                 &e.received_ms,
                 &e.leaf_hash.as_slice(),
             ],
@@ -452,7 +452,7 @@ async fn postgres_v4_pending_entries_become_groups_of_one() {
     assert_eq!(tables, 0, "the per-entry queue is gone");
     assert_eq!(store.pending_count().await.unwrap(), 3);
     let found = store
-        .find_entries(TENANT, &old[1].evidence_sha256, 10)
+        .find_entries(&tid(TENANT), &old[1].evidence_sha256, 10)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
@@ -474,12 +474,12 @@ async fn postgres_v4_pending_entries_become_groups_of_one() {
     seq.sequence(&store, &lease, 2).await;
     assert_eq!(store.pending_count().await.unwrap(), 0);
     for (i, e) in expected.iter().enumerate() {
-        let got = store.get_entry(TENANT, e).await.unwrap().unwrap();
+        let got = store.get_entry(&tid(TENANT), e).await.unwrap().unwrap();
         assert_eq!(got.log_index, Some(i as u64));
     }
     assert_eq!(
         store
-            .find_entries(TENANT, &old[1].evidence_sha256, 10)
+            .find_entries(&tid(TENANT), &old[1].evidence_sha256, 10)
             .await
             .unwrap()[0]
             .log_index,
@@ -508,7 +508,7 @@ async fn postgres_v6_checks_tenants_per_group_and_keeps_them() {
     .await;
     assert_eq!(fks, 0, "no per-entry foreign key");
 
-    store.add_tenant(OTHER, 2).await.unwrap();
+    store.add_tenant(&tid(OTHER), 2).await.unwrap();
     let good = put(
         &store,
         vec![entry(TENANT, 0), entry(OTHER, 1), entry(TENANT, 2)],
@@ -570,10 +570,10 @@ async fn insert_old_entry(
         &[
             &e.id,
             &seq,
-            &e.tenant,
+            &e.tenant.as_str(),
             &e.evidence_sha256.as_slice(),
             &e.salt.as_slice(),
-            &e.metadata,
+            &e.metadata.as_ref().map(|m| m.as_str()),
             &e.received_ms,
             &e.leaf_hash.as_slice(),
             &grp,
@@ -731,7 +731,7 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     // not found.
     assert!(
         store
-            .find_entries(OTHER, &old[2].evidence_sha256, 10)
+            .find_entries(&tid(OTHER), &old[2].evidence_sha256, 10)
             .await
             .unwrap()
             .is_empty()
@@ -759,13 +759,13 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
         (old[2].evidence_sha256, vec![(&old[2], 2), (&new[1], 5)]),
         (new[2].evidence_sha256, vec![(&new[2], 6)]),
     ] {
-        let found = store.find_entries(TENANT, &digest, 10).await.unwrap();
+        let found = store.find_entries(&tid(TENANT), &digest, 10).await.unwrap();
         let got: Vec<(&NewEntry, Option<u64>)> =
             found.iter().map(|f| (&f.entry, f.log_index)).collect();
         let want: Vec<(&NewEntry, Option<u64>)> =
             expected.iter().map(|(e, i)| (*e, Some(*i))).collect();
         assert_eq!(got, want, "oldest first, across all tables");
-        let one = store.find_entries(TENANT, &digest, 1).await.unwrap();
+        let one = store.find_entries(&tid(TENANT), &digest, 1).await.unwrap();
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].entry, *expected[0].0, "the limit keeps the oldest");
     }
@@ -780,7 +780,7 @@ async fn postgres_v7_keys_the_lookup_and_keeps_v6_entries() {
     .await
     .unwrap();
     let found = store
-        .find_entries(TENANT, &new[2].evidence_sha256, 10)
+        .find_entries(&tid(TENANT), &new[2].evidence_sha256, 10)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
@@ -829,7 +829,7 @@ async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
         assert_eq!(got.log_index, (i < 2).then_some(i as u64), "entry {i}");
     }
     assert_eq!(
-        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        found(store.find_entries(&tid(TENANT), &digest, 10).await.unwrap()),
         [(old[1].id.clone(), Some(1)), (old[2].id.clone(), None)]
     );
 
@@ -855,7 +855,7 @@ async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
         .collect();
     assert_eq!(pending, ids, "the waiting group first");
     assert_eq!(
-        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        found(store.find_entries(&tid(TENANT), &digest, 10).await.unwrap()),
         [
             (old[1].id.clone(), Some(1)),
             (old[2].id.clone(), None),
@@ -875,7 +875,7 @@ async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
     );
     assert_eq!(counts, (7, 4, None));
     assert_eq!(
-        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        found(store.find_entries(&tid(TENANT), &digest, 10).await.unwrap()),
         [
             (old[1].id.clone(), Some(1)),
             (old[2].id.clone(), Some(2)),
@@ -883,22 +883,22 @@ async fn postgres_v8_groups_entries_and_keeps_v7_ones() {
         ]
     );
     assert_eq!(
-        found(store.find_entries(TENANT, &digest, 2).await.unwrap()),
+        found(store.find_entries(&tid(TENANT), &digest, 2).await.unwrap()),
         [(old[1].id.clone(), Some(1)), (old[2].id.clone(), Some(2))]
     );
     assert_eq!(
         found(
             store
-                .find_entries(OTHER, &old[3].evidence_sha256, 10)
+                .find_entries(&tid(OTHER), &old[3].evidence_sha256, 10)
                 .await
                 .unwrap()
         ),
         [(old[3].id.clone(), Some(3))]
     );
     for (k, e) in new.iter().enumerate() {
-        let got = store.get_entry(TENANT, &e.id).await.unwrap().unwrap();
+        let got = store.get_entry(&tid(TENANT), &e.id).await.unwrap().unwrap();
         assert_eq!((got.entry, got.log_index), (e.clone(), Some(4 + k as u64)));
-        assert_eq!(store.get_entry(OTHER, &e.id).await.unwrap(), None);
+        assert_eq!(store.get_entry(&tid(OTHER), &e.id).await.unwrap(), None);
     }
 }
 
@@ -1038,7 +1038,10 @@ async fn upgrade_to_v8_and_commit_a_group(raw: &tokio_postgres::Client, log: &mu
     });
     let tenants: Vec<&str> = group.iter().map(|e| e.tenant.as_str()).collect();
     let digests: Vec<&[u8]> = group.iter().map(|e| e.evidence_sha256.as_slice()).collect();
-    let metadata: Vec<Option<&str>> = group.iter().map(|e| e.metadata.as_deref()).collect();
+    let metadata: Vec<Option<&str>> = group
+        .iter()
+        .map(|e| e.metadata.as_ref().map(|m| m.as_str()))
+        .collect();
     let received: Vec<i64> = group.iter().map(|e| e.received_ms).collect();
     raw.execute(
         &format!(
@@ -1131,9 +1134,13 @@ async fn check_moved_entries(store: &PostgresStore, log: &OldLog) {
             Some((e.clone(), log.index[i])),
             "entry {i}"
         );
-        let other = if e.tenant == TENANT { OTHER } else { TENANT };
+        let other = if e.tenant.as_str() == TENANT {
+            OTHER
+        } else {
+            TENANT
+        };
         assert_eq!(
-            store.get_entry(other, &e.id).await.unwrap(),
+            store.get_entry(&tid(other), &e.id).await.unwrap(),
             None,
             "entry {i}"
         );
@@ -1142,7 +1149,7 @@ async fn check_moved_entries(store: &PostgresStore, log: &OldLog) {
     // nonce does not find it.
     let e = &log.entries[73];
     let as_v8 = format!("{:012x}{:06x}{}", 2, 0, &e.id[18..]);
-    assert_eq!(store.get_entry(TENANT, &as_v8).await.unwrap(), None);
+    assert_eq!(store.get_entry(&tid(TENANT), &as_v8).await.unwrap(), None);
     let state = store.log_state().await.unwrap();
     assert_eq!((state.size, state.root), (74, log.seq.memory.root()));
     for i in [0u64, 5, 63, 64, 69, 70, 73] {
@@ -1156,16 +1163,16 @@ async fn check_moved_entries(store: &PostgresStore, log: &OldLog) {
 async fn check_lookups_and_queue(store: &PostgresStore, log: &OldLog) {
     let digest = log.digest;
     assert_eq!(
-        found(store.find_entries(TENANT, &digest, 10).await.unwrap()),
+        found(store.find_entries(&tid(TENANT), &digest, 10).await.unwrap()),
         log.expect(&[5, 71, 73, 75, 78]),
         "oldest first: the log's order, then the queue's"
     );
     assert_eq!(
-        found(store.find_entries(TENANT, &digest, 2).await.unwrap()),
+        found(store.find_entries(&tid(TENANT), &digest, 2).await.unwrap()),
         log.expect(&[5, 71])
     );
     assert_eq!(
-        found(store.find_entries(OTHER, &digest, 10).await.unwrap()),
+        found(store.find_entries(&tid(OTHER), &digest, 10).await.unwrap()),
         log.expect(&[9])
     );
     let pending: Vec<String> = store
@@ -1195,7 +1202,7 @@ async fn check_sequencing_after_the_move(
             "{}",
             e.id
         );
-        let got = store.get_entry(TENANT, &e.id).await.unwrap().unwrap();
+        let got = store.get_entry(&tid(TENANT), &e.id).await.unwrap().unwrap();
         assert_eq!((got.entry, got.log_index), (e.clone(), None));
     }
     let lease = store.acquire_sequencer("a").await.unwrap().unwrap();
@@ -1219,7 +1226,12 @@ async fn check_sequencing_after_the_move(
         (new[0].id.clone(), Some(74 + u64::from(waiting))),
     ]);
     assert_eq!(
-        found(store.find_entries(TENANT, &log.digest, 10).await.unwrap()),
+        found(
+            store
+                .find_entries(&tid(TENANT), &log.digest, 10)
+                .await
+                .unwrap()
+        ),
         all
     );
     let lookup_rows: i64 = scalar(raw, "SELECT count(*) FROM group_lookup").await;
@@ -1293,7 +1305,7 @@ async fn postgres_v9_puts_moved_lookup_rows_in_the_partitions_of_their_indices()
     seq.sequence(&store, &lease, 2).await;
     for (i, e) in old.iter().enumerate() {
         let found = store
-            .find_entries(TENANT, &e.evidence_sha256, 10)
+            .find_entries(&tid(TENANT), &e.evidence_sha256, 10)
             .await
             .unwrap();
         assert_eq!(found.len(), 1, "entry {i}");
