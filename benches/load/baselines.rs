@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// The four baselines of a run.
-pub struct Baselines {
+pub(crate) struct Baselines {
     /// PostgreSQL, one row per commit.
     pub pg1: PhaseResult,
     /// PostgreSQL, 100 rows per commit (counted in rows).
@@ -28,7 +28,7 @@ pub struct Baselines {
 }
 
 /// Measures the baselines one after another, printing each.
-pub async fn measure(k: &Knobs) -> Baselines {
+pub(crate) async fn measure(k: &Knobs) -> Baselines {
     let (pg1, pg100) = postgres(k).await;
     let sq1 = sqlite(k).await;
     let echo = actix_echo(k).await;
@@ -245,7 +245,7 @@ struct EchoItem {
 /// The baseline server (run in a child process of this bench): parses the
 /// same JSON as POST /v1/evidence and answers 202 with a JSON body of the
 /// same shape, storing nothing.
-pub fn run_echo_server() {
+pub(crate) fn run_echo_server() {
     use actix_web::{App, HttpResponse, HttpServer, web};
     static N: AtomicU64 = AtomicU64::new(0);
     async fn echo(body: web::Bytes) -> HttpResponse {
@@ -276,7 +276,7 @@ pub fn run_echo_server() {
 
 /// Runs each SQL text (one `batch_execute` each) on a connection of its
 /// own, closed afterwards; returns the seconds it took. Panics on failure.
-pub async fn execute_each(url: &str, statements: &[&str]) -> f64 {
+pub(crate) async fn execute_each(url: &str, statements: &[&str]) -> f64 {
     let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .expect("PostgreSQL");

@@ -10,14 +10,14 @@ use std::net::SocketAddr;
 
 /// One HTTP/1.1 keep-alive connection (hyper's connection-level client: no
 /// pool, no per-request connector work).
-pub struct Http {
+pub(crate) struct Http {
     tx: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
     addr: SocketAddr,
     host: HeaderValue,
 }
 
 impl Http {
-    pub async fn connect(addr: SocketAddr) -> anyhow::Result<Http> {
+    pub(crate) async fn connect(addr: SocketAddr) -> anyhow::Result<Http> {
         let s = tokio::net::TcpStream::connect(addr).await?;
         s.set_nodelay(true)?;
         let (tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s)).await?;
@@ -31,7 +31,7 @@ impl Http {
         })
     }
 
-    pub async fn send(
+    pub(crate) async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -60,7 +60,7 @@ impl Http {
 }
 
 /// A 64-hex-character digest, different for every (worker, n).
-pub fn digest_hex(worker: usize, n: u64) -> String {
+pub(crate) fn digest_hex(worker: usize, n: u64) -> String {
     let mut x = ((worker as u64) << 40) ^ n ^ 0x5eed_0000_0000_0000;
     let mut out = String::with_capacity(64);
     for _ in 0..4 {
@@ -74,11 +74,11 @@ pub fn digest_hex(worker: usize, n: u64) -> String {
     out
 }
 
-pub fn single_body(worker: usize, n: u64) -> Bytes {
+pub(crate) fn single_body(worker: usize, n: u64) -> Bytes {
     Bytes::from(format!(r#"{{"sha256":"{}"}}"#, digest_hex(worker, n)))
 }
 
-pub fn batch_body(worker: usize, n: u64, items: usize) -> Bytes {
+pub(crate) fn batch_body(worker: usize, n: u64, items: usize) -> Bytes {
     let mut s = String::with_capacity(items * 80 + 16);
     s.push_str(r#"{"items":["#);
     for i in 0..items {
@@ -96,7 +96,7 @@ pub fn batch_body(worker: usize, n: u64, items: usize) -> Bytes {
 }
 
 /// The entry id in a 202 answer to `POST /v1/evidence`.
-pub fn id_of(body: &[u8]) -> Option<String> {
+pub(crate) fn id_of(body: &[u8]) -> Option<String> {
     let s = std::str::from_utf8(body).ok()?;
     let at = s.find(r#""id":""#)? + 6;
     Some(s.get(at..at + 32)?.to_string())

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// Clock ticks per second of /proc times.
-pub fn clk_tck() -> f64 {
+pub(crate) fn clk_tck() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -73,7 +73,7 @@ fn disk_counters() -> (u64, u64) {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CpuSnap {
+pub(crate) struct CpuSnap {
     client: u64,
     notary: u64,
     witnesses: u64,
@@ -86,12 +86,12 @@ pub struct CpuSnap {
 
 /// Processes whose CPU is reported separately from "other".
 #[derive(Debug, Clone, Default)]
-pub struct Watched {
+pub(crate) struct Watched {
     pub notary: Option<u32>,
     pub witnesses: Vec<u32>,
 }
 
-pub fn snap(w: &Watched) -> CpuSnap {
+pub(crate) fn snap(w: &Watched) -> CpuSnap {
     let mut s = CpuSnap {
         client: proc_ticks("self").map(|x| x.1).unwrap_or(0),
         ..CpuSnap::default()
@@ -121,7 +121,7 @@ pub fn snap(w: &Watched) -> CpuSnap {
 
 /// Cores used by each party over a window.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CpuUse {
+pub(crate) struct CpuUse {
     pub client: f64,
     pub notary: f64,
     pub witnesses: f64,
@@ -133,7 +133,7 @@ pub struct CpuUse {
     pub disk_write_mb_s: f64,
 }
 
-pub fn cpu_between(a: &CpuSnap, b: &CpuSnap, secs: f64, tck: f64) -> CpuUse {
+pub(crate) fn cpu_between(a: &CpuSnap, b: &CpuSnap, secs: f64, tck: f64) -> CpuUse {
     let c = |x: u64, y: u64| y.saturating_sub(x) as f64 / tck / secs;
     let ncpu = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -180,7 +180,7 @@ impl std::fmt::Display for CpuUse {
 }
 
 /// Measures CPU over `[start, end]` in the background.
-pub fn cpu_task(
+pub(crate) fn cpu_task(
     watched: Watched,
     start: Instant,
     end: Instant,
@@ -202,7 +202,7 @@ pub fn cpu_task(
 }
 
 /// Resident and peak memory of a process, in MB.
-pub fn rss_mb(pid: u32) -> (f64, f64) {
+pub(crate) fn rss_mb(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -215,7 +215,7 @@ pub fn rss_mb(pid: u32) -> (f64, f64) {
 }
 
 /// Cores, CPU model, memory and load average, for the report's first line.
-pub fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// What was measured at one log size.
-pub struct GrowthRow {
+pub(crate) struct GrowthRow {
     pub size: u64,
     /// Entries/s of the bulk load that grew the log to this size; NaN
     /// where nothing was loaded.
@@ -34,7 +34,7 @@ pub struct GrowthRow {
 /// PostgreSQL: measured on an empty log, then after `admin bulk-load` grew
 /// it to each size (the notary restarted on the grown log, as after an
 /// upgrade). The rate at size 0 is the baseline.
-pub async fn growth(k: Knobs, sizes: Vec<u64>) {
+pub(crate) async fn growth(k: Knobs, sizes: Vec<u64>) {
     println!("notarium growth bench: {}", machine());
     println!("knobs: {k:?}; sizes {sizes:?}");
     let vacuum = env_or("NOTARIUM_BENCH_GROWTH_VACUUM", 0u8) == 1;

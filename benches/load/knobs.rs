@@ -2,7 +2,7 @@
 //! (docs/benchmarks.md lists them with their defaults).
 
 #[derive(Debug, Clone)]
-pub struct Knobs {
+pub(crate) struct Knobs {
     /// Measured seconds per phase.
     pub secs: f64,
     /// Unmeasured seconds before each phase's window.
@@ -29,7 +29,7 @@ pub struct Knobs {
     pub drain_secs: u64,
 }
 
-pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -37,7 +37,7 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 impl Knobs {
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Knobs {
             secs: env_or("NOTARIUM_BENCH_SECS", 5.0f64).clamp(0.5, 120.0),
             warmup: env_or("NOTARIUM_BENCH_WARMUP_SECS", 1.0f64).clamp(0.0, 30.0),

@@ -14,46 +14,46 @@ use std::time::{Duration, Instant};
 
 /// The measured window of a phase.
 #[derive(Debug, Clone, Copy)]
-pub struct Window {
+pub(crate) struct Window {
     pub start: Instant,
     pub end: Instant,
 }
 
 impl Window {
-    pub fn after_warmup(k: &Knobs) -> Self {
+    pub(crate) fn after_warmup(k: &Knobs) -> Self {
         let start = Instant::now() + Duration::from_secs_f64(k.warmup);
         Window {
             start,
             end: start + Duration::from_secs_f64(k.secs),
         }
     }
-    pub fn secs(&self) -> f64 {
+    pub(crate) fn secs(&self) -> f64 {
         (self.end - self.start).as_secs_f64()
     }
 }
 
 /// A latency sample in microseconds (saturating at about 71 minutes).
-pub fn micros(d: Duration) -> u32 {
+pub(crate) fn micros(d: Duration) -> u32 {
     d.as_micros().min(u32::MAX as u128) as u32
 }
 
 /// Latency samples, sorted once: every percentile the bench prints comes
 /// from here.
-pub struct Latencies(Vec<u32>);
+pub(crate) struct Latencies(Vec<u32>);
 
 impl Latencies {
-    pub fn new(mut us: Vec<u32>) -> Self {
+    pub(crate) fn new(mut us: Vec<u32>) -> Self {
         us.sort_unstable();
         Latencies(us)
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 
     /// The `p` quantile (0 to 1, nearest rank) in milliseconds; NaN
     /// without samples.
-    pub fn percentile_ms(&self, p: f64) -> f64 {
+    pub(crate) fn percentile_ms(&self, p: f64) -> f64 {
         let s = &self.0;
         if s.is_empty() {
             return f64::NAN;
@@ -63,7 +63,7 @@ impl Latencies {
     }
 
     /// The largest sample in milliseconds; NaN without samples.
-    pub fn max_ms(&self) -> f64 {
+    pub(crate) fn max_ms(&self) -> f64 {
         self.0
             .last()
             .map(|x| *x as f64 / 1000.0)
@@ -73,7 +73,7 @@ impl Latencies {
 
 /// What a phase counted inside its window.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Requests answered as expected.
     pub ok: u64,
     /// Units they carried (submissions, digests, rows).
@@ -85,7 +85,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn merge(&mut self, o: Tally) {
+    pub(crate) fn merge(&mut self, o: Tally) {
         self.ok += o.ok;
         self.units += o.units;
         self.errors += o.errors;
@@ -94,7 +94,14 @@ impl Tally {
         }
         self.lat_us.extend(o.lat_us);
     }
-    pub fn record(&mut self, w: &Window, started: Instant, done: Instant, ok: bool, units: u64) {
+    pub(crate) fn record(
+        &mut self,
+        w: &Window,
+        started: Instant,
+        done: Instant,
+        ok: bool,
+        units: u64,
+    ) {
         if started < w.start || done > w.end {
             return;
         }
@@ -109,7 +116,7 @@ impl Tally {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct PhaseResult {
+pub(crate) struct PhaseResult {
     pub rate: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -122,7 +129,7 @@ pub struct PhaseResult {
     pub postgres_us: f64,
 }
 
-pub fn finish(t: Tally, w: &Window, cpu: (CpuSnap, CpuSnap), tck: f64) -> PhaseResult {
+pub(crate) fn finish(t: Tally, w: &Window, cpu: (CpuSnap, CpuSnap), tck: f64) -> PhaseResult {
     let lat = Latencies::new(t.lat_us);
     let cpu = cpu_between(&cpu.0, &cpu.1, w.secs(), tck);
     let rate = t.units as f64 / w.secs();
@@ -144,7 +151,7 @@ pub fn finish(t: Tally, w: &Window, cpu: (CpuSnap, CpuSnap), tck: f64) -> PhaseR
 }
 
 /// Sums the tallies of a phase's tasks.
-pub async fn join_tallies(tasks: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
+pub(crate) async fn join_tallies(tasks: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
     let mut total = Tally::default();
     for t in tasks {
         total.merge(t.await.unwrap());
@@ -153,12 +160,12 @@ pub async fn join_tallies(tasks: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
 }
 
 /// Makes request `n` of worker `w`: its body and the units it carries.
-pub type MakeBody = Arc<dyn Fn(usize, u64) -> (Bytes, u64) + Send + Sync>;
+pub(crate) type MakeBody = Arc<dyn Fn(usize, u64) -> (Bytes, u64) + Send + Sync>;
 
 /// Closed loop: `conns` connections, each sending its next request as soon
 /// as the previous one is answered, until the window ends. A 202 counts as
 /// success.
-pub async fn http_closed_loop(
+pub(crate) async fn http_closed_loop(
     addr: SocketAddr,
     path: &'static str,
     auth: Option<HeaderValue>,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-pub fn url_addr(url: &str) -> SocketAddr {
+pub(crate) fn url_addr(url: &str) -> SocketAddr {
     url.trim_start_matches("http://")
         .trim_end_matches('/')
         .parse()
@@ -22,7 +22,7 @@ pub fn url_addr(url: &str) -> SocketAddr {
 
 /// Builds the release witness binary next to the notary's when missing
 /// (the harness would build a debug one).
-pub fn ensure_witness_bin() {
+pub(crate) fn ensure_witness_bin() {
     let bin = notarium_bin().parent().unwrap().join("notarium-witness");
     if bin.exists() {
         return;
@@ -48,7 +48,7 @@ pub fn ensure_witness_bin() {
 
 /// A running notary with its two witnesses, its directory and the bench
 /// tenant's API key; everything stops when it is dropped.
-pub struct Notary {
+pub(crate) struct Notary {
     pub dir: TempDir,
     _court: Proc,
     _arbitration: Proc,
@@ -58,7 +58,7 @@ pub struct Notary {
     pub watched: Watched,
 }
 
-pub fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
+pub(crate) fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
     let dir = TempDir::new(&format!("bench-{store}"));
     let court = common::start_witness(dir.path(), "court");
     let arbitration = common::start_witness(dir.path(), "arbitration");
@@ -88,7 +88,7 @@ pub fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
 impl Notary {
     /// Starts `notarium serve` again on the same configuration (after
     /// the previous process was stopped).
-    pub fn restart(&mut self, db: Option<&str>, k: &Knobs) {
+    pub(crate) fn restart(&mut self, db: Option<&str>, k: &Knobs) {
         self.proc = spawn_notary(&self.dir.path().join("notary.toml"), db, k);
         self.watched.notary = Some(self.proc.child.id());
         self.addr = url_addr(&self.proc.url);
@@ -98,7 +98,7 @@ impl Notary {
 /// The notary binary under test: this build's, or another build's named
 /// by `NOTARIUM_BENCH_NOTARY` (to compare two versions with the same load
 /// generator and baselines, alternating runs).
-pub fn notary_bin() -> PathBuf {
+pub(crate) fn notary_bin() -> PathBuf {
     std::env::var_os("NOTARIUM_BENCH_NOTARY").map_or_else(notarium_bin, PathBuf::from)
 }
 
@@ -145,7 +145,7 @@ fn spawn_notary(cfg: &Path, db: Option<&str>, k: &Knobs) -> Proc {
 }
 
 /// Numeric samples of the notary's /metrics (no labels).
-pub async fn scrape(url: &str) -> BTreeMap<String, f64> {
+pub(crate) async fn scrape(url: &str) -> BTreeMap<String, f64> {
     let text = match reqwest::get(format!("{url}/metrics")).await {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -159,12 +159,12 @@ pub async fn scrape(url: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-pub fn metric(m: &BTreeMap<String, f64>, name: &str) -> f64 {
+pub(crate) fn metric(m: &BTreeMap<String, f64>, name: &str) -> f64 {
     m.get(name).copied().unwrap_or(0.0)
 }
 
 /// Group commit figures between two scrapes.
-pub fn commit_summary(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> String {
+pub(crate) fn commit_summary(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> String {
     let d = |n: &str| metric(b, n) - metric(a, n);
     let entries = d("notarium_committed_entries_total");
     let groups = d("notarium_commit_groups_total");
@@ -185,7 +185,7 @@ pub fn commit_summary(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> S
 /// Waits until nothing is pending and the log is final up to its size;
 /// returns the seconds it took, the entries finalised meanwhile and
 /// whether it finished within the bound.
-pub async fn drain(url: &str, k: &Knobs) -> (f64, f64, bool) {
+pub(crate) async fn drain(url: &str, k: &Knobs) -> (f64, f64, bool) {
     let started = Instant::now();
     let before = scrape(url).await;
     let final0 = metric(&before, "notarium_final_size");
@@ -206,7 +206,7 @@ pub async fn drain(url: &str, k: &Knobs) -> (f64, f64, bool) {
 }
 
 /// Waits (at most 60 s) until /readyz answers 2xx.
-pub async fn wait_ready(url: &str) {
+pub(crate) async fn wait_ready(url: &str) {
     let end = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(r) = reqwest::get(format!("{url}/readyz")).await

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default)]
-pub struct TtfResult {
+pub(crate) struct TtfResult {
     pub offered: f64,
     pub achieved: f64,
     pub submit_p99_ms: f64,
@@ -32,7 +32,7 @@ pub struct TtfResult {
 
 /// What the bench measured of the notary on one store.
 #[derive(Debug, Default)]
-pub struct StoreFigures {
+pub(crate) struct StoreFigures {
     pub single: PhaseResult,
     pub single_commits: String,
     pub batch: PhaseResult,
@@ -42,7 +42,7 @@ pub struct StoreFigures {
 }
 
 /// Measures the notary on each store named in the knobs, in that order.
-pub async fn measure_stores(k: &Knobs) -> BTreeMap<String, StoreFigures> {
+pub(crate) async fn measure_stores(k: &Knobs) -> BTreeMap<String, StoreFigures> {
     let mut figures: BTreeMap<String, StoreFigures> = BTreeMap::new();
     for store in &k.stores {
         match store.as_str() {
@@ -136,7 +136,7 @@ async fn single_phase(store: &str, n: &Notary, k: &Knobs) -> (PhaseResult, Strin
 }
 
 /// `POST /v1/evidence` in a closed loop on `k.conns` connections.
-pub async fn single_submissions(n: &Notary, k: &Knobs) -> PhaseResult {
+pub(crate) async fn single_submissions(n: &Notary, k: &Knobs) -> PhaseResult {
     http_closed_loop(
         n.addr,
         "/v1/evidence",

@@ -50,7 +50,7 @@ fn yes(b: bool) -> String {
 }
 
 /// The table of a run, then its summary line and elapsed time.
-pub fn print(
+pub(crate) fn print(
     k: &Knobs,
     base: &Baselines,
     figures: &BTreeMap<String, StoreFigures>,
@@ -321,7 +321,7 @@ fn print_table(rows: &[Row]) {
 
 /// The growth table: one row per log size, the first (size 0) the
 /// baseline of the rate; then the proof requests that failed.
-pub fn print_growth_table(rows: &[GrowthRow]) {
+pub(crate) fn print_growth_table(rows: &[GrowthRow]) {
     let base = rows[0].single.rate;
     println!();
     println!(

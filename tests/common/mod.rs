@@ -7,19 +7,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn cert(name: &str) -> PathBuf {
+pub(crate) fn cert(name: &str) -> PathBuf {
     repo().join("certs").join(name)
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl TempDir {
-    pub fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let p = std::env::temp_dir().join(format!(
@@ -31,7 +31,7 @@ impl TempDir {
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
     }
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -43,13 +43,13 @@ impl Drop for TempDir {
 }
 
 /// The notary binary of this package.
-pub fn notarium_bin() -> PathBuf {
+pub(crate) fn notarium_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_notarium"))
 }
 
 /// The witness binary (another package of the workspace): next to ours in
 /// the target directory, built on demand when a test runs alone.
-pub fn witness_bin() -> PathBuf {
+pub(crate) fn witness_bin() -> PathBuf {
     let dir = notarium_bin().parent().unwrap().to_path_buf();
     let bin = dir.join("notarium-witness");
     if !bin.exists() {
@@ -72,13 +72,13 @@ pub fn witness_bin() -> PathBuf {
 }
 
 /// A child process killed on drop.
-pub struct Proc {
+pub(crate) struct Proc {
     pub child: Child,
     pub url: String,
 }
 
 impl Proc {
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -92,7 +92,7 @@ impl Drop for Proc {
 
 /// Starts `cmd`, waits (deadline 60 s) for a stdout line containing
 /// `marker` followed by a URL, keeps draining stdout in the background.
-pub fn spawn_until_listening(mut cmd: Command, marker: &str) -> Proc {
+pub(crate) fn spawn_until_listening(mut cmd: Command, marker: &str) -> Proc {
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = cmd.spawn().expect("spawn");
     let stdout = child.stdout.take().unwrap();
@@ -120,7 +120,7 @@ pub fn spawn_until_listening(mut cmd: Command, marker: &str) -> Proc {
     }
 }
 
-pub fn start_witness(dir: &Path, role: &str) -> Proc {
+pub(crate) fn start_witness(dir: &Path, role: &str) -> Proc {
     let cfg = dir.join(format!("{role}-witness.toml"));
     std::fs::write(
         &cfg,
@@ -158,7 +158,12 @@ notary_certificates = ["{notary}"]
 }
 
 /// A notary configuration for `witnesses` (court first, arbitration second).
-pub fn write_notary_config(dir: &Path, court: &str, arbitration: &str, extra: &str) -> PathBuf {
+pub(crate) fn write_notary_config(
+    dir: &Path,
+    court: &str,
+    arbitration: &str,
+    extra: &str,
+) -> PathBuf {
     let cfg = dir.join("notary.toml");
     std::fs::write(
         &cfg,
@@ -194,7 +199,7 @@ cert_file = "{arb_cert}"
 }
 
 /// Runs `notarium admin` and returns its stdout.
-pub fn admin(cfg: &Path, db: Option<&str>, args: &[&str]) -> String {
+pub(crate) fn admin(cfg: &Path, db: Option<&str>, args: &[&str]) -> String {
     let mut cmd = Command::new(notarium_bin());
     cmd.arg("admin").arg("--config").arg(cfg).args(args);
     if let Some(url) = db {
@@ -212,12 +217,12 @@ pub fn admin(cfg: &Path, db: Option<&str>, args: &[&str]) -> String {
 }
 
 /// Creates a tenant and returns a fresh API key for it.
-pub fn tenant_with_key(cfg: &Path, db: Option<&str>, name: &str) -> String {
+pub(crate) fn tenant_with_key(cfg: &Path, db: Option<&str>, name: &str) -> String {
     admin(cfg, db, &["tenant", "add", name]);
     admin(cfg, db, &["key", "create", name]).trim().to_string()
 }
 
-pub fn start_notary(cfg: &Path, db: Option<&str>) -> Proc {
+pub(crate) fn start_notary(cfg: &Path, db: Option<&str>) -> Proc {
     let mut cmd = Command::new(notarium_bin());
     cmd.args(["serve", "--config"])
         .arg(cfg)
@@ -232,7 +237,7 @@ pub fn start_notary(cfg: &Path, db: Option<&str>) -> Proc {
 
 /// A fresh PostgreSQL database, dropped at the end. A missing server is a
 /// failure, never a skip.
-pub struct PgDb {
+pub(crate) struct PgDb {
     pub url: String,
     admin_url: String,
     name: String,
@@ -270,7 +275,7 @@ fn pg_exec_blocking(url: &str, sql: &str) {
 }
 
 impl PgDb {
-    pub fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         let admin_url = pg_admin_url();
         let name = format!(
             "notarium_e2e_{tag}_{}_{}",
@@ -297,7 +302,7 @@ impl PgDb {
 impl PgDb {
     /// Cuts the database off, as an outage would: no new connections, and
     /// every open one (the notary's pool and lease) terminated.
-    pub fn cut_off(&self) {
+    pub(crate) fn cut_off(&self) {
         pg_exec(
             &self.admin_url,
             &format!(
@@ -310,7 +315,7 @@ impl PgDb {
     }
 
     /// Ends an outage begun by [`PgDb::cut_off`].
-    pub fn restore(&self) {
+    pub(crate) fn restore(&self) {
         pg_exec(
             &self.admin_url,
             &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name),
@@ -328,7 +333,7 @@ impl Drop for PgDb {
 }
 
 /// Polls `f` until it returns Some, or panics after `deadline`.
-pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -346,7 +351,7 @@ where
     }
 }
 
-pub fn verifier() -> notarium_core::Verifier {
+pub(crate) fn verifier() -> notarium_core::Verifier {
     notarium_core::Verifier::new(
         notarium_core::TrustRoots::from_pem(&std::fs::read_to_string(cert("root.pem")).unwrap())
             .unwrap(),
@@ -356,7 +361,7 @@ pub fn verifier() -> notarium_core::Verifier {
 }
 
 /// Restarts a witness on the same state and address after it was killed.
-pub fn restart_witness(dir: &Path, role: &str, url: &str) -> Proc {
+pub(crate) fn restart_witness(dir: &Path, role: &str, url: &str) -> Proc {
     let cfg = dir.join(format!("{role}-witness.toml"));
     let addr = url.trim_start_matches("http://").trim_end_matches('/');
     let mut cmd = Command::new(witness_bin());
@@ -367,7 +372,7 @@ pub fn restart_witness(dir: &Path, role: &str, url: &str) -> Proc {
 }
 
 /// GET `url` with the API key; its JSON body (panics if there is none).
-pub async fn get_json(http: &reqwest::Client, url: &str, key: &str) -> serde_json::Value {
+pub(crate) async fn get_json(http: &reqwest::Client, url: &str, key: &str) -> serde_json::Value {
     http.get(url)
         .bearer_auth(key)
         .send()
@@ -379,7 +384,7 @@ pub async fn get_json(http: &reqwest::Client, url: &str, key: &str) -> serde_jso
 }
 
 /// Polls an entry's status until it is final (deadline 60 s); returns it.
-pub async fn wait_final(
+pub(crate) async fn wait_final(
     http: &reqwest::Client,
     base: &str,
     key: &str,
@@ -394,7 +399,7 @@ pub async fn wait_final(
 }
 
 /// GET `url` with the API key; its body, which must come with a 2xx.
-pub async fn get_bytes(http: &reqwest::Client, url: &str, key: &str) -> Vec<u8> {
+pub(crate) async fn get_bytes(http: &reqwest::Client, url: &str, key: &str) -> Vec<u8> {
     let r = http
         .get(url)
         .bearer_auth(key)
@@ -406,7 +411,12 @@ pub async fn get_bytes(http: &reqwest::Client, url: &str, key: &str) -> Vec<u8> 
 }
 
 /// Submits the SHA-256 of `text` (expects 202); returns the entry id.
-pub async fn submit_text(http: &reqwest::Client, base: &str, key: &str, text: &str) -> String {
+pub(crate) async fn submit_text(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    text: &str,
+) -> String {
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     let r = http
         .post(format!("{base}/v1/evidence"))
@@ -423,7 +433,7 @@ pub async fn submit_text(http: &reqwest::Client, base: &str, key: &str, text: &s
 }
 
 /// Waits until entry `id` is final; returns its status and certificate JSON.
-pub async fn final_certificate(
+pub(crate) async fn final_certificate(
     http: &reqwest::Client,
     base: &str,
     key: &str,

@@ -19,18 +19,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub const ORIGIN: &str = "notarium.example/log";
+pub(crate) const ORIGIN: &str = "notarium.example/log";
 
 /// A small deterministic generator (SplitMix64): the tests print their
 /// seed, and the same seed replays the same kill moments.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed)
     }
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -38,14 +38,14 @@ impl Rng {
         z ^ (z >> 31)
     }
     /// Uniform in `lo..hi` (`hi > lo`).
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next_u64() % (hi - lo)
     }
 }
 
 /// The seed from `var` if set (to replay a failure), else a fresh one;
 /// printed either way.
-pub fn seed(var: &str) -> u64 {
+pub(crate) fn seed(var: &str) -> u64 {
     let seed = match std::env::var(var) {
         Ok(v) => v
             .parse()
@@ -63,23 +63,23 @@ pub fn seed(var: &str) -> u64 {
 
 /// Where a front end currently listens (it changes on restart: port 0).
 #[derive(Clone, Debug)]
-pub struct Target(Arc<Mutex<String>>);
+pub(crate) struct Target(Arc<Mutex<String>>);
 
 impl Target {
-    pub fn new(url: &str) -> Self {
+    pub(crate) fn new(url: &str) -> Self {
         Target(Arc::new(Mutex::new(url.to_string())))
     }
-    pub fn get(&self) -> String {
+    pub(crate) fn get(&self) -> String {
         self.0.lock().unwrap().clone()
     }
-    pub fn set(&self, url: &str) {
+    pub(crate) fn set(&self, url: &str) {
         *self.0.lock().unwrap() = url.to_string();
     }
 }
 
 /// One acknowledged (202) entry.
 #[derive(Clone, Debug)]
-pub struct Acked {
+pub(crate) struct Acked {
     pub id: String,
     pub sha256: String,
     /// The API key it was submitted with (its tenant's).
@@ -88,7 +88,7 @@ pub struct Acked {
 
 /// What the submitters saw.
 #[derive(Default, Debug)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     pub acked: Mutex<Vec<Acked>>,
     /// Digests (and API keys) of submissions whose outcome is unknown (the
     /// connection broke after the request was sent): they may or may not be
@@ -110,14 +110,14 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    pub fn acked_count(&self) -> usize {
+    pub(crate) fn acked_count(&self) -> usize {
         self.acked.lock().unwrap().len()
     }
-    pub fn status_count(&self, s: u16) -> u64 {
+    pub(crate) fn status_count(&self, s: u16) -> u64 {
         self.statuses.lock().unwrap().get(&s).copied().unwrap_or(0)
     }
     /// Adds everything `other` recorded to this ledger.
-    pub fn absorb(&self, other: &Ledger) {
+    pub(crate) fn absorb(&self, other: &Ledger) {
         self.acked
             .lock()
             .unwrap()
@@ -147,7 +147,7 @@ impl Ledger {
             assert!(*first == *c, "two different certificates for {id}");
         }
     }
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "acked {} uncertain {} statuses {:?} refused {} broken {} max latency {} ms",
             self.acked_count(),
@@ -160,7 +160,7 @@ impl Ledger {
     }
     /// Every answer was 202, 429 or 503 (the only statuses a valid
     /// submission may get), and every 429/503 said when to retry.
-    pub fn assert_only_expected_statuses(&self) {
+    pub(crate) fn assert_only_expected_statuses(&self) {
         let st = self.statuses.lock().unwrap();
         for (s, n) in st.iter() {
             assert!(
@@ -183,11 +183,11 @@ impl Ledger {
     }
 }
 
-pub fn hex_digest(data: &[u8]) -> String {
+pub(crate) fn hex_digest(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+pub(crate) fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(2))
@@ -197,7 +197,7 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 
 /// The outcome of one submission request.
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// 202 with these ids (in item order).
     Accepted(Vec<String>),
     /// Any other HTTP status.
@@ -210,7 +210,7 @@ pub enum Outcome {
 
 /// Posts `digests` (one: `/v1/evidence`; more: `/v1/evidence:batch`) and
 /// records the outcome in `ledger`.
-pub async fn submit(
+pub(crate) async fn submit(
     http: &reqwest::Client,
     url: &str,
     key: &str,
@@ -230,7 +230,7 @@ pub async fn submit(
 
 /// The request body for `digests`, with `pad` bytes of metadata per item
 /// when there are several.
-pub fn submission_body(digests: &[String], pad: usize) -> String {
+pub(crate) fn submission_body(digests: &[String], pad: usize) -> String {
     if digests.len() == 1 {
         json!({"sha256": digests[0]}).to_string()
     } else {
@@ -239,7 +239,7 @@ pub fn submission_body(digests: &[String], pad: usize) -> String {
 }
 
 /// Posts a prepared `body` for `digests` and records the outcome.
-pub async fn submit_body(
+pub(crate) async fn submit_body(
     http: &reqwest::Client,
     url: &str,
     key: &str,
@@ -333,7 +333,7 @@ pub async fn submit_body(
 /// (which keeps the counts modest); pauses briefly when the notary is down
 /// or asks to retry.
 #[allow(clippy::too_many_arguments)]
-pub async fn submitter(
+pub(crate) async fn submitter(
     tag: String,
     target: Target,
     key: String,
@@ -370,7 +370,7 @@ pub async fn submitter(
 /// Until `stop`, fetches the certificates of a few random acknowledged
 /// entries every 200 ms from one of `targets`; keeps the first copy of each
 /// and checks any later copy against it.
-pub async fn snapshot_certificates(
+pub(crate) async fn snapshot_certificates(
     targets: Vec<Target>,
     ledger: Arc<Ledger>,
     stop: Arc<AtomicBool>,
@@ -419,14 +419,14 @@ pub async fn snapshot_certificates(
 
 /// Checkpoints seen, by size; a second root for a size is a fork.
 #[derive(Default, Debug)]
-pub struct Checkpoints {
+pub(crate) struct Checkpoints {
     pub by_size: Mutex<BTreeMap<u64, Hash>>,
     pub forks: Mutex<Vec<String>>,
     pub polls: AtomicU64,
 }
 
 impl Checkpoints {
-    pub fn add(&self, size: u64, root: Hash, from: &str) {
+    pub(crate) fn add(&self, size: u64, root: Hash, from: &str) {
         let mut m = self.by_size.lock().unwrap();
         match m.get(&size) {
             Some(r) if *r != root => self.forks.lock().unwrap().push(format!(
@@ -440,12 +440,12 @@ impl Checkpoints {
             }
         }
     }
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_size.lock().unwrap().len()
     }
 }
 
-pub fn notary_cert() -> CertInfo {
+pub(crate) fn notary_cert() -> CertInfo {
     certs_from_pem_file(&std::fs::read_to_string(cert("notary.pem")).unwrap())
         .unwrap()
         .remove(0)
@@ -453,7 +453,7 @@ pub fn notary_cert() -> CertInfo {
 
 /// Parses a final checkpoint note: the notary's signature must verify and
 /// it must carry at least two more (the cosignatures). Returns size, root.
-pub fn parse_final_note(text: &str, notary: &CertInfo) -> (u64, Hash) {
+pub(crate) fn parse_final_note(text: &str, notary: &CertInfo) -> (u64, Hash) {
     let note = Note::parse(text).unwrap_or_else(|e| panic!("checkpoint note: {e}: {text}"));
     let cp = Checkpoint::parse(note.text()).unwrap();
     assert_eq!(cp.origin(), ORIGIN);
@@ -473,7 +473,7 @@ pub fn parse_final_note(text: &str, notary: &CertInfo) -> (u64, Hash) {
 
 /// Polls `GET /v1/checkpoint` of every target until `stop`, recording
 /// every checkpoint seen.
-pub async fn watch_checkpoints(
+pub(crate) async fn watch_checkpoints(
     targets: Vec<Target>,
     seen: Arc<Checkpoints>,
     stop: Arc<AtomicBool>,
@@ -501,18 +501,18 @@ pub async fn watch_checkpoints(
 }
 
 /// A metric's value from a Prometheus text exposition.
-pub fn metric(text: &str, name: &str) -> Option<f64> {
+pub(crate) fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-pub async fn metrics(http: &reqwest::Client, url: &str) -> Option<String> {
+pub(crate) async fn metrics(http: &reqwest::Client, url: &str) -> Option<String> {
     let r = http.get(format!("{url}/metrics")).send().await.ok()?;
     r.text().await.ok()
 }
 
 /// The latest final checkpoint's size and root, if any.
-pub async fn latest_final(http: &reqwest::Client, url: &str) -> Option<(u64, Hash)> {
+pub(crate) async fn latest_final(http: &reqwest::Client, url: &str) -> Option<(u64, Hash)> {
     let r = http.get(format!("{url}/v1/checkpoint")).send().await.ok()?;
     if r.status().as_u16() != 200 {
         return None;
@@ -522,7 +522,7 @@ pub async fn latest_final(http: &reqwest::Client, url: &str) -> Option<(u64, Has
 
 /// What the audit found.
 #[derive(Debug)]
-pub struct Audit {
+pub(crate) struct Audit {
     pub log_size: u64,
     pub acked: usize,
     pub uncertain_stored: usize,
@@ -536,7 +536,7 @@ pub struct Audit {
 /// intake (a submission whose client gave up may still be committed) and
 /// nothing pending, and its latest final checkpoint covers the whole log;
 /// returns the size.
-pub async fn wait_all_final(http: &reqwest::Client, url: &str, deadline: Duration) -> u64 {
+pub(crate) async fn wait_all_final(http: &reqwest::Client, url: &str, deadline: Duration) -> u64 {
     eventually("the whole log final", deadline, || async {
         let m = metrics(http, url).await?;
         if metric(&m, "notarium_sequencer_leader")? != 1.0
@@ -555,7 +555,7 @@ pub async fn wait_all_final(http: &reqwest::Client, url: &str, deadline: Duratio
 
 /// The final audit, against the front end at `url` (which must be the
 /// sequencer) once submissions stopped.
-pub async fn audit(url: &str, ledger: &Ledger, seen: &Checkpoints) -> Audit {
+pub(crate) async fn audit(url: &str, ledger: &Ledger, seen: &Checkpoints) -> Audit {
     let http = http_client(Duration::from_secs(30));
     let started = Instant::now();
     let log_size = wait_all_final(&http, url, Duration::from_secs(60)).await;
@@ -737,7 +737,7 @@ pub async fn audit(url: &str, ledger: &Ledger, seen: &Checkpoints) -> Audit {
 }
 
 /// VmRSS of a process, in kB.
-pub fn rss_kb(pid: u32) -> u64 {
+pub(crate) fn rss_kb(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     s.lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))

@@ -4,6 +4,7 @@
 use crate::error::FormatError;
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// The `format` of a v1 certificate.
 pub const CERTIFICATE_FORMAT: &str = "notarium/certificate/v1";
 /// Most X.509 certificates a certificate (or a bare proof's `--certs`)
 /// may carry: a notary, a few witnesses of each role, their intermediates.
@@ -13,8 +14,11 @@ pub const MAX_CERTIFICATE_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The deposit certificate JSON (contract §5), field for field.
 pub struct CertificateJson {
+    /// Exactly [`CERTIFICATE_FORMAT`].
     pub format: String,
+    /// What the entry was built from.
     pub evidence: EvidenceJson,
     /// The exact leaf text.
     pub entry: String,
@@ -26,6 +30,7 @@ pub struct CertificateJson {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The certificate's `evidence` object.
 pub struct EvidenceJson {
     /// Hex SHA-256 of the evidence file.
     pub sha256: String,
@@ -34,7 +39,9 @@ pub struct EvidenceJson {
     /// The exact metadata JSON text, or null. Must be present.
     #[serde(deserialize_with = "present_or_null")]
     pub metadata: Option<String>,
+    /// The submitter id.
     pub submitter: String,
+    /// The notary's received time, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     pub received_at: String,
 }
 

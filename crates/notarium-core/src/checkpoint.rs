@@ -33,6 +33,9 @@ impl Checkpoint {
         let Some(inner) = body.strip_suffix('\n') else {
             return Err(bad("does not end with a newline".into()));
         };
+        // SPEC: tlog-checkpoint: "The note text is a sequence of at least
+        // three non-empty lines": origin, tree size, root hash. Contract §3:
+        // Notarium's have exactly three (no extension lines).
         let lines: Vec<&str> = inner.split('\n').collect();
         let [origin, size, root] = lines.as_slice() else {
             return Err(bad(format!(
@@ -40,17 +43,24 @@ impl Checkpoint {
                 lines.len()
             )));
         };
+        // SPEC: "the ASCII decimal representation of the number of leaves in
+        // the tree, with no leading zeroes (unless the tree is empty ...)".
         let size = parse_decimal("tree size", size).map_err(|e| bad(e.to_string()))?;
+        // SPEC: "the base64 encoding of the root of the [RFC 6962] Merkle
+        // hash tree at the specified tree size".
         let root = parse_b64_hash("root hash", root).map_err(|e| bad(e.to_string()))?;
         Checkpoint::new(origin, size, root)
     }
 
+    /// The log origin (first line).
     pub fn origin(&self) -> &str {
         &self.origin
     }
+    /// The tree size.
     pub fn size(&self) -> u64 {
         self.size
     }
+    /// The root hash.
     pub fn root(&self) -> &Hash {
         &self.root
     }

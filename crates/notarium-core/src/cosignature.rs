@@ -8,16 +8,25 @@ use crate::note::NoteSignature;
 
 /// The signed message: `cosignature/v1\ntime <t>\n` followed by the body.
 pub fn cosignature_message(timestamp: u64, checkpoint_body: &str) -> Vec<u8> {
+    // SPEC: tlog-cosignature: "The signed message MUST be two newline
+    // (U+000A) terminated lines (one header line and one timestamp line)
+    // followed by the whole note body of the cosigned checkpoint"; "The
+    // header line MUST be the fixed string cosignature/v1"; the timestamp
+    // line is "time", a space and the timestamp "as an ASCII decimal with no
+    // leading zeroes".
     format!("cosignature/v1\ntime {timestamp}\n{checkpoint_body}").into_bytes()
 }
 
 /// A witness cosignature, decoded from its note signature line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cosignature {
+    /// The witness name (the line's key name).
     pub name: String,
+    /// The contract §3 cosignature key ID.
     pub key_id: [u8; 4],
     /// Unix seconds, the witness's clock when it cosigned.
     pub timestamp: u64,
+    /// The ASN.1 DER ECDSA signature.
     pub signature: Vec<u8>,
 }
 
@@ -27,6 +36,9 @@ impl Cosignature {
         if sig.signature.len() < 9 {
             return Err(FormatError::Note(format!("cosignature of {} is too short", sig.name)));
         }
+        // SPEC: tlog-cosignature: "The signature MUST be a
+        // timestamped_signature structure": a u64 timestamp, "big-endian",
+        // then the signature (here ASN.1 DER ECDSA P-256, contract §3).
         let timestamp = u64::from_be_bytes(sig.signature[..8].try_into().expect("8 bytes"));
         Ok(Cosignature {
             name: sig.name.clone(),
@@ -36,6 +48,7 @@ impl Cosignature {
         })
     }
 
+    /// The note signature line that carries this cosignature.
     pub fn to_note_signature(&self) -> NoteSignature {
         let mut s = Vec::with_capacity(8 + self.signature.len());
         s.extend_from_slice(&self.timestamp.to_be_bytes());

@@ -81,7 +81,9 @@ pub fn parse_decimal(what: &'static str, s: &str) -> Result<u64, FormatError> {
 /// One PEM block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PemBlock {
+    /// The label after `BEGIN `.
     pub label: String,
+    /// The decoded body.
     pub der: Vec<u8>,
 }
 

@@ -16,6 +16,7 @@ pub const MAX_METADATA_BYTES: usize = 4096;
 pub struct SubmitterId(String);
 
 impl SubmitterId {
+    /// Accepts only `[a-z0-9][a-z0-9._-]{0,62}`.
     pub fn parse(s: &str) -> Result<Self, FormatError> {
         let ok = (1..=63).contains(&s.len())
             && s.bytes().enumerate().all(|(i, b)| {
@@ -32,6 +33,7 @@ impl SubmitterId {
         Ok(SubmitterId(s.to_string()))
     }
 
+    /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -73,6 +75,7 @@ impl Metadata {
         Self::from_text(&text)
     }
 
+    /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -93,8 +96,11 @@ pub struct Entry {
     pub evidence_sha256: Hash,
     /// 32 random bytes chosen by the notary.
     pub salt: [u8; 32],
+    /// The submitter's metadata, if any.
     pub metadata: Option<Metadata>,
+    /// The submitter id.
     pub submitter: SubmitterId,
+    /// The notary's received time.
     pub received: UtcMillis,
 }
 
@@ -173,9 +179,13 @@ mod tests {
 /// the entry text is at hand and the salt is not).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeafFields {
+    /// `SHA-256(salt || evidence digest)`.
     pub evidence_commitment: Hash,
+    /// `SHA-256(salt || metadata)`, if there is metadata.
     pub metadata_commitment: Option<Hash>,
+    /// The submitter id.
     pub submitter: SubmitterId,
+    /// The notary's received time.
     pub received: UtcMillis,
 }
 

@@ -1,4 +1,6 @@
 //! One error enum per core concern, each with messages a court expert can read.
+//! Each variant's `#[error]` message is its documentation.
+#![allow(missing_docs)]
 
 use thiserror::Error;
 

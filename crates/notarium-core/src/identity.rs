@@ -292,6 +292,9 @@ impl CertInfo {
     /// the verifier agrees with OpenSSL (docs/format.md): one second
     /// stricter, never looser.
     pub fn valid_at(&self, at: i64) -> bool {
+        // SPEC: RFC 5280 §4.1.2.5: "The validity period for a certificate is
+        // the period of time from notBefore through notAfter, inclusive" (one
+        // second shorter here, as OpenSSL decides; see above).
         self.not_before <= at && at < self.not_after
     }
 

@@ -61,13 +61,13 @@ impl VerifyingKey {
             .map_err(|_| KeyError::BadSignature)
     }
 
-    /// Contract §3 and signed-note type 0x02: SHA-256(DER SPKI)[:4].
+    /// Contract §3 and signed-note type 0x02: `SHA-256(DER SPKI)[:4]`.
     pub fn notary_key_id(&self) -> [u8; 4] {
         sha256(&self.spki)[..4].try_into().expect("4 bytes")
     }
 
-    /// Contract §3: SHA-256(name || 0x0A || 0xFF ||
-    /// "notarium/cosignature-ecdsa-p256/v1" || DER SPKI)[:4].
+    /// Contract §3: `SHA-256(name || 0x0A || 0xFF ||
+    /// "notarium/cosignature-ecdsa-p256/v1" || DER SPKI)[:4]`.
     pub fn cosignature_key_id(&self, name: &str) -> [u8; 4] {
         let mut m =
             Vec::with_capacity(name.len() + 2 + COSIGNATURE_ALGORITHM.len() + self.spki.len());

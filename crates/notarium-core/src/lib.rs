@@ -5,7 +5,7 @@
 //! the log entry, the deposit certificate, X.509 identities, witness policies
 //! and the verification itself. No I/O, no async, no database.
 #![forbid(unsafe_code)]
-#![warn(missing_debug_implementations)]
+#![warn(missing_debug_implementations, missing_docs)]
 
 pub mod certificate;
 pub mod checkpoint;

@@ -14,7 +14,9 @@ pub const MAX_NOTE_BYTES: usize = 64 * 1024;
 /// One signature line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteSignature {
+    /// The key name.
     pub name: String,
+    /// The first 4 bytes of the decoded signature.
     pub key_id: [u8; 4],
     /// The signature bytes after the key ID.
     pub signature: Vec<u8>,
@@ -122,10 +124,12 @@ impl Note {
         &self.text
     }
 
+    /// The signature lines, in order.
     pub fn signatures(&self) -> &[NoteSignature] {
         &self.signatures
     }
 
+    /// Appends a signature line (at most [`MAX_SIGNATURES`]).
     pub fn add_signature(&mut self, sig: NoteSignature) -> Result<(), FormatError> {
         check_key_name(&sig.name)?;
         if self.signatures.len() >= MAX_SIGNATURES {

@@ -114,6 +114,9 @@ impl Policy {
     /// at the latest of these. Returns that time, or why the policy is not
     /// satisfied, and each requirement's figures either way.
     pub fn satisfied_at(&self, parties: &[(Group, u64)]) -> (Result<u64, String>, Vec<GroupTime>) {
+        // SPEC: contract §9: "for each role group role>=k, the k-th earliest
+        // counted cosignature time among distinct witnesses of that role; the
+        // certificate's witnessed time is the latest of these over all groups".
         let mut groups = Vec::with_capacity(self.reqs.len());
         let mut missing = Vec::new();
         for r in &self.reqs {

@@ -6,19 +6,24 @@ use crate::error::FormatError;
 use crate::merkle::{Hash, MAX_PROOF_LEN};
 use crate::note::Note;
 
+/// The first line of a tlog-proof.
 pub const TLOG_PROOF_HEADER: &str = "c2sp.org/tlog-proof@v1";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// A parsed C2SP tlog-proof.
 pub struct TlogProof {
     /// Unauthenticated extra data (Notarium writes none).
     pub extra: Option<Vec<u8>>,
+    /// The leaf index.
     pub index: u64,
     /// Inclusion proof, leaf's sibling first.
     pub path: Vec<Hash>,
+    /// The checkpoint as a signed note.
     pub checkpoint: Note,
 }
 
 impl TlogProof {
+    /// Parses the tlog-proof text (see the SPEC comments for each line).
     pub fn parse(text: &str) -> Result<Self, FormatError> {
         let bad = |why: String| FormatError::Proof(why);
         let (head, note) = text
@@ -52,6 +57,7 @@ impl TlogProof {
         Ok(TlogProof { extra, index, path, checkpoint })
     }
 
+    /// The canonical text; a verifier compares it with what it parsed.
     pub fn to_text(&self) -> String {
         let mut out = format!("{TLOG_PROOF_HEADER}\n");
         if let Some(e) = &self.extra {

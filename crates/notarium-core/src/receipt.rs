@@ -24,22 +24,30 @@ use crate::error::FormatError;
 use crate::merkle::{Hash, MAX_PROOF_LEN, leaf_hash};
 use crate::note::{Note, NoteSignature, check_key_name};
 
+/// The first line of a receipt.
 pub const RECEIPT_FORMAT: &str = "notarium/receipt/v1";
+/// The first line of a receipt's signed group.
 pub const RECEIPT_GROUP_FORMAT: &str = "notarium/receipt-group/v1";
 
 /// A parsed receipt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipt {
+    /// The entry's position in its group.
     pub index: u64,
+    /// Its inclusion path in the group's tree, leaf's sibling first.
     pub path: Vec<Hash>,
+    /// The log origin (the notary's key name).
     pub origin: String,
+    /// Entries in the group.
     pub group_size: u64,
+    /// The group tree's root.
     pub group_root: Hash,
     /// The signed group note.
     pub group: Note,
 }
 
 impl Receipt {
+    /// Parses a receipt in its one canonical form.
     pub fn parse(text: &str) -> Result<Self, FormatError> {
         let bad = |why: String| FormatError::field("receipt", why);
         let (head, note) = text
@@ -59,6 +67,10 @@ impl Receipt {
         if path.len() > MAX_PROOF_LEN {
             return Err(bad("path too long".into()));
         }
+        // SPEC: docs/receipts.md: the signed group is a signed note whose
+        // text is exactly four lines, notarium/receipt-group/v1, the origin,
+        // the group size and the base64 group root, signed by the notary
+        // as a checkpoint is (signed-note type 0x02, key name = origin).
         let group = Note::parse(note)?;
         let body = group.text().strip_suffix('\n').ok_or_else(|| bad("group note text".into()))?;
         let parts: Vec<&str> = body.split('\n').collect();
@@ -83,6 +95,7 @@ impl Receipt {
         Ok(receipt)
     }
 
+    /// The receipt's text.
     pub fn to_text(&self) -> String {
         receipt_text(self.index, &self.path, &self.group.to_text())
     }

@@ -487,6 +487,8 @@ impl Verifier {
 
         // The notary signed before any witness saw the checkpoint: its
         // certificate is checked at the earliest counted cosignature time.
+        // SPEC: contract §6.5: the notary certificate is "valid at the
+        // earliest valid cosignature time" (valid: counted, since §9).
         let earliest = cosigners.iter().find(|c| c.ignored.is_none()).map(|c| c.time as i64);
         let text = p.proof.checkpoint.text();
         let notary = self
@@ -558,6 +560,9 @@ impl Verifier {
         cosigners: &mut [Cosigner],
         received: i64,
     ) -> (Result<u64, String>, Vec<GroupTime>) {
+        // SPEC: contract §9: "A cosignature dated more than the allowed skew
+        // (default 300 s, --max-skew) before the entry's received time does
+        // not count and is reported with its reason."
         let floor = received.saturating_sub(self.max_skew as i64);
         for c in cosigners.iter_mut() {
             if (c.time as i64) < floor {
@@ -568,7 +573,9 @@ impl Verifier {
                 ));
             }
         }
-        // A key or name certified in two roles counts for neither.
+        // SPEC: contract §9: "Each distinct public key (SPKI) and each
+        // distinct witness name counts at most once over the whole policy; a
+        // key or name certified in two roles counts for neither."
         let spki = |c: &Cosigner| c.chain.signer().key.spki_der().to_vec();
         for i in 0..cosigners.len() {
             let two_roles = cosigners.iter().any(|d| {
@@ -617,6 +624,10 @@ impl Verifier {
                 .map(|c| (Group::Role(c.chain.role), c.time))
                 .collect()
         };
+        // SPEC: contract §9: "A signature by a revoked certificate counts only
+        // if the witnessed time computed without it precedes the
+        // revocation's invalidityDate (else its revocationDate)." Here
+        // "without it" means without any revoked signer, the stricter reading.
         // A revoked signer counts only if the policy was met without any
         // revoked signer before the revocation took effect.
         let (before, _) = self.policy.satisfied_at(&parties(cosigners, false));

@@ -6,31 +6,31 @@ use notarium_core::{Policy, TrustRoots, Verifier};
 use notarium_log::testkit::{Cosign, Signer, TestLog};
 use std::path::PathBuf;
 
-pub const ORIGIN: &str = "notarium.example/log";
+pub(crate) const ORIGIN: &str = "notarium.example/log";
 /// 2026-11-29T06:00:00Z
-pub const T0: u64 = 1_795_932_000;
+pub(crate) const T0: u64 = 1_795_932_000;
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub fn read(rel: &str) -> String {
+pub(crate) fn read(rel: &str) -> String {
     std::fs::read_to_string(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-pub fn signer(dir: &str, name: &str) -> Signer {
+pub(crate) fn signer(dir: &str, name: &str) -> Signer {
     Signer::from_pem(&read(&format!("{dir}/{name}.key")), &read(&format!("{dir}/{name}.pem")))
 }
 
-pub fn dev(name: &str) -> Signer {
+pub(crate) fn dev(name: &str) -> Signer {
     signer("certs", name)
 }
 
-pub fn fixture(name: &str) -> Signer {
+pub(crate) fn fixture(name: &str) -> Signer {
     signer("tests/fixtures/pki", name)
 }
 
-pub fn verifier() -> Verifier {
+pub(crate) fn verifier() -> Verifier {
     Verifier::new(
         TrustRoots::from_pem(&read("certs/root.pem")).unwrap(),
         Some(ORIGIN.to_string()),
@@ -38,12 +38,12 @@ pub fn verifier() -> Verifier {
     )
 }
 
-pub fn digest(i: u8) -> [u8; 32] {
+pub(crate) fn digest(i: u8) -> [u8; 32] {
     notarium_core::merkle::sha256(&[i; 100])
 }
 
 /// A log of five entries; entry 3 has metadata.
-pub fn five_entry_log() -> TestLog {
+pub(crate) fn five_entry_log() -> TestLog {
     let mut log = TestLog::new();
     for i in 0..5u8 {
         let meta = (i == 3).then_some(
@@ -62,7 +62,7 @@ pub fn five_entry_log() -> TestLog {
 
 /// A certificate from `log` for `index` cosigned by `cosigs`, carrying
 /// the notary's and the witnesses' certificates plus `extra` PEMs.
-pub fn issue(
+pub(crate) fn issue(
     log: &TestLog,
     index: u64,
     notary: &Signer,
@@ -77,7 +77,7 @@ pub fn issue(
 }
 
 /// Reads a golden certificate; `UPDATE_GOLDEN=1` rewrites it first.
-pub fn golden(name: &str, make: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
+pub(crate) fn golden(name: &str, make: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
     let path = repo().join("tests/golden").join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, make()).unwrap();
@@ -86,7 +86,7 @@ pub fn golden(name: &str, make: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()))
 }
 
-pub fn golden_metadata() -> Vec<u8> {
+pub(crate) fn golden_metadata() -> Vec<u8> {
     golden("valid-metadata.json", || {
         let log = five_entry_log();
         let (court, arb) = (dev("court"), dev("arbitration"));
@@ -100,7 +100,7 @@ pub fn golden_metadata() -> Vec<u8> {
     })
 }
 
-pub fn golden_minimal() -> Vec<u8> {
+pub(crate) fn golden_minimal() -> Vec<u8> {
     golden("valid-minimal.json", || {
         let mut log = TestLog::new();
         log.append(digest(9), [7; 32], None, "a", "2026-11-29T05:00:00.000Z");
@@ -115,7 +115,7 @@ pub fn golden_minimal() -> Vec<u8> {
     })
 }
 
-pub fn golden_intermediate() -> Vec<u8> {
+pub(crate) fn golden_intermediate() -> Vec<u8> {
     golden("valid-intermediate.json", || {
         let log = five_entry_log();
         let (court2, arb) = (fixture("court2"), dev("arbitration"));

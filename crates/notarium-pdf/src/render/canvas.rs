@@ -46,14 +46,14 @@ pub(crate) struct Style {
 }
 
 impl Style {
-    pub fn new(size: f32, color: Rgb) -> Self {
+    pub(super) fn new(size: f32, color: Rgb) -> Self {
         Style {
             size,
             color,
             bold: false,
         }
     }
-    pub fn bold(self) -> Self {
+    pub(super) fn bold(self) -> Self {
         Style { bold: true, ..self }
     }
 }
@@ -65,7 +65,7 @@ pub(crate) struct Canvas<'a> {
 }
 
 impl<'a> Canvas<'a> {
-    pub fn new(font: &'a PageFont, font_id: FontId) -> Self {
+    pub(super) fn new(font: &'a PageFont, font_id: FontId) -> Self {
         Canvas {
             ops: Vec::new(),
             font,
@@ -74,13 +74,13 @@ impl<'a> Canvas<'a> {
     }
 
     /// Width of `text` in millimetres.
-    pub fn width(&self, text: &str, size: f32) -> f32 {
+    pub(super) fn width(&self, text: &str, size: f32) -> f32 {
         mm_of_pt(self.font.width(text, size))
     }
 
     /// Draws `text` with its baseline at `y` (from the top), starting at `x`;
     /// returns the x where it ends.
-    pub fn text(&mut self, x: f32, y: f32, style: Style, text: &str) -> f32 {
+    pub(super) fn text(&mut self, x: f32, y: f32, style: Style, text: &str) -> f32 {
         let text = self.font.drawable(text);
         if text.is_empty() {
             return x;
@@ -119,12 +119,18 @@ impl<'a> Canvas<'a> {
     }
 
     /// Draws `text` centred on `cx`.
-    pub fn text_centered(&mut self, cx: f32, y: f32, style: Style, text: &str) {
+    pub(super) fn text_centered(&mut self, cx: f32, y: f32, style: Style, text: &str) {
         let w = self.width(&self.font.drawable(text), style.size);
         self.text(cx - w / 2.0, y, style, text);
     }
 
-    pub fn line(&mut self, (x1, y1): (f32, f32), (x2, y2): (f32, f32), width_pt: f32, c: Rgb) {
+    pub(super) fn line(
+        &mut self,
+        (x1, y1): (f32, f32),
+        (x2, y2): (f32, f32),
+        width_pt: f32,
+        c: Rgb,
+    ) {
         self.ops.push(Op::SetOutlineColor { col: color(c) });
         self.ops.push(Op::SetOutlineThickness { pt: Pt(width_pt) });
         self.ops.push(Op::DrawLine {
@@ -145,7 +151,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// A rectangle with its top-left corner at (`x`, `y`).
-    pub fn rect(
+    pub(super) fn rect(
         &mut self,
         x: f32,
         y: f32,
@@ -183,7 +189,7 @@ impl<'a> Canvas<'a> {
     /// Latin text, anywhere between CJK characters, inside a word only when
     /// the word alone is too wide. At most `max_lines`; the last one kept
     /// ends with "…" when text was left out.
-    pub fn wrap(&self, text: &str, size: f32, width: f32, max_lines: usize) -> Vec<String> {
+    pub(super) fn wrap(&self, text: &str, size: f32, width: f32, max_lines: usize) -> Vec<String> {
         let text = self.font.drawable(text);
         let limit = width * 72.0 / 25.4;
         let mut lines: Vec<String> = Vec::new();

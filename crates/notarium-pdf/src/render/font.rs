@@ -45,7 +45,11 @@ pub(crate) struct PageFont {
 impl PageFont {
     /// The font configured by a template: `path` (relative to `base_dir`),
     /// or the bundled font when `path` is empty.
-    pub fn load(path: &str, index: usize, base_dir: Option<&Path>) -> Result<Arc<Self>, PdfError> {
+    pub(super) fn load(
+        path: &str,
+        index: usize,
+        base_dir: Option<&Path>,
+    ) -> Result<Arc<Self>, PdfError> {
         let key = if path.is_empty() {
             bundled_key(index)?
         } else {
@@ -118,7 +122,7 @@ impl PageFont {
 
     /// `text` with every character the font cannot draw replaced (control
     /// characters by a space, others by a box), so that no glyph is missing.
-    pub fn drawable(&self, text: &str) -> String {
+    pub(super) fn drawable(&self, text: &str) -> String {
         text.chars()
             .map(|c| {
                 if c.is_control() {
@@ -133,13 +137,13 @@ impl PageFont {
     }
 
     /// Advance width of one character at `size` points, in points.
-    pub fn char_width(&self, c: char, size: f32) -> f32 {
+    pub(super) fn char_width(&self, c: char, size: f32) -> f32 {
         let gid = self.parsed.lookup_glyph_index(c as u32).unwrap_or(0);
         f32::from(self.parsed.get_horizontal_advance(gid)) * size / self.units_per_em
     }
 
     /// Advance width of `text` at `size` points, in points.
-    pub fn width(&self, text: &str, size: f32) -> f32 {
+    pub(super) fn width(&self, text: &str, size: f32) -> f32 {
         text.chars().map(|c| self.char_width(c, size)).sum()
     }
 }

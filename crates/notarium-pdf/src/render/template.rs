@@ -181,7 +181,7 @@ fn parse_rgb(s: &str) -> Option<Rgb> {
 
 impl Template {
     /// Parses an operator's template text over the built-in one.
-    pub fn parse(text: &str) -> Result<Self, PdfError> {
+    pub(super) fn parse(text: &str) -> Result<Self, PdfError> {
         let mut base: toml::Table = BUILTIN_TEMPLATE
             .parse()
             .map_err(|e| PdfError::Template(format!("built-in template: {e}")))?;

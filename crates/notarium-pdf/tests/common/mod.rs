@@ -15,36 +15,36 @@ use notarium_log::sign::cosign;
 use notarium_log::tree::MemoryTree;
 use std::path::PathBuf;
 
-pub const ORIGIN: &str = "notarium.example/log";
-pub const COURT: &str = "court.example/witness";
-pub const ARBITRATION: &str = "arbitration.example/witness";
+pub(crate) const ORIGIN: &str = "notarium.example/log";
+pub(crate) const COURT: &str = "court.example/witness";
+pub(crate) const ARBITRATION: &str = "arbitration.example/witness";
 /// 2026-11-29T06:00:00Z
-pub const T0: u64 = 1_795_932_000;
-pub const VERIFY_URL: &str = "https://notary.example/verify";
-pub const CERT_ID: &str = "NT-2026-000123";
-pub const SUBMITTER: &str = "acme-trading";
+pub(crate) const T0: u64 = 1_795_932_000;
+pub(crate) const VERIFY_URL: &str = "https://notary.example/verify";
+pub(crate) const CERT_ID: &str = "NT-2026-000123";
+pub(crate) const SUBMITTER: &str = "acme-trading";
 /// Chinese and English metadata, as the notary normalises it.
-pub const METADATA: &str = r#"{"title":"供货合同（2026 年）Supply contract","case_reference":"(2026)京0105民初1234号","file_name":"供货合同-签署版.pdf","media_type":"application/pdf","size":48213}"#;
+pub(crate) const METADATA: &str = r#"{"title":"供货合同（2026 年）Supply contract","case_reference":"(2026)京0105民初1234号","file_name":"供货合同-签署版.pdf","media_type":"application/pdf","size":48213}"#;
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub fn read(rel: &str) -> String {
+pub(crate) fn read(rel: &str) -> String {
     std::fs::read_to_string(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-pub fn key(name: &str) -> SigningKey {
+pub(crate) fn key(name: &str) -> SigningKey {
     SigningKey::from_pkcs8_pem(&read(&format!("certs/{name}.key"))).unwrap()
 }
 
 /// The certificate in the canonical PEM that certificates carry.
-pub fn cert_pem(name: &str) -> String {
+pub(crate) fn cert_pem(name: &str) -> String {
     let certs = certs_from_pem_file(&read(&format!("certs/{name}.pem"))).unwrap();
     pem_encode("CERTIFICATE", &certs[0].der)
 }
 
-pub fn verifier() -> Verifier {
+pub(crate) fn verifier() -> Verifier {
     Verifier::new(
         TrustRoots::from_pem(&read("certs/root.pem")).unwrap(),
         Some(ORIGIN.to_string()),
@@ -53,18 +53,18 @@ pub fn verifier() -> Verifier {
 }
 
 /// The evidence file of entry `i`: its SHA-256.
-pub fn digest(i: u8) -> [u8; 32] {
+pub(crate) fn digest(i: u8) -> [u8; 32] {
     sha256(&[i; 100])
 }
 
 /// A certificate for entry `index` of a five-entry log; entry 3 carries
 /// [`METADATA`]. Cosigned by the court at T0+2 and arbitration at T0+3.
-pub fn certificate(index: u64) -> Vec<u8> {
+pub(crate) fn certificate(index: u64) -> Vec<u8> {
     certificate_with(METADATA, index)
 }
 
 /// Like [`certificate`], with other metadata for entry 3.
-pub fn certificate_with(metadata_json: &str, index: u64) -> Vec<u8> {
+pub(crate) fn certificate_with(metadata_json: &str, index: u64) -> Vec<u8> {
     cosigned_by(
         metadata_json,
         index,
@@ -79,7 +79,7 @@ pub fn certificate_with(metadata_json: &str, index: u64) -> Vec<u8> {
 /// A certificate cosigned by `(key and certificate file, witness name,
 /// time)` of the development PKI (`certs/<file>.key`, `.pem`), carrying the
 /// `extra` certificates (intermediates) too.
-pub fn cosigned_by(
+pub(crate) fn cosigned_by(
     metadata_json: &str,
     index: u64,
     cosigners: &[(&str, &str, u64)],
@@ -118,13 +118,13 @@ pub fn cosigned_by(
 }
 
 /// The hex SHA-256 of entry `i`'s evidence.
-pub fn digest_hex(i: u8) -> String {
+pub(crate) fn digest_hex(i: u8) -> String {
     notarium_core::encoding::hex_lower(&digest(i))
 }
 
 /// Metadata near the 4 KiB limit, with values far too long for a line, a
 /// character the font lacks (an emoji) and a control character.
-pub fn long_metadata() -> String {
+pub(crate) fn long_metadata() -> String {
     let title = "关于某某科技有限公司与某某贸易有限公司买卖合同纠纷一案的电子证据材料汇编（含聊天记录、电子邮件、交易流水及相关附件）".repeat(4);
     serde_json::json!({
         "title": format!("{title} 😀 end"),

@@ -8,7 +8,7 @@ use notarium_log::tree::{NodeId, Plan};
 use notarium_store::{Lease, LogState, NewEntry, PendingLeaf, StoreError};
 use std::collections::HashMap;
 
-pub async fn migrate_is_idempotent(fx: &Fixture) {
+pub(crate) async fn migrate_is_idempotent(fx: &Fixture) {
     let s = fx.store();
     s.migrate().await.unwrap();
     s.migrate().await.unwrap();
@@ -39,7 +39,7 @@ pub async fn migrate_is_idempotent(fx: &Fixture) {
     assert_eq!(s.latest_final().await.unwrap(), None);
 }
 
-pub async fn tenants_and_api_keys(fx: &Fixture) {
+pub(crate) async fn tenants_and_api_keys(fx: &Fixture) {
     let s = fx.store();
     s.add_tenant(&tid(TENANT), 10).await.unwrap();
     assert!(matches!(
@@ -88,7 +88,7 @@ pub async fn tenants_and_api_keys(fx: &Fixture) {
     );
 }
 
-pub async fn insert_entries_is_atomic(fx: &Fixture) {
+pub(crate) async fn insert_entries_is_atomic(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     s.insert_entries(&mut []).await.unwrap();
@@ -135,7 +135,7 @@ pub async fn insert_entries_is_atomic(fx: &Fixture) {
     }
 }
 
-pub async fn stored_ids_are_unique_and_found(fx: &Fixture) {
+pub(crate) async fn stored_ids_are_unique_and_found(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     // The same submission in two commits and twice in one (under
@@ -180,7 +180,7 @@ pub async fn stored_ids_are_unique_and_found(fx: &Fixture) {
     }
 }
 
-pub async fn get_entry_only_for_its_tenant(fx: &Fixture) {
+pub(crate) async fn get_entry_only_for_its_tenant(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     let stored = put(s, vec![entry(TENANT, 2), entry(OTHER, 3)]).await;
@@ -213,7 +213,7 @@ pub async fn get_entry_only_for_its_tenant(fx: &Fixture) {
     assert_eq!(s.get_entry(&tid("nobody"), &mine.id).await.unwrap(), None);
 }
 
-pub async fn find_entries_by_digest(fx: &Fixture) {
+pub(crate) async fn find_entries_by_digest(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     let digest = h("the same file");
@@ -307,7 +307,7 @@ pub async fn find_entries_by_digest(fx: &Fixture) {
     );
 }
 
-pub async fn pending_in_submission_order(fx: &Fixture) {
+pub(crate) async fn pending_in_submission_order(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     // Given ids chosen so that id order, tenant order and submission
@@ -336,7 +336,7 @@ pub async fn pending_in_submission_order(fx: &Fixture) {
     assert_eq!(s.next_pending(0).await.unwrap(), vec![]);
 }
 
-pub async fn sequencer_lease_epochs(fx: &Fixture) {
+pub(crate) async fn sequencer_lease_epochs(fx: &Fixture) {
     let s = fx.store();
     let before = s.log_state().await.unwrap().epoch;
     let l1 = s.acquire_sequencer("node-a").await.unwrap().unwrap();
@@ -367,7 +367,7 @@ pub async fn sequencer_lease_epochs(fx: &Fixture) {
     assert_eq!(s.log_state().await.unwrap().epoch, l2.epoch);
 }
 
-pub async fn append_batch_happy_path(fx: &Fixture) {
+pub(crate) async fn append_batch_happy_path(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     let entries = put(s, (0..5).map(|n| entry(TENANT, n)).collect()).await;
@@ -439,7 +439,7 @@ pub async fn append_batch_happy_path(fx: &Fixture) {
     assert!(s.lease_alive(&lease).await.unwrap());
 }
 
-pub async fn stale_epoch_is_not_leader(fx: &Fixture) {
+pub(crate) async fn stale_epoch_is_not_leader(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     let entries = put(s, (0..4).map(|n| entry(TENANT, n)).collect()).await;
@@ -484,7 +484,7 @@ pub async fn stale_epoch_is_not_leader(fx: &Fixture) {
     assert_eq!(s.checkpoint(3).await.unwrap(), None);
 }
 
-pub async fn wrong_old_size_is_conflict(fx: &Fixture) {
+pub(crate) async fn wrong_old_size_is_conflict(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     let entries = put(s, (0..6).map(|n| entry(TENANT, n)).collect()).await;
@@ -517,7 +517,7 @@ pub async fn wrong_old_size_is_conflict(fx: &Fixture) {
     assert_eq!(s.log_state().await.unwrap().size, 4);
 }
 
-pub async fn sequenced_entries_cannot_be_reassigned(fx: &Fixture) {
+pub(crate) async fn sequenced_entries_cannot_be_reassigned(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     let entries = put(s, (0..6).map(|n| entry(TENANT, n)).collect()).await;
@@ -565,7 +565,7 @@ pub async fn sequenced_entries_cannot_be_reassigned(fx: &Fixture) {
     );
 }
 
-pub async fn inconsistent_batches_are_refused(fx: &Fixture) {
+pub(crate) async fn inconsistent_batches_are_refused(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     let entries = put(s, (0..8).map(|n| entry(TENANT, n)).collect()).await;
@@ -613,7 +613,7 @@ pub async fn inconsistent_batches_are_refused(fx: &Fixture) {
     assert_eq!(s.log_state().await.unwrap().root, seq.memory.root());
 }
 
-pub async fn cosignatures_add_replace_list(fx: &Fixture) {
+pub(crate) async fn cosignatures_add_replace_list(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     put(s, (0..3).map(|n| entry(TENANT, n)).collect()).await;
@@ -676,7 +676,7 @@ pub async fn cosignatures_add_replace_list(fx: &Fixture) {
     assert!(s.cosignatures(1).await.unwrap().is_empty());
 }
 
-pub async fn finalize_is_idempotent_and_covering(fx: &Fixture) {
+pub(crate) async fn finalize_is_idempotent_and_covering(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     put(s, (0..10).map(|n| entry(TENANT, n)).collect()).await;
@@ -739,7 +739,7 @@ pub async fn finalize_is_idempotent_and_covering(fx: &Fixture) {
     );
 }
 
-pub async fn read_hashes_missing_is_not_found(fx: &Fixture) {
+pub(crate) async fn read_hashes_missing_is_not_found(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
     assert_eq!(s.read_hashes(&[]).await.unwrap(), Vec::<Hash>::new());
@@ -777,7 +777,7 @@ pub async fn read_hashes_missing_is_not_found(fx: &Fixture) {
     }
 }
 
-pub async fn proofs_over_stored_tree_match_memory_tree(fx: &Fixture) {
+pub(crate) async fn proofs_over_stored_tree_match_memory_tree(fx: &Fixture) {
     const N: u64 = 1000;
     let s = fx.store();
     with_tenants(s).await;
@@ -853,7 +853,7 @@ pub async fn proofs_over_stored_tree_match_memory_tree(fx: &Fixture) {
     }
 }
 
-pub async fn concurrent_inserts_all_land(fx: &Fixture) {
+pub(crate) async fn concurrent_inserts_all_land(fx: &Fixture) {
     let s = fx.store.clone();
     with_tenants(s.as_ref()).await;
     let mut tasks = Vec::new();

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub(crate) const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-pub fn unique_suffix() -> String {
+pub(crate) fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -31,10 +31,10 @@ pub fn unique_suffix() -> String {
 }
 
 /// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl TempDir {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("notarium-store-test-{}", unique_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -47,12 +47,12 @@ impl Drop for TempDir {
     }
 }
 
-pub fn admin_url() -> String {
+pub(crate) fn admin_url() -> String {
     std::env::var("NOTARIUM_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
 }
 
 /// `url` with its database name replaced by `db`.
-pub fn url_with_db(url: &str, db: &str) -> String {
+pub(crate) fn url_with_db(url: &str, db: &str) -> String {
     let (main, query) = match url.split_once('?') {
         Some((m, q)) => (m, format!("?{q}")),
         None => (url, String::new()),
@@ -65,7 +65,7 @@ pub fn url_with_db(url: &str, db: &str) -> String {
     format!("{base}/{db}{query}")
 }
 
-pub async fn admin_client(url: &str) -> tokio_postgres::Client {
+pub(crate) async fn admin_client(url: &str) -> tokio_postgres::Client {
     let (client, conn) = match tokio_postgres::connect(url, tokio_postgres::NoTls).await {
         Ok(c) => c,
         Err(e) => panic!(
@@ -80,7 +80,7 @@ pub async fn admin_client(url: &str) -> tokio_postgres::Client {
 }
 
 /// The one value of a one-row, one-column query.
-pub async fn scalar<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+pub(crate) async fn scalar<T: for<'a> tokio_postgres::types::FromSql<'a>>(
     raw: &tokio_postgres::Client,
     sql: &str,
 ) -> T {
@@ -88,14 +88,14 @@ pub async fn scalar<T: for<'a> tokio_postgres::types::FromSql<'a>>(
 }
 
 /// A database created for one test and dropped (forcibly) after it.
-pub struct PgDb {
+pub(crate) struct PgDb {
     pub admin_url: String,
     pub name: String,
     pub url: String,
 }
 
 impl PgDb {
-    pub async fn create() -> Self {
+    pub(crate) async fn create() -> Self {
         let admin_url = admin_url();
         let name = format!("notarium_test_{}", unique_suffix());
         let admin = admin_client(&admin_url).await;
@@ -139,14 +139,14 @@ impl Drop for PgDb {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Sqlite,
     Postgres,
 }
 
 /// A migrated store on a fresh database, plus back doors for the tests.
 /// Fields drop in order: the store, then the database, then the directory.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub store: Arc<dyn Store>,
     pub kind: Kind,
     pub pg: Option<PgDb>,
@@ -155,7 +155,7 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub async fn new(kind: Kind) -> Self {
+    pub(crate) async fn new(kind: Kind) -> Self {
         let fx = match kind {
             Kind::Sqlite => {
                 let dir = TempDir::new();
@@ -185,12 +185,12 @@ impl Fixture {
         fx
     }
 
-    pub fn store(&self) -> &dyn Store {
+    pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 
     /// Runs SQL behind the store's back (to move the epoch, to count rows).
-    pub async fn raw_i64(&self, sql: &str) -> i64 {
+    pub(crate) async fn raw_i64(&self, sql: &str) -> i64 {
         match self.kind {
             Kind::Sqlite => {
                 let path = self.sqlite_path.clone().unwrap();
@@ -211,20 +211,20 @@ impl Fixture {
     }
 }
 
-pub const TENANT: &str = "acme";
+pub(crate) const TENANT: &str = "acme";
 
-pub const OTHER: &str = "globex";
+pub(crate) const OTHER: &str = "globex";
 
 /// A submitter id of the tests.
-pub fn tid(s: &str) -> notarium_core::entry::SubmitterId {
+pub(crate) fn tid(s: &str) -> notarium_core::entry::SubmitterId {
     notarium_core::entry::SubmitterId::parse(s).unwrap()
 }
 
-pub fn h(tag: &str) -> Hash {
+pub(crate) fn h(tag: &str) -> Hash {
     merkle::sha256(tag.as_bytes())
 }
 
-pub fn entry(tenant: &str, n: u64) -> NewEntry {
+pub(crate) fn entry(tenant: &str, n: u64) -> NewEntry {
     let salt = h(&format!("salt {n}"));
     NewEntry {
         id: format!("{:032x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15 + 1),
@@ -243,7 +243,7 @@ pub fn entry(tenant: &str, n: u64) -> NewEntry {
 /// `entry(tenant, n)` under an id of the form the notary gave out before
 /// PostgreSQL schema v8: its received time in milliseconds (48
 /// bits, at or above 2^40), then 80 random bits.
-pub fn old_entry(tenant: &str, n: u64) -> NewEntry {
+pub(crate) fn old_entry(tenant: &str, n: u64) -> NewEntry {
     let mut e = entry(tenant, n);
     let random: String = h(&format!("id {n}"))[..10]
         .iter()
@@ -255,19 +255,19 @@ pub fn old_entry(tenant: &str, n: u64) -> NewEntry {
 
 /// Inserts `entries` in one commit and returns them as stored, under the
 /// ids the store gave them.
-pub async fn put(store: &dyn Store, mut entries: Vec<NewEntry>) -> Vec<NewEntry> {
+pub(crate) async fn put(store: &dyn Store, mut entries: Vec<NewEntry>) -> Vec<NewEntry> {
     store.insert_entries(&mut entries).await.unwrap();
     entries
 }
 
-pub async fn with_tenants(store: &dyn Store) {
+pub(crate) async fn with_tenants(store: &dyn Store) {
     store.add_tenant(&tid(TENANT), 1).await.unwrap();
     store.add_tenant(&tid(OTHER), 2).await.unwrap();
 }
 
 /// A fresh PostgreSQL database at the current schema with both tenants:
 /// the database (dropped with it), the store, and a raw connection.
-pub async fn pg_store_with_tenants() -> (PgDb, PostgresStore, tokio_postgres::Client) {
+pub(crate) async fn pg_store_with_tenants() -> (PgDb, PostgresStore, tokio_postgres::Client) {
     let db = PgDb::create().await;
     let store = PostgresStore::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
@@ -278,7 +278,7 @@ pub async fn pg_store_with_tenants() -> (PgDb, PostgresStore, tokio_postgres::Cl
 
 /// A fresh SQLite store (in its own directory) at the current schema with
 /// both tenants, and its file's path.
-pub async fn sqlite_store_with_tenants() -> (TempDir, PathBuf, SqliteStore) {
+pub(crate) async fn sqlite_store_with_tenants() -> (TempDir, PathBuf, SqliteStore) {
     let dir = TempDir::new();
     let path = dir.0.join("notary.db");
     let store = SqliteStore::open(&path).unwrap();
@@ -288,13 +288,13 @@ pub async fn sqlite_store_with_tenants() -> (TempDir, PathBuf, SqliteStore) {
 }
 
 /// The sequencer's side of the work: a frontier kept in step with the log.
-pub struct Seq {
+pub(crate) struct Seq {
     pub frontier: Frontier,
     pub memory: MemoryTree,
 }
 
 impl Seq {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Seq {
             frontier: Frontier::new(),
             memory: MemoryTree::new(),
@@ -303,7 +303,7 @@ impl Seq {
 
     /// The batch for `leaves` on top of the current log, without committing
     /// to it (call `commit` once the store accepted it).
-    pub fn batch(&self, leaves: &[PendingLeaf]) -> (Batch, Frontier) {
+    pub(crate) fn batch(&self, leaves: &[PendingLeaf]) -> (Batch, Frontier) {
         let mut f = self.frontier.clone();
         let old_size = f.size();
         let mut nodes = Vec::new();
@@ -324,7 +324,7 @@ impl Seq {
         (batch, f)
     }
 
-    pub fn commit(&mut self, batch: &Batch, f: Frontier, leaves: &[PendingLeaf]) {
+    pub(crate) fn commit(&mut self, batch: &Batch, f: Frontier, leaves: &[PendingLeaf]) {
         assert_eq!(batch.checkpoint.size, f.size());
         self.frontier = f;
         for l in leaves {
@@ -333,7 +333,7 @@ impl Seq {
     }
 
     /// Sequences the next `n` pending entries.
-    pub async fn sequence(&mut self, store: &dyn Store, lease: &Lease, n: u32) -> Batch {
+    pub(crate) async fn sequence(&mut self, store: &dyn Store, lease: &Lease, n: u32) -> Batch {
         let leaves = store.next_pending(n).await.unwrap();
         assert_eq!(leaves.len(), n as usize, "not enough pending entries");
         let (batch, f) = self.batch(&leaves);
@@ -344,19 +344,19 @@ impl Seq {
 }
 
 /// Runs a plan over the store's hashes: one `read_hashes`, then the fold.
-pub async fn over_store(store: &dyn Store, plan: Plan) -> Vec<Hash> {
+pub(crate) async fn over_store(store: &dyn Store, plan: Plan) -> Vec<Hash> {
     let hashes = store.read_hashes(plan.ids()).await.unwrap();
     assert_eq!(hashes.len(), plan.ids().len());
     plan.fold(&hashes).unwrap()
 }
 
 /// The frontier of the stored tree of `size`.
-pub async fn stored_frontier(store: &dyn Store, size: u64) -> Frontier {
+pub(crate) async fn stored_frontier(store: &dyn Store, size: u64) -> Frontier {
     let hashes = store.read_hashes(&Frontier::plan(size)).await.unwrap();
     Frontier::from_hashes(size, hashes).unwrap()
 }
 
-pub fn final_cp(size: u64, tag: &str) -> FinalCheckpoint {
+pub(crate) fn final_cp(size: u64, tag: &str) -> FinalCheckpoint {
     FinalCheckpoint {
         size,
         note: format!("notarium.test/log\n{size}\n<root>\n\n— notary sig\n— court {tag}\n"),
@@ -369,7 +369,7 @@ pub fn final_cp(size: u64, tag: &str) -> FinalCheckpoint {
 }
 
 /// How many migrations the repository has for `store`.
-pub fn migration_files(store: &str) -> i64 {
+pub(crate) fn migration_files(store: &str) -> i64 {
     let dir = format!("{}/../../migrations/{store}", env!("CARGO_MANIFEST_DIR"));
     let n = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{dir}: {e}"))
@@ -380,7 +380,7 @@ pub fn migration_files(store: &str) -> i64 {
 }
 
 /// Polls `f` until it yields a value or `secs` pass.
-pub async fn poll_until<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+pub(crate) async fn poll_until<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -398,14 +398,14 @@ where
     }
 }
 
-pub fn pg_url(fx: &Fixture) -> String {
+pub(crate) fn pg_url(fx: &Fixture) -> String {
     fx.pg.as_ref().unwrap().url.clone()
 }
 
 /// Makes the stored log `size` leaves long as far as a sequencer can tell:
 /// for each level, the stored chunk that holds its last node (arbitrary
 /// hashes), which the next batch reads as an edge or extends.
-pub async fn fake_log(raw: &tokio_postgres::Client, size: u64) {
+pub(crate) async fn fake_log(raw: &tokio_postgres::Client, size: u64) {
     for level in 0..64u32 {
         let count = size >> level;
         if count == 0 {
@@ -431,7 +431,7 @@ pub async fn fake_log(raw: &tokio_postgres::Client, size: u64) {
 }
 
 /// Each `group_lookup` row's partition and log index, in index order.
-pub async fn lookup_placement(raw: &tokio_postgres::Client) -> Vec<(String, i64)> {
+pub(crate) async fn lookup_placement(raw: &tokio_postgres::Client) -> Vec<(String, i64)> {
     raw.query(
         "SELECT tableoid::regclass::text, idx FROM group_lookup ORDER BY idx",
         &[],
@@ -444,7 +444,7 @@ pub async fn lookup_placement(raw: &tokio_postgres::Client) -> Vec<(String, i64)
 }
 
 #[test]
-pub fn test_database_urls_keep_host_and_options() {
+pub(crate) fn test_database_urls_keep_host_and_options() {
     assert_eq!(
         url_with_db("postgres://postgres@127.0.0.1:5432/postgres", "x"),
         "postgres://postgres@127.0.0.1:5432/x"
@@ -458,7 +458,7 @@ pub fn test_database_urls_keep_host_and_options() {
 
 /// What the tests compare to show that a refused call changed nothing.
 #[derive(Debug, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub state: LogState,
     pub pending: Vec<PendingLeaf>,
     pub pending_count: u64,
@@ -468,7 +468,7 @@ pub struct Snapshot {
     pub checkpoints_stored: i64,
 }
 
-pub async fn snapshot(fx: &Fixture, ids: &[NewEntry]) -> Snapshot {
+pub(crate) async fn snapshot(fx: &Fixture, ids: &[NewEntry]) -> Snapshot {
     let s = fx.store();
     let mut indexes = Vec::new();
     for e in ids {
@@ -492,6 +492,6 @@ pub async fn snapshot(fx: &Fixture, ids: &[NewEntry]) -> Snapshot {
 }
 
 /// Found entries as (id, log index), to compare with what a test expects.
-pub fn found(v: Vec<notarium_store::StoredEntry>) -> Vec<(String, Option<u64>)> {
+pub(crate) fn found(v: Vec<notarium_store::StoredEntry>) -> Vec<(String, Option<u64>)> {
     v.into_iter().map(|e| (e.entry.id, e.log_index)).collect()
 }

@@ -18,37 +18,37 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-pub const ORIGIN: &str = "notarium.example/log";
-pub const COURT: &str = "court.example/witness";
-pub const BIN: &str = env!("CARGO_BIN_EXE_notarium-witness");
+pub(crate) const ORIGIN: &str = "notarium.example/log";
+pub(crate) const COURT: &str = "court.example/witness";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_notarium-witness");
 /// How long a witness may take to say it is listening.
-pub const READY_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const READY_DEADLINE: Duration = Duration::from_secs(30);
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub fn certs(name: &str) -> PathBuf {
+pub(crate) fn certs(name: &str) -> PathBuf {
     repo().join("certs").join(name)
 }
 
-pub fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures/pki").join(name)
 }
 
-pub fn read(p: &Path) -> String {
+pub(crate) fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-pub fn key(p: &Path) -> SigningKey {
+pub(crate) fn key(p: &Path) -> SigningKey {
     SigningKey::from_pkcs8_pem(&read(p)).unwrap()
 }
 
-pub fn cert(p: &Path) -> CertInfo {
+pub(crate) fn cert(p: &Path) -> CertInfo {
     certs_from_pem_file(&read(p)).unwrap().remove(0)
 }
 
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -56,7 +56,7 @@ pub fn now() -> u64 {
 }
 
 /// A log: an in-memory tree and the development notary key.
-pub struct Log {
+pub(crate) struct Log {
     pub origin: String,
     pub tree: MemoryTree,
     pub key: SigningKey,
@@ -64,11 +64,11 @@ pub struct Log {
 
 impl Log {
     /// The development log with `leaves` leaves; `seed` makes forks differ.
-    pub fn new(leaves: u64, seed: &str) -> Self {
+    pub(crate) fn new(leaves: u64, seed: &str) -> Self {
         Self::with_key(ORIGIN, leaves, seed, key(&certs("notary.key")))
     }
 
-    pub fn with_key(origin: &str, leaves: u64, seed: &str, key: SigningKey) -> Self {
+    pub(crate) fn with_key(origin: &str, leaves: u64, seed: &str, key: SigningKey) -> Self {
         let mut tree = MemoryTree::new();
         for i in 0..leaves {
             tree.push_leaf_data(format!("{seed} leaf {i}").as_bytes());
@@ -80,30 +80,30 @@ impl Log {
         }
     }
 
-    pub fn root(&self, size: u64) -> Hash {
+    pub(crate) fn root(&self, size: u64) -> Hash {
         self.tree.root_at(size).unwrap()
     }
 
-    pub fn checkpoint(&self, size: u64) -> Checkpoint {
+    pub(crate) fn checkpoint(&self, size: u64) -> Checkpoint {
         Checkpoint::new(&self.origin, size, self.root(size)).unwrap()
     }
 
     /// The checkpoint of `size` as a note signed by the log's key.
-    pub fn note(&self, size: u64) -> Note {
+    pub(crate) fn note(&self, size: u64) -> Note {
         self.checkpoint(size).signed_note(&self.key).unwrap()
     }
 
-    pub fn proof(&self, old: u64, new: u64) -> Vec<Hash> {
+    pub(crate) fn proof(&self, old: u64, new: u64) -> Vec<Hash> {
         self.tree.consistency_proof(old, new).unwrap()
     }
 
     /// A correct add-checkpoint body from `old` to `new`.
-    pub fn body(&self, old: u64, new: u64) -> String {
+    pub(crate) fn body(&self, old: u64, new: u64) -> String {
         body(old, &self.proof(old, new), &self.note(new).to_text())
     }
 }
 
-pub fn body(old: u64, proof: &[Hash], note: &str) -> String {
+pub(crate) fn body(old: u64, proof: &[Hash], note: &str) -> String {
     let mut s = format!("old {old}\n");
     for h in proof {
         s.push_str(&b64(h));
@@ -116,7 +116,7 @@ pub fn body(old: u64, proof: &[Hash], note: &str) -> String {
 
 /// Parses a 200 body: exactly one cosignature line by the court witness,
 /// verified over `cp` with the court certificate's key.
-pub fn check_cosignature(body: &str, cp: &Checkpoint, witness_cert: &Path) -> Cosignature {
+pub(crate) fn check_cosignature(body: &str, cp: &Checkpoint, witness_cert: &Path) -> Cosignature {
     let cert = cert(witness_cert);
     let name = cert.common_name.clone().unwrap();
     assert!(body.ends_with('\n'), "{body:?}");
@@ -133,7 +133,7 @@ pub fn check_cosignature(body: &str, cp: &Checkpoint, witness_cert: &Path) -> Co
     cs
 }
 
-pub fn client() -> reqwest::blocking::Client {
+pub(crate) fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
@@ -142,13 +142,13 @@ pub fn client() -> reqwest::blocking::Client {
 
 /// A response, read whole.
 #[derive(Debug)]
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: u16,
     pub content_type: String,
     pub body: String,
 }
 
-pub fn resp(r: reqwest::blocking::Response) -> Resp {
+pub(crate) fn resp(r: reqwest::blocking::Response) -> Resp {
     let status = r.status().as_u16();
     let content_type = r
         .headers()
@@ -163,14 +163,14 @@ pub fn resp(r: reqwest::blocking::Response) -> Resp {
 }
 
 /// A witness configuration in a temporary folder.
-pub struct Setup {
+pub(crate) struct Setup {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub state: PathBuf,
 }
 
 /// Options of [`Setup::with`].
-pub struct Opts<'a> {
+pub(crate) struct Opts<'a> {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub prefix: &'a str,
@@ -195,11 +195,11 @@ impl Default for Opts<'_> {
 
 impl Setup {
     /// The court witness for the development log, state initialised.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with(Opts::default())
     }
 
-    pub fn with(o: Opts<'_>) -> Self {
+    pub(crate) fn with(o: Opts<'_>) -> Self {
         let s = Self::config_only(o);
         let out = s.run(&["init"]);
         assert!(out.0.success(), "init failed: {}", out.2);
@@ -207,7 +207,7 @@ impl Setup {
     }
 
     /// Writes the config, does not run init.
-    pub fn config_only(o: Opts<'_>) -> Self {
+    pub(crate) fn config_only(o: Opts<'_>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("witness.toml");
         let state = dir.path().join("state.sqlite");
@@ -226,7 +226,7 @@ impl Setup {
     }
 
     /// Runs `notarium-witness <cmd> --config FILE [args]` to completion.
-    pub fn run(&self, args: &[&str]) -> (ExitStatus, String, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (ExitStatus, String, String) {
         let out = Command::new(BIN)
             .arg(args[0])
             .arg("--config")
@@ -244,7 +244,7 @@ impl Setup {
     }
 
     /// `export --origin O`, parsed.
-    pub fn export(&self, origin: &str) -> Vec<serde_json::Value> {
+    pub(crate) fn export(&self, origin: &str) -> Vec<serde_json::Value> {
         let (st, out, err) = self.run(&["export", "--origin", origin]);
         assert!(st.success(), "export failed: {err}");
         out.lines()
@@ -252,20 +252,20 @@ impl Setup {
             .collect()
     }
 
-    pub fn cosigned(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn cosigned(&self) -> Vec<serde_json::Value> {
         self.export(ORIGIN)
             .into_iter()
             .filter(|v| v["kind"] == "cosigned")
             .collect()
     }
 
-    pub fn start(&self) -> Witness {
+    pub(crate) fn start(&self) -> Witness {
         Witness::start(&self.config, &self.dir.path().join("stderr.log"))
     }
 }
 
 /// A running `notarium-witness serve`.
-pub struct Witness {
+pub(crate) struct Witness {
     child: Option<Child>,
     pub url: String,
     pub stderr: PathBuf,
@@ -273,7 +273,7 @@ pub struct Witness {
 
 impl Witness {
     /// Spawns the binary and waits, with a deadline, for its readiness line.
-    pub fn start(config: &Path, stderr: &Path) -> Self {
+    pub(crate) fn start(config: &Path, stderr: &Path) -> Self {
         let err = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -317,7 +317,7 @@ impl Witness {
         }
     }
 
-    pub fn add(
+    pub(crate) fn add(
         &self,
         c: &reqwest::blocking::Client,
         body: impl Into<reqwest::blocking::Body>,
@@ -330,7 +330,7 @@ impl Witness {
         )
     }
 
-    pub fn latest(&self, c: &reqwest::blocking::Client, origin: &str) -> Resp {
+    pub(crate) fn latest(&self, c: &reqwest::blocking::Client, origin: &str) -> Resp {
         resp(
             c.get(format!("{}/checkpoint?origin={origin}", self.url))
                 .send()
@@ -338,24 +338,24 @@ impl Witness {
         )
     }
 
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// Hands the process over (it is no longer killed on drop).
-    pub fn into_child(mut self) -> Child {
+    pub(crate) fn into_child(mut self) -> Child {
         self.child.take().unwrap()
     }
 
     /// SIGKILL, and reap.
-    pub fn kill9(mut self) {
+    pub(crate) fn kill9(mut self) {
         let mut child = self.child.take().unwrap();
         child.kill().unwrap();
         child.wait().unwrap();
     }
 
     /// SIGTERM, then wait (with a deadline) for the exit status.
-    pub fn terminate(mut self, deadline: Duration) -> ExitStatus {
+    pub(crate) fn terminate(mut self, deadline: Duration) -> ExitStatus {
         let mut child = self.child.take().unwrap();
         let pid = child.id().to_string();
         let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
