@@ -161,10 +161,17 @@ fn run(args: &Args) -> Result<Report, UsageError> {
     };
     let mut crls = Vec::new();
     for p in &args.crl {
-        crls.extend(
-            Crl::from_file(&read_file(p, "CRL")?)
-                .map_err(|e| UsageError(format!("CRL {}: {e}", p.display())))?,
-        );
+        let found = Crl::from_file(&read_file(p, "CRL")?)
+            .map_err(|e| UsageError(format!("CRL {}: {e}", p.display())))?;
+        // A file that names no revocation list would silently mean
+        // "nothing is revoked".
+        if found.is_empty() {
+            return Err(UsageError(format!(
+                "CRL {} holds no X509 CRL PEM block",
+                p.display()
+            )));
+        }
+        crls.extend(found);
     }
     let verifier = Verifier::new(trust_roots(args)?, args.origin.clone(), policy)
         .with_max_skew(args.max_skew)
