@@ -87,6 +87,7 @@ fn prepare() -> Prepared {
                 subject: format!("CN={origin}"),
                 not_before: 0,
                 not_after: i64::MAX,
+                until: None,
             }],
         });
         let mut v = Vec::new();

@@ -82,8 +82,75 @@ pub struct WitnessSection {
 pub struct LogSection {
     pub origin: String,
     /// PEM files, each with a notary certificate (OU notary, CN = origin)
-    /// first, then any intermediate CA.
-    pub notary_certificates: Vec<PathBuf>,
+    /// first, then any intermediate CA; each either a path or, during a key
+    /// rotation, `{ file = "...", until = "YYYY-MM-DDTHH:MM:SSZ" }`.
+    pub notary_certificates: Vec<NotaryCertificate>,
+}
+
+/// A trusted notary certificate: `"notary.pem"`, or
+/// `{ file = "notary.pem", until = "2027-01-15T00:00:00Z" }` when the key is
+/// being rotated out: the witness refuses its signatures from `until` on (the
+/// end of the overlap), whatever the certificate's own validity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotaryCertificate {
+    pub file: PathBuf,
+    /// As written (a TOML string or date-time), checked by [`Settings`].
+    pub until: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for NotaryCertificate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NotaryCertificate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a PEM file path, or a table { file = \"notary.pem\", until = \"2027-01-15T00:00:00Z\" }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NotaryCertificate, E> {
+                Ok(NotaryCertificate {
+                    file: v.into(),
+                    until: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<NotaryCertificate, A::Error> {
+                let (mut file, mut until) = (None, None);
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "file" => file = Some(m.next_value::<PathBuf>()?),
+                        "until" => {
+                            until = Some(match m.next_value::<toml::Value>()? {
+                                toml::Value::String(s) => s,
+                                toml::Value::Datetime(t) => t.to_string(),
+                                other => {
+                                    return Err(de::Error::custom(format!(
+                                        "until: {other} is not a UTC time like \"2027-01-15T00:00:00Z\""
+                                    )));
+                                }
+                            })
+                        }
+                        other => return Err(de::Error::unknown_field(other, &["file", "until"])),
+                    }
+                }
+                Ok(NotaryCertificate {
+                    file: file.ok_or_else(|| de::Error::missing_field("file"))?,
+                    until,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` (or with milliseconds) to Unix seconds.
+fn parse_utc(text: &str) -> Option<i64> {
+    let t = match text.len() {
+        20 if text.ends_with('Z') => format!("{}.000Z", &text[..19]),
+        _ => text.to_string(),
+    };
+    UtcMillis::parse(&t).ok().map(|t| t.unix_seconds())
 }
 
 fn default_listen() -> String {
@@ -139,7 +206,9 @@ impl ConfigFile {
         resolve(&mut file.witness.key);
         file.witness.trust_roots.iter_mut().for_each(resolve);
         for log in &mut file.logs {
-            log.notary_certificates.iter_mut().for_each(resolve);
+            log.notary_certificates
+                .iter_mut()
+                .for_each(|n| resolve(&mut n.file));
         }
         if let Ok(v) = std::env::var(ENV_LISTEN) {
             file.listen = v;
@@ -302,8 +371,9 @@ impl Settings {
                 return Err(format!("{setting}: notary_certificates is empty"));
             }
             let mut keys: Vec<TrustedKey> = Vec::new();
-            for p in &log.notary_certificates {
-                let what = format!("{setting} notary_certificates");
+            for (j, nc) in log.notary_certificates.iter().enumerate() {
+                let p = &nc.file;
+                let what = format!("{setting} notary_certificates[{j}]");
                 let (c, inter) = read_certs(&what, p)?;
                 check_signer(&what, p, &c)?;
                 let at = format!("{what}: {} (\"{}\")", p.display(), c.subject);
@@ -330,23 +400,47 @@ impl Settings {
                         .chain(&c, &inter, now.clamp(c.not_before, c.not_after - 1))
                         .map_err(|e| format!("{what}: {}: {e}", p.display()))?;
                 }
-                if !keys.iter().any(|k| k.key == c.key) {
-                    keys.push(TrustedKey::from_cert(&c));
+                let until = match &nc.until {
+                    None => None,
+                    Some(text) => {
+                        let u = parse_utc(text).ok_or_else(|| {
+                            format!(
+                                "{what}: until \"{text}\" is not a UTC time like \"2027-01-15T00:00:00Z\""
+                            )
+                        })?;
+                        if u <= c.not_before {
+                            return Err(format!(
+                                "{at}: until {} is not after the certificate's notBefore {}, so it would never be trusted",
+                                when(u),
+                                when(c.not_before)
+                            ));
+                        }
+                        Some(u)
+                    }
+                };
+                if keys.iter().any(|k| {
+                    k.key == c.key && k.not_before == c.not_before && k.not_after == c.not_after
+                }) {
+                    return Err(format!("{at}: this certificate is listed twice"));
                 }
+                keys.push(TrustedKey {
+                    until,
+                    ..TrustedKey::from_cert(&c)
+                });
             }
-            if !keys
-                .iter()
-                .any(|k| k.not_before <= now && now <= k.not_after)
-            {
+            if !keys.iter().any(|k| k.valid_at(now)) {
                 return Err(format!(
-                    "{setting}: no notary certificate is valid now ({}): {}",
+                    "{setting}: no notary certificate is trusted now ({}): {}",
                     when(now),
                     keys.iter()
                         .map(|k| format!(
-                            "\"{}\" valid from {} to {}",
+                            "\"{}\" valid from {} to {}{}",
                             k.subject,
                             when(k.not_before),
-                            when(k.not_after)
+                            when(k.not_after),
+                            k.until
+                                .map(|u| format!(", trusted until {}", when(u)))
+                                .unwrap_or_default()
                         ))
                         .collect::<Vec<_>>()
                         .join("; ")

@@ -42,6 +42,9 @@ pub struct TrustedKey {
     /// Unix seconds.
     pub not_before: i64,
     pub not_after: i64,
+    /// The end of a rotation overlap (Unix seconds): from then on the key is
+    /// refused even though its certificate may still be valid.
+    pub until: Option<i64>,
 }
 
 impl TrustedKey {
@@ -51,11 +54,33 @@ impl TrustedKey {
             subject: c.subject.clone(),
             not_before: c.not_before,
             not_after: c.not_after,
+            until: None,
         }
     }
 
-    fn valid_at(&self, t: i64) -> bool {
-        self.not_before <= t && t < self.not_after
+    /// Trusted at `t`: within its certificate's validity and before the end
+    /// of its overlap, if it has one.
+    pub fn valid_at(&self, t: i64) -> bool {
+        self.not_before <= t && t < self.not_after && self.until.is_none_or(|u| t < u)
+    }
+
+    /// Why it is not trusted at `t`.
+    fn why_not_at(&self, t: i64) -> String {
+        match self.until {
+            Some(u) if t >= u && self.not_before <= t && t < self.not_after => format!(
+                "the notary certificate \"{}\" was trusted until {} (the end of its rotation overlap), not at {}",
+                self.subject,
+                time_text(u),
+                time_text(t)
+            ),
+            _ => format!(
+                "the certificate \"{}\" is valid from {} to {}, not at {}",
+                self.subject,
+                time_text(self.not_before),
+                time_text(self.not_after),
+                time_text(t)
+            ),
+        }
     }
 }
 
@@ -232,29 +257,30 @@ fn trusted_signatures(log: &LogKeys, note: &Note, now: i64) -> Result<Vec<NoteSi
         // SPEC: "The witness MUST verify the checkpoint signature against the
         // public key(s) it trusts for the checkpoint origin, and it MUST
         // ignore signatures from unknown keys." (Known = key name is the
-        // origin and key ID is that of a trusted key.)
-        for tk in log
+        // origin and key ID is that of a trusted key.) One key may come with
+        // several certificates (a certificate renewed for the same key): it
+        // is trusted while any of them is.
+        let certs: Vec<&TrustedKey> = log
             .keys
             .iter()
             .filter(|tk| is_notary_signature_by(sig, &log.origin, &tk.key))
-        {
-            verify_notary_signature(note.text(), sig, &tk.key).map_err(|_| {
-                Refusal::Untrusted(format!(
-                    "the signature by the key of \"{}\" does not verify",
-                    tk.subject
-                ))
-            })?;
-            if tk.valid_at(now) {
-                ok.push(sig.clone());
-            } else {
-                outside_validity.push(format!(
-                    "the certificate \"{}\" is valid from {} to {}, not at {}",
-                    tk.subject,
-                    time_text(tk.not_before),
-                    time_text(tk.not_after),
-                    time_text(now)
-                ));
+            .collect();
+        let mut verified: Vec<&VerifyingKey> = Vec::new();
+        for tk in &certs {
+            if !verified.contains(&&tk.key) {
+                verify_notary_signature(note.text(), sig, &tk.key).map_err(|_| {
+                    Refusal::Untrusted(format!(
+                        "the signature by the key of \"{}\" does not verify",
+                        tk.subject
+                    ))
+                })?;
+                verified.push(&tk.key);
             }
+        }
+        if certs.iter().any(|tk| tk.valid_at(now)) {
+            ok.push(sig.clone());
+        } else {
+            outside_validity.extend(certs.iter().map(|tk| tk.why_not_at(now)));
         }
     }
     // SPEC: "If none of the signatures verify against a trusted public key,
@@ -463,6 +489,19 @@ mod tests {
     const T0: u64 = 1_893_456_000;
 
     fn fixture(notary_window: (i64, i64)) -> Fixture {
+        fixture_keys(|notary| {
+            vec![TrustedKey {
+                key: notary.public().clone(),
+                subject: "CN=o.example/log".into(),
+                not_before: notary_window.0,
+                not_after: notary_window.1,
+                until: None,
+            }]
+        })
+    }
+
+    /// A witness trusting the keys `keys` makes from the notary key.
+    fn fixture_keys(keys: impl FnOnce(&SigningKey) -> Vec<TrustedKey>) -> Fixture {
         let cert = certs_from_pem_file(include_str!("../../../certs/court.pem"))
             .unwrap()
             .remove(0);
@@ -478,12 +517,7 @@ mod tests {
             },
             vec![LogKeys {
                 origin: ORIGIN.into(),
-                keys: vec![TrustedKey {
-                    key: notary.public().clone(),
-                    subject: "CN=o.example/log".into(),
-                    not_before: notary_window.0,
-                    not_after: notary_window.1,
-                }],
+                keys: keys(&notary),
             }],
             MemoryState::new(),
             clock.clone(),
@@ -562,6 +596,59 @@ mod tests {
         );
         let f = fixture((T0 as i64 + 1, i64::MAX));
         assert!(matches!(f.add(0, 10), Err(Refusal::Untrusted(_))));
+    }
+
+    fn key(subject: &str, key: &SigningKey, until: Option<u64>) -> TrustedKey {
+        TrustedKey {
+            key: key.public().clone(),
+            subject: subject.into(),
+            not_before: 0,
+            not_after: i64::MAX,
+            until: until.map(|u| u as i64),
+        }
+    }
+
+    #[test]
+    fn an_old_notary_key_is_trusted_until_its_overlap_ends_while_serving() {
+        let old = SigningKey::from_pkcs8_der(&SigningKey::generate_pkcs8().unwrap()).unwrap();
+        let old_trusted = key("CN=old", &old, Some(T0 + 10));
+        let mut f = fixture_keys(|new| vec![key("CN=new", new, None), old_trusted]);
+        let new = std::mem::replace(&mut f.notary, old);
+        // During the overlap the old key is accepted ...
+        assert_eq!(f.add(0, 10).unwrap().size, 10);
+        f.clock.0.store(T0 + 9, Ordering::SeqCst);
+        assert_eq!(f.add(10, 12).unwrap().size, 12);
+        // ... and from its end on, refused with the reason, the state
+        // unchanged; the new key goes on.
+        f.clock.0.store(T0 + 10, Ordering::SeqCst);
+        let r = f.add(12, 20);
+        assert!(
+            matches!(r, Err(Refusal::Untrusted(ref m)) if m.contains("\"CN=old\" was trusted until 2030-01-01T00:00:10Z (the end of its rotation overlap), not at 2030-01-01T00:00:10Z")),
+            "{r:?}"
+        );
+        assert_eq!(f.witness.latest(ORIGIN).unwrap().size, 12);
+        f.notary = new;
+        assert_eq!(f.add(12, 20).unwrap().size, 20);
+    }
+
+    #[test]
+    fn a_key_with_a_renewed_certificate_is_trusted_while_either_is_valid() {
+        let mut f = fixture_keys(|notary| {
+            vec![
+                TrustedKey {
+                    not_after: T0 as i64 - 1,
+                    ..key("CN=expired", notary, None)
+                },
+                TrustedKey {
+                    not_before: T0 as i64 - 100,
+                    ..key("CN=renewed", notary, None)
+                },
+            ]
+        });
+        assert_eq!(f.add(0, 10).unwrap().size, 10);
+        // Another key is not trusted through either certificate.
+        f.notary = SigningKey::from_pkcs8_der(&SigningKey::generate_pkcs8().unwrap()).unwrap();
+        assert!(matches!(f.add(10, 20), Err(Refusal::Untrusted(_))));
     }
 
     #[test]

@@ -219,6 +219,48 @@ fn every_configuration_problem_exits_2_with_a_message_naming_it() {
             "configured twice",
         ),
         (broken("[[log]]", "[[nolog]]"), "unknown field `nolog`"),
+        // The rotation overlap (docs/operations.md): each notary certificate
+        // may carry the time its key stops being trusted.
+        (
+            broken(
+                &format!("[{notary}]"),
+                &format!("[{{ file = {notary}, until = \"tomorrow\" }}]"),
+            ),
+            "until \"tomorrow\" is not a UTC time like \"2027-01-15T00:00:00Z\"",
+        ),
+        (
+            broken(
+                &format!("[{notary}]"),
+                &format!("[{{ file = {notary}, until = 2024-06-01T00:00:00Z }}]"),
+            ),
+            "is not after the certificate's notBefore 2025-01-01T00:00:00Z, so it would never be trusted",
+        ),
+        (
+            broken(
+                &format!("[{notary}]"),
+                &format!("[{{ file = {notary}, until = \"2026-01-01T00:00:00Z\" }}]"),
+            ),
+            "no notary certificate is trusted now",
+        ),
+        (
+            broken(&format!("[{notary}]"), &format!("[{{ path = {notary} }}]")),
+            "unknown field `path`",
+        ),
+        (
+            broken(
+                &format!("[{notary}]"),
+                "[{ until = \"2030-01-01T00:00:00Z\" }]",
+            ),
+            "missing field `file`",
+        ),
+        (
+            broken(&format!("[{notary}]"), "[42]"),
+            "a PEM file path, or a table",
+        ),
+        (
+            broken(&format!("[{notary}]"), &format!("[{notary}, {notary}]")),
+            "this certificate is listed twice",
+        ),
     ];
     for (s, expected) in cases {
         let text = std::fs::read_to_string(&s.config).unwrap();
