@@ -72,6 +72,12 @@ pub struct LogSection {
     /// Intermediate CA certificates between the notary and the root.
     #[serde(default)]
     pub chain_files: Vec<PathBuf>,
+    /// After a key rotation: the certificates of the keys this log signed
+    /// with before (same origin), so that checkpoints they signed still
+    /// become final with the right certificate. Their intermediates go in
+    /// `chain_files`.
+    #[serde(default)]
+    pub previous_cert_files: Vec<PathBuf>,
     /// How often the sequencer appends what is pending. Unset: 100 ms on
     /// the embedded store, 500 ms on PostgreSQL (see [`default_interval`]).
     #[serde(default)]
@@ -110,6 +116,12 @@ pub struct WitnessSection {
     pub cert_file: PathBuf,
     #[serde(default)]
     pub chain_files: Vec<PathBuf>,
+    /// During a certificate renewal: the witness's other certificates (same
+    /// name and role, the old or the new key). A cosignature is accepted
+    /// from any of them that is valid at its time, and each final
+    /// checkpoint carries the one that signed it.
+    #[serde(default)]
+    pub previous_cert_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -183,7 +195,39 @@ pub struct WitnessConfig {
     pub url: String,
     pub name: String,
     pub role: Role,
+    /// Its certificates: `cert_file` first, then `previous_cert_files`.
+    pub certs: Vec<SignerCert>,
+}
+
+/// A signer certificate that certificates may carry.
+#[derive(Debug, Clone)]
+pub struct SignerCert {
     pub cert: CertInfo,
+    /// PEM of the certificate, then of the intermediates on its path to a
+    /// trust root (the root itself is not included).
+    pub pems: Vec<String>,
+}
+
+impl SignerCert {
+    /// Checks the chain within the certificate's validity (a previous
+    /// certificate may have expired: it still backs what it signed then).
+    fn new(
+        roots: &TrustRoots,
+        cert: CertInfo,
+        pool: &[CertInfo],
+        now: i64,
+        what: &str,
+    ) -> Result<(Self, notarium_core::identity::Chain), ConfigError> {
+        let at = now.clamp(cert.not_before, cert.not_after - 1);
+        let chain = roots
+            .chain(&cert, pool, at)
+            .map_err(|e| err(format!("{what}: {e}")))?;
+        let pems = chain.certs[..chain.certs.len() - 1]
+            .iter()
+            .map(|c| pem_encode("CERTIFICATE", &c.der))
+            .collect();
+        Ok((SignerCert { cert, pems }, chain))
+    }
 }
 
 /// Everything validated, keys loaded.
@@ -196,8 +240,11 @@ pub struct Config {
     pub template_dir: Option<PathBuf>,
     pub origin: String,
     pub key: Arc<SigningKey>,
-    /// Canonical PEMs put in every certificate: notary, its chain, and each
-    /// witness with its chain.
+    /// The current notary certificate first, then `log.previous_cert_files`.
+    pub notary_certs: Vec<SignerCert>,
+    /// The PEMs of the current certificates: notary, its chain, and each
+    /// witness with its chain. (A final checkpoint carries those of the
+    /// signatures it has, see `witnessing`.)
     pub certificate_pems: Vec<String>,
     pub witnesses: Vec<WitnessConfig>,
     pub policy: Policy,
@@ -354,6 +401,24 @@ impl FileConfig {
                 .iter()
                 .map(|c| pem_encode("CERTIFICATE", &c.der)),
         );
+        let mut notary_certs =
+            vec![SignerCert::new(&roots, notary.clone(), &notary_chain, now, "log.cert_file")?.0];
+        for (i, f) in self.log.previous_cert_files.iter().enumerate() {
+            let what = format!("log.previous_cert_files[{i}] {}", f.display());
+            let cert =
+                load_certs(base, std::slice::from_ref(f), "log.previous_cert_files")?.remove(0);
+            let (signer, chain) = SignerCert::new(&roots, cert, &notary_chain, now, &what)?;
+            if chain.role != Role::Notary || chain.name != self.log.origin {
+                return Err(err(format!(
+                    "{what}: role {} and CN \"{}\"; a previous notary certificate of this log has OU notary and CN \"{}\"",
+                    chain.role, chain.name, self.log.origin
+                )));
+            }
+            if notary_certs.iter().any(|n| n.cert.der == signer.cert.der) {
+                return Err(err(format!("{what}: this certificate is configured twice")));
+            }
+            notary_certs.push(signer);
+        }
 
         let mut witnesses = Vec::new();
         for (i, w) in self.witnesses.iter().enumerate() {
@@ -363,6 +428,22 @@ impl FileConfig {
             let chain = roots
                 .chain(&cert, &wchain, now)
                 .map_err(|e| err(format!("{what}: {e}")))?;
+            let mut certs = vec![SignerCert::new(&roots, cert.clone(), &wchain, now, &what)?.0];
+            for (j, f) in w.previous_cert_files.iter().enumerate() {
+                let what = format!("witness[{i}].previous_cert_files[{j}] {}", f.display());
+                let other = load_certs(base, std::slice::from_ref(f), &what)?.remove(0);
+                let (signer, other_chain) = SignerCert::new(&roots, other, &wchain, now, &what)?;
+                if other_chain.role != chain.role || other_chain.name != chain.name {
+                    return Err(err(format!(
+                        "{what}: certifies {} witness \"{}\", but witness[{i}].cert_file certifies {} witness \"{}\" (a renewed certificate keeps the name and role)",
+                        other_chain.role, other_chain.name, chain.role, chain.name
+                    )));
+                }
+                if certs.iter().any(|c| c.cert.der == signer.cert.der) {
+                    return Err(err(format!("{what}: this certificate is configured twice")));
+                }
+                certs.push(signer);
+            }
             if !chain.role.is_witness() {
                 return Err(err(format!(
                     "{what} has role {}, not court or arbitration",
@@ -391,7 +472,7 @@ impl FileConfig {
                 url: w.url.trim_end_matches('/').to_string(),
                 name: chain.name.clone(),
                 role: chain.role,
-                cert,
+                certs,
             });
         }
         for req in policy.requirements() {
@@ -429,6 +510,7 @@ impl FileConfig {
                 .map(|t| if t.is_absolute() { t } else { base.join(t) }),
             origin: self.log.origin,
             key: Arc::new(key),
+            notary_certs,
             certificate_pems: pems,
             witnesses,
             policy,

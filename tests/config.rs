@@ -125,3 +125,64 @@ fn problems_are_named() {
         assert!(err.contains(want), "expected \"{want}\" in: {err}");
     }
 }
+
+/// Rotation and renewal (docs/operations.md): the notary's previous
+/// certificates and each witness's other certificates are checked at start.
+#[test]
+fn previous_certificates_are_checked() {
+    let with = |from: &str, to: &str| {
+        let s = sample();
+        assert!(s.contains(from), "{from}");
+        s.replacen(from, to, 1)
+    };
+    let notary_prev = "# previous_cert_files = [\"../certs/notary-2026.pem\"]";
+    let court_prev = "# previous_cert_files = [\"../certs/court-2026.pem\"]";
+    let ok = resolve(&with(court_prev, "previous_cert_files = []")).unwrap();
+    assert_eq!(ok.witnesses[0].certs.len(), 1);
+    assert_eq!(ok.notary_certs.len(), 1);
+    let cases = [
+        (
+            with(
+                notary_prev,
+                "previous_cert_files = [\"../certs/court.pem\"]",
+            ),
+            "log.previous_cert_files[0] ../certs/court.pem: role court",
+        ),
+        (
+            with(
+                notary_prev,
+                "previous_cert_files = [\"../certs/notary.pem\"]",
+            ),
+            "this certificate is configured twice",
+        ),
+        (
+            with(
+                notary_prev,
+                "previous_cert_files = [\"../tests/fixtures/pki/other-notary.pem\"]",
+            ),
+            "does not chain",
+        ),
+        (
+            with(
+                court_prev,
+                "previous_cert_files = [\"../certs/missing.pem\"]",
+            ),
+            "missing.pem",
+        ),
+        (
+            with(
+                court_prev,
+                "previous_cert_files = [\"../certs/arbitration.pem\"]",
+            ),
+            "a renewed certificate keeps the name and role",
+        ),
+        (
+            with(court_prev, "previous_cert_files = [\"../certs/court.pem\"]"),
+            "this certificate is configured twice",
+        ),
+    ];
+    for (text, want) in cases {
+        let err = resolve(&text).expect_err(want);
+        assert!(err.contains(want), "expected \"{want}\" in: {err}");
+    }
+}

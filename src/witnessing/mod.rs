@@ -5,11 +5,11 @@
 //! cosignature is verified before it is kept, and a checkpoint becomes final
 //! when the kept ones satisfy the policy.
 
-use crate::config::WitnessConfig;
+use crate::config::{SignerCert, WitnessConfig};
 use crate::metrics::Metrics;
 use crate::store::TreeReadError;
 use notarium_core::Policy;
-use notarium_core::checkpoint::Checkpoint;
+use notarium_core::checkpoint::{Checkpoint, is_notary_signature_by};
 use notarium_core::cosignature::Cosignature;
 use notarium_core::encoding::b64;
 use notarium_core::error::FormatError;
@@ -38,7 +38,9 @@ pub struct Witnessing {
     pub store: Arc<dyn Store>,
     pub witnesses: Vec<WitnessConfig>,
     pub policy: Policy,
-    pub certificate_pems: Vec<String>,
+    /// The notary's certificates: current first, then previous ones (a
+    /// checkpoint signed before a key rotation carries its own).
+    pub notary_certs: Vec<SignerCert>,
     pub metrics: Arc<Metrics>,
     pub timeout: Duration,
 }
@@ -270,12 +272,19 @@ impl Witnessing {
                 note.add_signature(sig)?;
             }
         }
+        let certificates = match self.certificates_for(&note) {
+            Ok(c) => c,
+            Err(why) => {
+                tracing::error!(size = cp.size, %why, "checkpoint cannot become final");
+                return Ok(());
+            }
+        };
         let now = notarium_log::clock::now().millis();
         self.store
             .finalize(&FinalCheckpoint {
                 size: cp.size,
                 note: note.to_text(),
-                certificates: self.certificate_pems.clone(),
+                certificates,
                 finalized_ms: now,
             })
             .await?;
@@ -285,6 +294,66 @@ impl Witnessing {
             .observe(Duration::from_millis((now - cp.created_ms).max(0) as u64));
         tracing::info!(size = cp.size, "checkpoint final");
         Ok(())
+    }
+}
+
+impl Witnessing {
+    /// The certificates a final checkpoint carries: exactly those of its
+    /// signatures (with their intermediates), so that certificates issued
+    /// before and after a notary key rotation or a witness certificate
+    /// renewal each carry the ones that signed them, and none unused.
+    fn certificates_for(&self, note: &Note) -> Result<Vec<String>, String> {
+        let origin = Checkpoint::parse(note.text())
+            .map_err(|e| e.to_string())?
+            .origin()
+            .to_string();
+        let mut pems: Vec<String> = Vec::new();
+        let mut add = |s: &SignerCert| {
+            for p in &s.pems {
+                if !pems.contains(p) {
+                    pems.push(p.clone());
+                }
+            }
+        };
+        let mut earliest: Option<i64> = None;
+        let mut witness_certs = Vec::new();
+        for sig in note.signatures().iter().filter(|s| s.name != origin) {
+            let cosig = Cosignature::from_note_signature(sig).map_err(|e| e.to_string())?;
+            let t = i64::try_from(cosig.timestamp).unwrap_or(i64::MAX);
+            earliest = Some(earliest.map_or(t, |e| e.min(t)));
+            let found = self
+                .witnesses
+                .iter()
+                .filter(|w| w.name == sig.name)
+                .flat_map(|w| &w.certs)
+                .find(|c| cosig.is_by(&sig.name, &c.cert.key) && c.cert.valid_at(t))
+                .ok_or_else(|| {
+                    format!(
+                        "no configured certificate of witness {} has the key of its cosignature",
+                        sig.name
+                    )
+                })?;
+            witness_certs.push(found);
+        }
+        let notary_sig = note
+            .signatures()
+            .iter()
+            .find(|s| s.name == origin)
+            .ok_or("the checkpoint has no notary signature")?;
+        let matching = || {
+            self.notary_certs
+                .iter()
+                .filter(|c| is_notary_signature_by(notary_sig, &origin, &c.cert.key))
+        };
+        let notary = matching()
+            .find(|c| earliest.is_some_and(|t| c.cert.valid_at(t)))
+            .or_else(|| matching().next())
+            .ok_or(
+                "it is signed by a notary key that is neither log.cert_file's nor in log.previous_cert_files",
+            )?;
+        add(notary);
+        witness_certs.into_iter().for_each(add);
+        Ok(pems)
     }
 }
 
@@ -308,15 +377,23 @@ fn pick_cosignature(
         let Ok(cosig) = Cosignature::from_note_signature(&sig) else {
             continue;
         };
-        if !cosig.is_by(&w.name, &w.cert.key) {
+        // Any of the witness's configured certificates (during a renewal:
+        // the old and the new one) may have signed it.
+        let mine: Vec<&SignerCert> = w
+            .certs
+            .iter()
+            .filter(|c| cosig.is_by(&w.name, &c.cert.key))
+            .collect();
+        let Some(first) = mine.first() else {
             continue;
-        }
+        };
         cosig
-            .verify(cp, &w.cert.key)
+            .verify(cp, &first.cert.key)
             .map_err(|_| AskError::BadCosignature("signature does not verify".into()))?;
-        if !w.cert.valid_at(cosig.timestamp.min(i64::MAX as u64) as i64) {
+        let t = cosig.timestamp.min(i64::MAX as u64) as i64;
+        if !mine.iter().any(|c| c.cert.valid_at(t)) {
             return Err(AskError::BadCosignature(format!(
-                "cosignature time {} is outside the witness certificate's validity",
+                "cosignature time {} is outside the validity of the witness certificate(s) with its key",
                 cosig.timestamp
             )));
         }
