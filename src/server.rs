@@ -93,6 +93,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         notary_certs: config.notary_certs.clone(),
         metrics: metrics.clone(),
         timeout: Duration::from_millis(config.limits.witness_timeout_ms),
+        stuck: Default::default(),
     };
     let tasks = vec![
         tokio::spawn(sequencer.run(shutdown_rx.clone())),

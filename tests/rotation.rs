@@ -14,6 +14,7 @@ use notarium_log::SigningKey;
 use notarium_log::sign::SignCheckpoint;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 fn verify_bin() -> PathBuf {
     let bin = notarium_bin().parent().unwrap().join("notarium-verify");
@@ -260,6 +261,28 @@ async fn notary_key_rotation_keeps_old_and_new_certificates_valid() {
     let b = submit_text(&http, &notary.url, &key, "during the overlap, old key").await;
     let (_, cert_b) = final_certificate(&http, &notary.url, &key, &b).await;
 
+    // An entry whose checkpoint the old key signs just before the restart
+    // and that becomes final only after it (the arbitration witness is down
+    // meanwhile).
+    witnesses[1].kill9();
+    let pending = submit_text(
+        &http,
+        &notary.url,
+        &key,
+        "signed by the old key, final after",
+    )
+    .await;
+    eventually("the entry sequenced", Duration::from_secs(60), || async {
+        get_json(
+            &http,
+            &format!("{}/v1/evidence/{pending}", notary.url),
+            &key,
+        )
+        .await["index"]
+            .as_u64()
+    })
+    .await;
+
     // 2. The notary restarts with the new key and certificate, keeping the
     //    old certificate for checkpoints the old key signed.
     notary.kill9();
@@ -279,6 +302,10 @@ async fn notary_key_rotation_keeps_old_and_new_certificates_valid() {
         );
     std::fs::write(&cfg, cfg_text).unwrap();
     let notary = start_notary(&cfg, None);
+    witnesses[1] = restart_witness(dir, "arbitration", &arb_url);
+    // Nothing new is submitted yet: the latest checkpoint is still the old
+    // key's, and becomes final with the old certificate.
+    let (_, cert_pending) = final_certificate(&http, &notary.url, &key, &pending).await;
     let c = submit_text(&http, &notary.url, &key, "after the rotation").await;
     let (status_c, cert_c) = final_certificate(&http, &notary.url, &key, &c).await;
     assert!(
@@ -292,6 +319,7 @@ async fn notary_key_rotation_keeps_old_and_new_certificates_valid() {
     for (name, cert, notary_pem) in [
         ("a.json", &cert_a, &old_pem),
         ("b.json", &cert_b, &old_pem),
+        ("pending.json", &cert_pending, &old_pem),
         ("c.json", &cert_c, &new_pem),
     ] {
         let (code, out) = verify(dir, name, cert);

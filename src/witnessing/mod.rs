@@ -43,6 +43,9 @@ pub struct Witnessing {
     pub notary_certs: Vec<SignerCert>,
     pub metrics: Arc<Metrics>,
     pub timeout: Duration,
+    /// The size of the last checkpoint that could not become final for want
+    /// of a certificate (logged once per checkpoint, not every round).
+    pub stuck: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -275,7 +278,9 @@ impl Witnessing {
         let certificates = match self.certificates_for(&note) {
             Ok(c) => c,
             Err(why) => {
-                tracing::error!(size = cp.size, %why, "checkpoint cannot become final");
+                if self.stuck.swap(cp.size, Ordering::Relaxed) != cp.size {
+                    tracing::error!(size = cp.size, %why, "checkpoint cannot become final; the next checkpoint will cover its entries");
+                }
                 return Ok(());
             }
         };
