@@ -218,7 +218,7 @@ impl SignerCert {
         now: i64,
         what: &str,
     ) -> Result<(Self, notarium_core::identity::Chain), ConfigError> {
-        let at = now.clamp(cert.not_before, cert.not_after - 1);
+        let at = now.min(cert.not_after - 1).max(cert.not_before);
         let chain = roots
             .chain(&cert, pool, at)
             .map_err(|e| err(format!("{what}: {e}")))?;

@@ -397,7 +397,7 @@ impl Settings {
                     // expired notary key still verifies the checkpoints it
                     // signed while valid (see below for "valid now").
                     roots
-                        .chain(&c, &inter, now.clamp(c.not_before, c.not_after - 1))
+                        .chain(&c, &inter, now.min(c.not_after - 1).max(c.not_before))
                         .map_err(|e| format!("{what}: {}: {e}", p.display()))?;
                 }
                 let until = match &nc.until {
