@@ -381,6 +381,44 @@ fn a_consistency_proof_that_does_not_verify_is_422_and_kept_as_evidence() {
     assert_eq!(w.add(&c, log.body(6, 16)).status, 200);
 }
 
+/// A flood of replayed notary-signed checkpoints with junk proofs does not
+/// push out the first evidence of misbehaviour: the first requests of each
+/// kind are kept, the newest rotate (issue 19, item 5).
+#[test]
+fn a_flood_of_junk_proofs_keeps_the_first_evidence() {
+    let log = Log::new(16, "a");
+    let fork = Log::new(16, "b");
+    let s = Setup::with(Opts {
+        extra: "max_evidence_per_log = 10",
+        ..Opts::default()
+    });
+    let w = s.start();
+    let c = client();
+    assert_eq!(w.add(&c, log.body(0, 6)).status, 200);
+    // The genuine evidence: a fork signed by the notary.
+    let genuine = fork.body(6, 16);
+    assert_eq!(w.add(&c, genuine.clone()).status, 422);
+    // The flood: the honest checkpoint replayed with junk proofs.
+    let note = log.note(16).to_text();
+    let mut junk = Vec::new();
+    for i in 0..50u8 {
+        let b = body(6, &[[i; 32], [i ^ 0xff; 32]], &note);
+        assert_eq!(w.add(&c, b.clone()).status, 422);
+        junk.push(b);
+    }
+    let kept: Vec<String> = s
+        .export(ORIGIN)
+        .into_iter()
+        .filter(|v| v["kind"] == "evidence")
+        .map(|v| v["request"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kept.len(), 10, "bounded");
+    assert_eq!(kept[0], genuine, "the first evidence survives the flood");
+    // The first 5 are the first received; the other 5 the newest.
+    assert_eq!(kept[1..5], junk[..4]);
+    assert_eq!(kept[5..], junk[45..]);
+}
+
 #[test]
 fn a_proof_from_size_zero_must_be_empty() {
     // SPEC: "The proof MUST be empty if the old size is zero."

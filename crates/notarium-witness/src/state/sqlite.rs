@@ -622,21 +622,22 @@ impl Writer {
     }
 }
 
-/// Keeps the newest `max_evidence` bad-proof requests and the first
-/// `max_evidence` fork requests of each log (the first proof of two
-/// histories is the one that matters; a flood must not push it out).
-/// The same request bytes are kept once.
+/// How many of the kept requests of one log and kind are the first ones
+/// received (never replaced); the rest of `max_evidence` are the newest.
+pub fn first_kept(max_evidence: i64) -> i64 {
+    (max_evidence + 1) / 2
+}
+
+/// Keeps, for each log and kind, the first [`first_kept`] requests received
+/// (never replaced) and the newest others, `max_evidence` in all. The first
+/// proof of misbehaviour is the one that matters, and a flood of replayed
+/// notary-signed checkpoints with junk proofs must not push it out; the
+/// newest show what goes on now. The same request bytes are kept once.
 fn keep_evidence(tx: &Connection, e: &Evidence, max_evidence: i64) -> Result<(), StoreError> {
-    let kind = e.kind.as_str();
-    if e.kind == EvidenceKind::Fork {
-        let n: i64 = tx
-            .prepare_cached("SELECT count(*) FROM evidence WHERE origin = ?1 AND kind = ?2")?
-            .query_row(params![e.origin, kind], |r| r.get(0))?;
-        if n >= max_evidence {
-            tracing::warn!(origin = %e.origin, "fork evidence store is full; request not kept");
-            return Ok(());
-        }
+    if max_evidence <= 0 {
+        return Ok(());
     }
+    let kind = e.kind.as_str();
     let digest = notarium_core::merkle::sha256(e.request.as_bytes());
     let inserted = tx
         .prepare_cached(
@@ -651,13 +652,25 @@ fn keep_evidence(tx: &Connection, e: &Evidence, max_evidence: i64) -> Result<(),
             e.request,
             &digest[..]
         ])?;
-    if inserted > 0 && e.kind == EvidenceKind::BadProof {
+    if inserted == 0 {
+        return Ok(());
+    }
+    let n: i64 = tx
+        .prepare_cached("SELECT count(*) FROM evidence WHERE origin = ?1 AND kind = ?2")?
+        .query_row(params![e.origin, kind], |r| r.get(0))?;
+    if n > max_evidence {
+        // The oldest of the rotating part: the rows after the first ones.
         tx.prepare_cached(
-            "DELETE FROM evidence WHERE origin = ?1 AND kind = ?2 AND id <= (
-                     SELECT id FROM evidence WHERE origin = ?1 AND kind = ?2
-                     ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+            "DELETE FROM evidence WHERE id IN (
+                 SELECT id FROM evidence WHERE origin = ?1 AND kind = ?2
+                 ORDER BY id LIMIT ?3 OFFSET ?4)",
         )?
-        .execute(params![e.origin, kind, max_evidence])?;
+        .execute(params![
+            e.origin,
+            kind,
+            n - max_evidence,
+            first_kept(max_evidence)
+        ])?;
     }
     Ok(())
 }
