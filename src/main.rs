@@ -328,7 +328,11 @@ async fn serve(config: PathBuf, database_url: Option<String>) -> anyhow::Result<
         .resolve(&base_dir(&config))
         .map_err(|e| Usage(e.to_string()))?;
     let running = notarium::server::start(cfg).await?;
-    // Tests and scripts read the bound address (listen may use port 0).
+    // Tests and scripts read the bound addresses (listen may use port 0);
+    // the admin listener's first, so that it is known once the main one is.
+    if let Some(a) = running.admin_addr {
+        println!("notarium admin listening on http://{a}");
+    }
     println!("notarium listening on http://{}", running.addr);
     use std::io::Write;
     let _ = std::io::stdout().flush();

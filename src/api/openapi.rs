@@ -111,7 +111,7 @@ pub fn document() -> Value {
                     "certificate": {"type": "string", "description": "certificate JSON text"},
                     "certificate_pdf": {"type": "string", "format": "byte"},
                     "sha256": {"type": "string", "description": "hex SHA-256 of the evidence file"}}}}}},
-                "responses": {"200": {"description": "Report (valid or not)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}}, "400": error_response("Malformed request (invalid_json, invalid_request, invalid_sha256, invalid_pdf)"), "413": error_response("Too large"), "503": error_response("Overloaded (code overloaded); see Retry-After")}}},
+                "responses": {"200": {"description": "Report (valid or not)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}}, "400": error_response("Malformed request (invalid_json, invalid_request, invalid_sha256, invalid_pdf)"), "413": error_response("Too large"), "415": error_response("The body is not application/json (code unsupported_media_type)"), "503": error_response("Overloaded (code overloaded); see Retry-After")}}},
             "/verify": {"get": {"summary": "The judge's verification page (HTML)", "responses": {"200": {"description": "HTML"}}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Up"}}}},
