@@ -5,7 +5,8 @@
 //! `NOTARIUM_LISTEN`, `NOTARIUM_PUBLIC_URL`, `NOTARIUM_DATA_DIR`,
 //! `DATABASE_URL`, `NOTARIUM_LOG_KEY_FILE`, `NOTARIUM_LOG_KEY_PEM` (the key
 //! itself, for secret stores that inject environment variables),
-//! `NOTARIUM_BATCH_INTERVAL_MS`, `NOTARIUM_POLICY`.
+//! `NOTARIUM_BATCH_INTERVAL_MS`, `NOTARIUM_POLICY`, `NOTARIUM_ADMIN_LISTEN`,
+//! `NOTARIUM_METRICS_TOKEN`.
 
 use notarium_core::encoding::pem_encode;
 use notarium_core::identity::{CertInfo, Role, certs_from_pem_file};
@@ -42,6 +43,13 @@ pub struct ServerSection {
     pub database_url: Option<String>,
     /// Directory of the PDF template (templates/); default: the built-in one.
     pub template_dir: Option<PathBuf>,
+    /// A second listener for operators: `/metrics` (and `/healthz`,
+    /// `/readyz`). Set, `/metrics` is served there only.
+    pub admin_listen: Option<String>,
+    /// A bearer token `/metrics` requires (at least 16 characters). Without
+    /// `admin_listen`, `/metrics` is served on the main listener only if
+    /// this is set; with neither, `/metrics` is not served.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -52,6 +60,8 @@ impl Default for ServerSection {
             data_dir: default_data_dir(),
             database_url: None,
             template_dir: None,
+            admin_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -146,6 +156,18 @@ pub struct LimitsSection {
     /// Per witness request deadline.
     #[serde(default = "default_witness_timeout")]
     pub witness_timeout_ms: u64,
+    /// Valid API keys kept in memory (least recently used beyond); unknown
+    /// keys are never kept.
+    #[serde(default = "default_key_cache")]
+    pub key_cache_capacity: usize,
+    /// Unknown API keys a client address (IPv6: its /64) may present per
+    /// window before its uncached keys get 429 without a store lookup
+    /// (0: no limit).
+    #[serde(default = "default_auth_failures")]
+    pub auth_failures: u32,
+    /// The window of `auth_failures`, in seconds.
+    #[serde(default = "default_auth_failure_window")]
+    pub auth_failure_window_s: u64,
 }
 
 impl Default for LimitsSection {
@@ -157,6 +179,9 @@ impl Default for LimitsSection {
             group_max: default_group(),
             intake_workers: default_intake_workers(),
             witness_timeout_ms: default_witness_timeout(),
+            key_cache_capacity: default_key_cache(),
+            auth_failures: default_auth_failures(),
+            auth_failure_window_s: default_auth_failure_window(),
         }
     }
 }
@@ -178,6 +203,15 @@ fn default_intake_workers() -> usize {
 }
 fn default_witness_timeout() -> u64 {
     5_000
+}
+fn default_key_cache() -> usize {
+    10_000
+}
+fn default_auth_failures() -> u32 {
+    20
+}
+fn default_auth_failure_window() -> u64 {
+    60
 }
 
 /// A configuration problem, naming the setting.
@@ -234,6 +268,8 @@ impl SignerCert {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
+    pub admin_listen: Option<String>,
+    pub metrics_token: Option<String>,
     pub public_url: String,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
@@ -309,6 +345,12 @@ impl FileConfig {
         if let Some(v) = env("NOTARIUM_LISTEN") {
             self.server.listen = v;
         }
+        if let Some(v) = env("NOTARIUM_ADMIN_LISTEN") {
+            self.server.admin_listen = Some(v);
+        }
+        if let Some(v) = env("NOTARIUM_METRICS_TOKEN") {
+            self.server.metrics_token = Some(v);
+        }
         if let Some(v) = env("NOTARIUM_PUBLIC_URL") {
             self.server.public_url = Some(v);
         }
@@ -341,6 +383,16 @@ impl FileConfig {
         if !(1..=100_000).contains(&self.log.batch_size) {
             return Err(err("log.batch_size must be between 1 and 100000"));
         }
+        if !(1..=1_000_000).contains(&self.limits.key_cache_capacity) {
+            return Err(err(
+                "limits.key_cache_capacity must be between 1 and 1000000",
+            ));
+        }
+        if !(1..=86_400).contains(&self.limits.auth_failure_window_s) {
+            return Err(err(
+                "limits.auth_failure_window_s must be between 1 and 86400",
+            ));
+        }
         if !(1..=32).contains(&self.limits.intake_workers) {
             return Err(err("limits.intake_workers must be between 1 and 32"));
         }
@@ -353,6 +405,23 @@ impl FileConfig {
                     self.server.listen
                 ))
             })?;
+        if let Some(a) = &self.server.admin_listen
+            && a.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(err(format!(
+                "server.admin_listen \"{a}\" is not an address:port"
+            )));
+        }
+        if self
+            .server
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.trim().len() < 16 || t.trim() != t)
+        {
+            return Err(err(
+                "server.metrics_token must be at least 16 characters, without spaces around",
+            ));
+        }
 
         let key_pem = match (env("NOTARIUM_LOG_KEY_PEM"), &self.log.key_file) {
             (Some(pem), _) => pem,
@@ -501,6 +570,8 @@ impl FileConfig {
         };
         Ok(Config {
             listen: self.server.listen,
+            admin_listen: self.server.admin_listen,
+            metrics_token: self.server.metrics_token,
             public_url,
             data_dir,
             database_url: self.server.database_url,

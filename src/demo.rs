@@ -179,6 +179,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
             out: out.clone(),
             wait: Duration::from_secs(60),
             quiet: false,
+            trust: None,
         },
     )
     .await;

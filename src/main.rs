@@ -57,6 +57,18 @@ enum Command {
         /// Seconds to wait for the certificates.
         #[arg(long, default_value_t = 120)]
         wait: u64,
+        /// Trust roots (PEM; repeatable): verify each receipt as it arrives
+        /// and each certificate before saving it; save none that fails.
+        #[arg(long = "trust", value_name = "PEM", requires = "certs")]
+        trust: Vec<PathBuf>,
+        /// With --trust: the notary's certificate and its chain (PEM;
+        /// repeatable), which signs the receipts; its CN pins the log origin.
+        #[arg(long = "certs", value_name = "PEM", requires = "trust")]
+        certs: Vec<PathBuf>,
+        /// With --trust: the witness policy certificates must meet
+        /// (default: court>=1 arbitration>=1).
+        #[arg(long, requires = "trust")]
+        policy: Option<String>,
     },
     /// The whole platform on this machine: notary, court and arbitration
     /// witnesses, sample evidence notarized, certificates written and verified.
@@ -268,6 +280,48 @@ async fn admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The verification of `notarium submit --trust R --certs C [--policy P]`.
+fn client_trust(
+    trust: &[PathBuf],
+    certs: &[PathBuf],
+    policy: Option<&str>,
+) -> anyhow::Result<Option<notarium::client::Trust>> {
+    use notarium_core::identity::certs_from_pem_file;
+    if trust.is_empty() {
+        return Ok(None);
+    }
+    let read = |p: &PathBuf, what: &str| -> anyhow::Result<Vec<_>> {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Usage(format!("{what} {}: {e}", p.display())))?;
+        let c = certs_from_pem_file(&text)
+            .map_err(|e| Usage(format!("{what} {}: {e}", p.display())))?;
+        if c.is_empty() {
+            return Err(Usage(format!("{what} {} holds no CERTIFICATE", p.display())).into());
+        }
+        Ok(c)
+    };
+    let mut roots = Vec::new();
+    for p in trust {
+        roots.extend(read(p, "--trust")?);
+    }
+    let mut notary_certs = Vec::new();
+    for p in certs {
+        notary_certs.extend(read(p, "--certs")?);
+    }
+    let roots =
+        notarium_core::TrustRoots::new(roots).map_err(|e| Usage(format!("--trust: {e}")))?;
+    let policy = match policy {
+        Some(p) => notarium_core::Policy::parse(p).map_err(|e| Usage(format!("--policy: {e}")))?,
+        None => notarium_core::Policy::default(),
+    };
+    let origin = notary_certs[0].common_name.clone();
+    Ok(Some(notarium::client::Trust {
+        verifier: notarium_core::Verifier::new(roots, origin, policy),
+        notary_certs,
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn submit(
     paths: Vec<PathBuf>,
     server: String,
@@ -275,6 +329,7 @@ async fn submit(
     metadata: Option<String>,
     out: PathBuf,
     wait: u64,
+    trust: Option<notarium::client::Trust>,
 ) -> anyhow::Result<()> {
     let metadata = match metadata {
         None => None,
@@ -295,6 +350,7 @@ async fn submit(
         out,
         wait: std::time::Duration::from_secs(wait),
         quiet: false,
+        trust,
     };
     let results = notarium::client::submit_files(&files, &opts).await;
     let mut failed = 0;
@@ -328,7 +384,11 @@ async fn serve(config: PathBuf, database_url: Option<String>) -> anyhow::Result<
         .resolve(&base_dir(&config))
         .map_err(|e| Usage(e.to_string()))?;
     let running = notarium::server::start(cfg).await?;
-    // Tests and scripts read the bound address (listen may use port 0).
+    // Tests and scripts read the bound addresses (listen may use port 0);
+    // the admin listener's first, so that it is known once the main one is.
+    if let Some(a) = running.admin_addr {
+        println!("notarium admin listening on http://{a}");
+    }
     println!("notarium listening on http://{}", running.addr);
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -380,7 +440,13 @@ fn main() -> ExitCode {
                 metadata,
                 out,
                 wait,
-            } => submit(paths, server, key, metadata, out, wait).await,
+                trust,
+                certs,
+                policy,
+            } => {
+                let trust = client_trust(&trust, &certs, policy.as_deref())?;
+                submit(paths, server, key, metadata, out, wait, trust).await
+            }
         }
     });
     match result {

@@ -46,6 +46,8 @@ pub struct Metrics {
     /// The sequencer's batch transactions (appending entries to the log).
     pub batch_latency: Histogram,
     pub leader: AtomicBool,
+    /// API key lookups in the store: (found, unknown).
+    key_lookups: (AtomicU64, AtomicU64),
     witnesses: Mutex<BTreeMap<String, std::sync::Arc<WitnessMetrics>>>,
 }
 
@@ -63,6 +65,7 @@ impl Default for Metrics {
             time_to_final: Histogram::new(&BUCKETS),
             batch_latency: Histogram::new(&BUCKETS),
             leader: AtomicBool::default(),
+            key_lookups: Default::default(),
             witnesses: Mutex::default(),
         }
     }
@@ -82,6 +85,16 @@ impl Metrics {
             .expect("metrics lock")
             .entry(reason.to_string())
             .or_default() += 1;
+    }
+
+    /// Counts one API key lookup in the store.
+    pub fn key_lookup(&self, found: bool) {
+        let c = if found {
+            &self.key_lookups.0
+        } else {
+            &self.key_lookups.1
+        };
+        c.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn observe_commit(&self, entries: usize, d: Duration) {
@@ -259,6 +272,18 @@ impl Metrics {
                 w.cosignatures.load(Ordering::Relaxed)
             );
         }
+        write_header(
+            &mut o,
+            "notarium_key_lookups_total",
+            "API keys looked up in the store (not in the cache of valid keys), by result.",
+            Kind::Counter,
+        );
+        let _ = writeln!(
+            o,
+            "notarium_key_lookups_total{{result=\"found\"}} {}\nnotarium_key_lookups_total{{result=\"unknown\"}} {}",
+            self.key_lookups.0.load(Ordering::Relaxed),
+            self.key_lookups.1.load(Ordering::Relaxed)
+        );
         o
     }
 }
@@ -287,6 +312,9 @@ mod tests {
         w.failures.store(1, Ordering::Relaxed);
         w.cosignatures.store(2, Ordering::Relaxed);
         m.witness("arbitration.example/witness");
+        m.key_lookup(true);
+        m.key_lookup(false);
+        m.key_lookup(false);
         let text = m.render(Some(3), Some(10), (1, 2));
         assert_eq!(text, EXPECTED);
     }
@@ -414,5 +442,9 @@ notarium_witness_failures_total{witness="court.example/witness"} 1
 # TYPE notarium_witness_cosignatures_total counter
 notarium_witness_cosignatures_total{witness="arbitration.example/witness"} 0
 notarium_witness_cosignatures_total{witness="court.example/witness"} 2
+# HELP notarium_key_lookups_total API keys looked up in the store (not in the cache of valid keys), by result.
+# TYPE notarium_key_lookups_total counter
+notarium_key_lookups_total{result="found"} 1
+notarium_key_lookups_total{result="unknown"} 2
 "#;
 }

@@ -15,6 +15,12 @@ use tokio::sync::watch;
 /// A running notary.
 pub struct Running {
     pub addr: std::net::SocketAddr,
+    /// The admin listener's address (`server.admin_listen`), if any.
+    pub admin_addr: Option<std::net::SocketAddr>,
+    admin: Option<(
+        actix_web::dev::ServerHandle,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    )>,
     shutdown: watch::Sender<bool>,
     server: actix_web::dev::ServerHandle,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -25,6 +31,10 @@ impl Running {
     /// Stops taking requests, finishes the batch in flight, stops.
     pub async fn stop(self) {
         self.server.stop(true).await;
+        if let Some((h, task)) = self.admin {
+            h.stop(true).await;
+            let _ = task.await;
+        }
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;
@@ -106,6 +116,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         config.clone(),
         renderer,
     ));
+    let admin_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -116,6 +127,35 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?
     .shutdown_timeout(30)
     .disable_signals();
+    let admin = match &config.admin_listen {
+        Some(listen) => {
+            let state = admin_state;
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .wrap(actix_web::middleware::from_fn(crate::api::count_refusals))
+                    .configure(crate::api::admin_router)
+            })
+            .workers(1)
+            .bind(listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (server.admin_listen): {e}"))?
+            .shutdown_timeout(5)
+            .disable_signals();
+            let addr = *server.addrs().first().expect("bound");
+            let server = server.run();
+            let handle = server.handle();
+            tracing::info!(%addr, "admin listener (/metrics)");
+            Some((addr, handle, tokio::spawn(server)))
+        }
+        None => {
+            if config.metrics_token.is_none() {
+                tracing::warn!(
+                    "/metrics is not served: set server.admin_listen or server.metrics_token (docs/operations.md)"
+                );
+            }
+            None
+        }
+    };
     let addr = *server.addrs().first().expect("bound");
     let server = server.run();
     let handle = server.handle();
@@ -123,6 +163,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     tracing::info!(%addr, origin = %config.origin, "notary listening");
     Ok(Running {
         addr,
+        admin_addr: admin.as_ref().map(|a| a.0),
+        admin: admin.map(|(_, h, t)| (h, t)),
         shutdown: shutdown_tx,
         server: handle,
         tasks,

@@ -22,6 +22,44 @@ enum Fault {
     /// Forward the request, then close the connection instead of answering:
     /// the submission is stored but the client cannot know.
     LoseResponse,
+    /// Forward the submission and change its receipts' signed group root
+    /// on the way back (a man in the middle).
+    TamperReceipt,
+    /// Change the next `certificate.json` on the way back (applies to that
+    /// GET, not to a submission).
+    TamperCertificate,
+}
+
+/// Flips the first character of each receipt's signed group root.
+fn tamper_receipts(body: &[u8]) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(body).unwrap();
+    let mut one = |a: &mut Value| {
+        let r = a["receipt"].as_str().unwrap();
+        let mut lines: Vec<String> = r.split('\n').map(str::to_string).collect();
+        let at = lines
+            .iter()
+            .position(|l| l == "notarium/receipt-group/v1")
+            .unwrap()
+            + 3;
+        let flipped = if lines[at].starts_with('A') { "B" } else { "A" };
+        lines[at].replace_range(0..1, flipped);
+        a["receipt"] = Value::String(lines.join("\n"));
+    };
+    match v.get_mut("items") {
+        Some(Value::Array(items)) => items.iter_mut().for_each(&mut one),
+        _ => one(&mut v),
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// Changes the evidence digest a certificate JSON names.
+fn tamper_certificate(body: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let key = text.find("\"sha256\"").unwrap() + 8;
+    let at = key + text[key..].find(|c: char| c.is_ascii_hexdigit()).unwrap();
+    let mut b = text.into_bytes();
+    b[at] = if b[at] == b'0' { b'1' } else { b'0' };
+    b
 }
 
 /// An HTTP/1.1 forwarding proxy with a queue of faults for submissions.
@@ -90,10 +128,15 @@ impl Proxy {
                 return;
             }
             let submission = method == "POST" && path.starts_with("/v1/evidence");
-            let fault = if submission {
-                self.faults.lock().unwrap().pop_front()
-            } else {
-                None
+            let certificate = method == "GET" && path.ends_with("/certificate.json");
+            let fault = {
+                let mut q = self.faults.lock().unwrap();
+                match q.front() {
+                    Some(Fault::TamperCertificate) if certificate => q.pop_front(),
+                    Some(Fault::TamperCertificate) => None,
+                    Some(_) if submission => q.pop_front(),
+                    _ => None,
+                }
             };
             if let Some(Fault::LoseRequest) = fault {
                 return;
@@ -116,9 +159,14 @@ impl Proxy {
                 .get("content-type")
                 .map(|v| v.to_str().unwrap().to_string())
                 .unwrap_or_else(|| "application/octet-stream".into());
-            let bytes = resp.bytes().await.unwrap_or_default();
-            if let Some(Fault::LoseResponse) = fault {
-                return;
+            let mut bytes = resp.bytes().await.unwrap_or_default().to_vec();
+            match fault {
+                Some(Fault::LoseResponse) => return,
+                Some(Fault::TamperReceipt) if status == 202 => bytes = tamper_receipts(&bytes),
+                Some(Fault::TamperCertificate) if status == 200 => {
+                    bytes = tamper_certificate(&bytes)
+                }
+                _ => {}
             }
             let answer = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n\r\n",
@@ -139,11 +187,23 @@ async fn submit_cli(
     key: &str,
     out: &Path,
 ) -> (i32, String, String) {
+    submit_cli_with(inputs, server, key, out, &[]).await
+}
+
+/// The same with more arguments.
+async fn submit_cli_with(
+    inputs: &[&Path],
+    server: &str,
+    key: &str,
+    out: &Path,
+    more: &[&str],
+) -> (i32, String, String) {
     let o = tokio::process::Command::new(notarium_bin())
         .arg("submit")
         .args(inputs)
         .args(["--server", server, "--key", key, "--wait", "90", "--out"])
         .arg(out)
+        .args(more)
         .env_remove("NOTARIUM_SERVER")
         .env_remove("NOTARIUM_API_KEY")
         .output()
@@ -313,4 +373,113 @@ async fn submit_retries_without_double_submitting_and_reports_per_file_errors() 
     .unwrap();
     let r = verifier().verify_receipt(&receipt, &entry, notary_cert);
     assert!(r.verified && !r.valid, "{:?}", r.first_failure());
+}
+
+/// The files saved in `out` whose names contain `part`.
+fn saved_with(out: &Path, part: &str) -> Vec<String> {
+    std::fs::read_dir(out)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(part))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// With `--trust`, `notarium submit` verifies each receipt as it arrives
+/// and each certificate before saving it; it saves nothing that fails,
+/// says why, and exits 1 (issue 19).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_with_trust_saves_only_what_verifies() {
+    let dir = TempDir::new("client-trust");
+    let court = start_witness(dir.path(), "court");
+    let arb = start_witness(dir.path(), "arbitration");
+    let cfg = write_notary_config(dir.path(), &court.url, &arb.url, "");
+    let key = tenant_with_key(&cfg, None, "acme");
+    let notary = start_notary(&cfg, None);
+    let proxy = Proxy::start(&notary.url).await;
+    let (root, notary_pem) = (cert("root.pem"), cert("notary.pem"));
+    let trust = [
+        "--trust",
+        root.to_str().unwrap(),
+        "--certs",
+        notary_pem.to_str().unwrap(),
+    ];
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir_all(&ev).unwrap();
+    let out = dir.path().join("out");
+    let file = |name: &str| {
+        let p = ev.join(name);
+        std::fs::write(&p, format!("{name}: the evidence\n")).unwrap();
+        p
+    };
+
+    // Honest: the receipt and the certificate verify and are saved.
+    let good = file("good.txt");
+    let (code, stdout, stderr) = submit_cli_with(&[&good], &proxy.url, &key, &out, &trust).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    check_certificate(
+        &out.join("good.txt.certificate.json"),
+        b"good.txt: the evidence\n",
+    );
+    assert_eq!(saved_with(&out, ".receipt").len(), 1);
+
+    // A receipt changed on the way: refused, nothing saved, not waited for.
+    let bad = file("bad-receipt.txt");
+    proxy.fail_next(&[Fault::TamperReceipt]);
+    let (code, stdout, stderr) = submit_cli_with(&[&bad], &proxy.url, &key, &out, &trust).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("bad-receipt.txt")
+            && stderr.contains("receipt refused")
+            && stderr.contains("does not verify"),
+        "{stderr}"
+    );
+    assert!(saved_with(&out, "bad-receipt").is_empty());
+    assert_eq!(saved_with(&out, ".receipt").len(), 1, "no new receipt");
+
+    // A certificate changed on the way: refused, not saved (the receipt,
+    // which verified, is).
+    let bad = file("bad-cert.txt");
+    proxy.fail_next(&[Fault::TamperCertificate]);
+    let (code, stdout, stderr) = submit_cli_with(&[&bad], &proxy.url, &key, &out, &trust).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("bad-cert.txt") && stderr.contains("certificate refused"),
+        "{stderr}"
+    );
+    assert!(
+        saved_with(&out, "bad-cert").is_empty(),
+        "{:?}",
+        saved_with(&out, "bad-cert")
+    );
+    assert_eq!(saved_with(&out, ".receipt").len(), 2);
+    assert!(proxy.faults.lock().unwrap().is_empty());
+
+    // A certificate that does not meet the caller's policy is not saved.
+    let strict = file("strict.txt");
+    let mut args = trust.to_vec();
+    args.extend(["--policy", "court>=2"]);
+    let (code, stdout, stderr) = submit_cli_with(&[&strict], &proxy.url, &key, &out, &args).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("certificate refused"), "{stderr}");
+    assert!(saved_with(&out, "strict.txt").is_empty());
+
+    // Roots the notary does not chain to: the first receipt is refused.
+    let other = file("other-root.txt");
+    let other_root = repo().join("tests/fixtures/pki/other-root.pem");
+    let args = [
+        "--trust",
+        other_root.to_str().unwrap(),
+        "--certs",
+        notary_pem.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = submit_cli_with(&[&other], &proxy.url, &key, &out, &args).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("receipt refused"), "{stderr}");
+    assert!(saved_with(&out, "other-root").is_empty());
+
+    // --trust without the notary's certificate is a usage error.
+    let (code, _, stderr) = submit_cli_with(&[&good], &proxy.url, &key, &out, &trust[..2]).await;
+    assert_eq!(code, 2, "{stderr}");
 }

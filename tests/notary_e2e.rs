@@ -326,7 +326,12 @@ async fn full_flow(env: Env) {
     // Service endpoints.
     assert_eq!(env.get("/healthz", None).await.status().as_u16(), 200);
     assert_eq!(env.get("/readyz", None).await.status().as_u16(), 200);
-    let metrics = env.get("/metrics", None).await.text().await.unwrap();
+    let metrics = env
+        .get("/metrics", Some(METRICS_TOKEN))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         metrics.contains("notarium_submissions_total 5"),
         "{metrics}"
@@ -511,7 +516,12 @@ async fn bad_input_is_refused_and_changes_nothing() {
         assert!(v["error"]["code"].is_string(), "{path}: {v}");
     }
     // Nothing was stored: the log and the pending queue are empty.
-    let metrics = env.get("/metrics", None).await.text().await.unwrap();
+    let metrics = env
+        .get("/metrics", Some(METRICS_TOKEN))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("notarium_pending_entries 0"), "{metrics}");
     assert!(
         metrics.contains("notarium_submissions_total 0"),

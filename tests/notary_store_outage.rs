@@ -86,6 +86,7 @@ async fn an_unreachable_store_is_503_with_retry_after_and_the_notary_recovers() 
     // The refusal was counted.
     let metrics = http
         .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .unwrap()

@@ -40,6 +40,7 @@ async fn entries_wait_for_the_quorum_and_a_restarted_notary_resynchronises() {
         || async {
             let m = http
                 .get(format!("{}/metrics", notary.url))
+                .bearer_auth(METRICS_TOKEN)
                 .send()
                 .await
                 .ok()?

@@ -146,7 +146,12 @@ fn spawn_notary(cfg: &Path, db: Option<&str>, k: &Knobs) -> Proc {
 
 /// Numeric samples of the notary's /metrics (no labels).
 pub(crate) async fn scrape(url: &str) -> BTreeMap<String, f64> {
-    let text = match reqwest::get(format!("{url}/metrics")).await {
+    let text = match reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(common::METRICS_TOKEN)
+        .send()
+        .await
+    {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     };

@@ -18,6 +18,7 @@ pub const CODES: &[&str] = &[
     "overloaded",
     "shutting_down",
     "body_too_large",
+    "unsupported_media_type",
     "invalid_json",
     "invalid_request",
     "invalid_sha256",
@@ -51,7 +52,7 @@ pub fn reply_of(e: &Error) -> Reply {
     use StatusCode as S;
     let (status, code, retry_after) = match e {
         Error::Unauthorized | Error::UnknownKey => (S::UNAUTHORIZED, "unauthorized", None),
-        Error::RateLimited { retry_after, .. } => {
+        Error::RateLimited { retry_after, .. } | Error::TooManyAuthFailures { retry_after } => {
             (S::TOO_MANY_REQUESTS, "rate_limited", Some(*retry_after))
         }
         Error::NotFound(_) => (S::NOT_FOUND, "not_found", None),
@@ -59,6 +60,9 @@ pub fn reply_of(e: &Error) -> Reply {
         Error::Overloaded => (S::SERVICE_UNAVAILABLE, "overloaded", Some(1)),
         Error::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down", Some(5)),
         Error::BodyTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "body_too_large", None),
+        Error::UnsupportedMediaType { .. } => {
+            (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None)
+        }
         Error::Invalid { kind, .. } => (S::BAD_REQUEST, invalid_code(*kind), None),
         Error::OutOfRange(_) => (S::BAD_REQUEST, "out_of_range", None),
         Error::NoSequencer { .. } => (S::SERVICE_UNAVAILABLE, "no_sequencer", Some(1)),
@@ -171,6 +175,12 @@ mod tests {
                 "rate_limited",
                 Some(3),
             ),
+            (
+                Error::TooManyAuthFailures { retry_after: 7 },
+                429,
+                "rate_limited",
+                Some(7),
+            ),
             (Error::NotFound(Missing::Route), 404, "not_found", None),
             (Error::NotFinal, 409, "not_final", None),
             (Error::Overloaded, 503, "overloaded", Some(1)),
@@ -179,6 +189,14 @@ mod tests {
                 Error::BodyTooLarge { limit: 10 },
                 413,
                 "body_too_large",
+                None,
+            ),
+            (
+                Error::UnsupportedMediaType {
+                    expected: "application/json",
+                },
+                415,
+                "unsupported_media_type",
                 None,
             ),
             (

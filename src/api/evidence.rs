@@ -1,6 +1,6 @@
 //! `/v1/evidence*`: submissions, status, lookup, certificates.
 
-use super::{authorization, read_body};
+use super::{authorization, client_ip, read_body};
 use crate::intake::Accepted;
 use crate::service::{AppState, EntryStatus, Error, MAX_BATCH};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -90,7 +90,9 @@ pub async fn submit(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let caller = state.authenticate(authorization(&req)).await?;
+    let caller = state
+        .authenticate(authorization(&req), client_ip(&req))
+        .await?;
     let (body, _inflight) =
         read_body(&req, payload, MAX_ITEM_BODY, &state.submission_bytes).await?;
     let accepted = state.submit(&caller, &body).await?;
@@ -103,7 +105,9 @@ pub async fn submit_batch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let caller = state.authenticate(authorization(&req)).await?;
+    let caller = state
+        .authenticate(authorization(&req), client_ip(&req))
+        .await?;
     let (body, _inflight) =
         read_body(&req, payload, MAX_BATCH_BODY, &state.submission_bytes).await?;
     let accepted = state.submit_batch(&caller, &body).await?;
@@ -118,7 +122,9 @@ pub async fn get(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let caller = state.authenticate(authorization(&req)).await?;
+    let caller = state
+        .authenticate(authorization(&req), client_ip(&req))
+        .await?;
     let status = state.status(&caller, &id).await?;
     Ok(HttpResponse::Ok().json(status_json(status)?))
 }
@@ -135,7 +141,9 @@ pub async fn lookup(
     q: web::Query<Lookup>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let caller = state.authenticate(authorization(&req)).await?;
+    let caller = state
+        .authenticate(authorization(&req), client_ip(&req))
+        .await?;
     let items = state
         .lookup(&caller, &q.sha256)
         .await?
@@ -151,7 +159,9 @@ pub async fn certificate_json(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let caller = state.authenticate(authorization(&req)).await?;
+    let caller = state
+        .authenticate(authorization(&req), client_ip(&req))
+        .await?;
     let json = state.certificate_json(&caller, &id).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -168,7 +178,9 @@ pub async fn certificate_pdf(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let caller = state.authenticate(authorization(&req)).await?;
+    let caller = state
+        .authenticate(authorization(&req), client_ip(&req))
+        .await?;
     let pdf = state.certificate_pdf(&caller, &id).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")

@@ -24,6 +24,11 @@ fn authorization(req: &HttpRequest) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// The client's address (the peer of the connection).
+fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    req.peer_addr().map(|a| a.ip())
+}
+
 /// Reads a request body up to `limit` bytes (beyond, 413 without reading
 /// more), within `budget`: the declared Content-Length is held before
 /// reading, and whatever arrives beyond it as it arrives; past the budget,
@@ -89,6 +94,14 @@ pub fn router(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
+/// The admin listener's routes (`server.admin_listen`).
+pub fn admin_router(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(admin_metrics))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .default_service(web::to(not_found));
+}
+
 /// Middleware: counts every refusal the API answers in
 /// `notarium_rejections_total`, by the service's reason, in one place.
 pub async fn count_refusals(
@@ -116,17 +129,73 @@ async fn healthz() -> HttpResponse {
 }
 
 /// Ready to take submissions: the store answers, and the log is being
-/// sequenced (by us, or by another process that holds the lease).
-async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let sequencer = match state.readiness().await? {
-        Sequencing::ThisProcess => "this process",
-        Sequencing::AnotherProcess => "another process",
-    };
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "sequencer": sequencer})))
+/// sequenced (by us, or by another process that holds the lease). Not
+/// ready: 503 with the reason's code and a fixed message; what went wrong
+/// goes to the operator's log, never to the caller.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.readiness().await {
+        Ok(s) => {
+            let sequencer = match s {
+                Sequencing::ThisProcess => "this process",
+                Sequencing::AnotherProcess => "another process",
+            };
+            HttpResponse::Ok().json(serde_json::json!({"status": "ready", "sequencer": sequencer}))
+        }
+        Err(e) => not_ready(&e),
+    }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+/// The answer of `/readyz` when not ready.
+fn not_ready(e: &Error) -> HttpResponse {
+    let reply = error::reply_of(e);
+    tracing::warn!(error = %e, code = reply.code, "not ready");
+    let (status, code) = match reply.code {
+        c @ ("store_unreachable" | "no_sequencer") => (reply.status, c),
+        _ => (actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "internal"),
+    };
+    let message = match code {
+        "store_unreachable" => "not ready: the store cannot be reached",
+        "no_sequencer" => "not ready: the log is not being sequenced",
+        _ => "not ready",
+    };
+    HttpResponse::build(status)
+        .insert_header(("Retry-After", reply.retry_after.unwrap_or(1).to_string()))
+        .json(serde_json::json!({"error": {"code": code, "message": message}}))
+}
+
+/// `/metrics` on the main listener: only without an admin listener, and
+/// only with the configured bearer token (else it is not there: 404).
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    if state.config().admin_listen.is_some() || state.config().metrics_token.is_none() {
+        return Err(Error::NotFound(Missing::Route));
+    }
+    admin_metrics(req, state).await
+}
+
+/// `/metrics` on the admin listener (with the token, if one is set).
+async fn admin_metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    if let Some(token) = &state.config().metrics_token {
+        let given = authorization(&req)
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !same_secret(given, token) {
+            return Err(Error::Unauthorized);
+        }
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics_text().await)
+        .body(state.metrics_text().await))
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }

@@ -57,7 +57,7 @@ pub fn document() -> Value {
             "description": "Submit evidence digests, follow them to a witnessed checkpoint, fetch deposit certificates, and verify them. Formats: docs/format.md."
         },
         "components": {
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}, "metricsToken": {"type": "http", "scheme": "bearer", "description": "server.metrics_token"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string", "enum": CODES}, "message": {"type": "string"}}}}},
                 "Submission": {"type": "object", "required": ["sha256"], "additionalProperties": false, "properties": {
@@ -111,12 +111,12 @@ pub fn document() -> Value {
                     "certificate": {"type": "string", "description": "certificate JSON text"},
                     "certificate_pdf": {"type": "string", "format": "byte"},
                     "sha256": {"type": "string", "description": "hex SHA-256 of the evidence file"}}}}}},
-                "responses": {"200": {"description": "Report (valid or not)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}}, "400": error_response("Malformed request (invalid_json, invalid_request, invalid_sha256, invalid_pdf)"), "413": error_response("Too large"), "503": error_response("Overloaded (code overloaded); see Retry-After")}}},
+                "responses": {"200": {"description": "Report (valid or not)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}}, "400": error_response("Malformed request (invalid_json, invalid_request, invalid_sha256, invalid_pdf)"), "413": error_response("Too large"), "415": error_response("The body is not application/json (code unsupported_media_type)"), "503": error_response("Overloaded (code overloaded); see Retry-After")}}},
             "/verify": {"get": {"summary": "The judge's verification page (HTML)", "responses": {"200": {"description": "HTML"}}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Up"}}}},
             "/readyz": {"get": {"summary": "Readiness: store reachable, log sequenced", "responses": {"200": {"description": "Ready"}, "503": error_response("Not ready: the store cannot be reached (store_unreachable), or entries wait and no process sequences the log (no_sequencer); see Retry-After")}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain"}}}}
+            "/metrics": {"get": {"summary": "Prometheus metrics, for operators: served here only when server.metrics_token is set and there is no admin listener (server.admin_listen)", "security": [{"metricsToken": []}], "responses": {"200": {"description": "text/plain"}, "401": error_response("Missing or wrong metrics token (code unauthorized)"), "404": error_response("Not served on this listener (code not_found)")}}}
         }
     })
 }

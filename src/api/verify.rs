@@ -3,7 +3,7 @@
 
 use super::read_body;
 use crate::service::{AppState, Error};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 /// A certificate PDF is a few hundred KB; base64 adds a third.
 const MAX_VERIFY_BODY: usize = 4 * 1024 * 1024;
@@ -13,6 +13,14 @@ pub async fn verify(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
+    // The body is JSON (certificate text or base64 PDF, openapi.json):
+    // anything else is refused before it is read.
+    let json = matches!(req.mime_type(), Ok(Some(m)) if m.essence_str() == "application/json");
+    if !json {
+        return Err(Error::UnsupportedMediaType {
+            expected: "application/json",
+        });
+    }
     let (body, _inflight) = read_body(&req, payload, MAX_VERIFY_BODY, &state.verify_bytes).await?;
     let report = state.verify(&body).await?;
     Ok(HttpResponse::Ok().json(report))

@@ -21,6 +21,91 @@ pub struct SubmitOptions {
     pub out: PathBuf,
     pub wait: Duration,
     pub quiet: bool,
+    /// Verify each receipt as it arrives and each certificate before it
+    /// is saved (`--trust`); without it nothing is verified.
+    pub trust: Option<Trust>,
+}
+
+/// What the client verifies receipts and certificates with.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// Trust roots, pinned origin, witness policy.
+    pub verifier: notarium_core::Verifier,
+    /// The notary's certificate and its chain (receipts name no
+    /// certificate; certificates carry their own).
+    pub notary_certs: Vec<notarium_core::identity::CertInfo>,
+}
+
+impl Trust {
+    /// A 202 answer for `item`: the entry text commits to the item's digest
+    /// and metadata with the salt given, at the time given, and the receipt
+    /// is the trusted notary's signature over that entry.
+    pub fn check_receipt(&self, item: &Value, accepted: &Value) -> Result<(), String> {
+        use notarium_core::entry::{LeafFields, Metadata, commitment};
+        let text = |k: &str| {
+            accepted[k]
+                .as_str()
+                .ok_or_else(|| format!("the answer has no \"{k}\""))
+        };
+        let (entry, receipt) = (text("entry")?, text("receipt")?);
+        let salt: [u8; 32] = hex::decode(text("salt")?)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or("the answer's salt is not 32 bytes of hex")?;
+        let fields = LeafFields::parse(entry).map_err(|e| format!("the entry text: {e}"))?;
+        let digest: [u8; 32] = hex::decode(item["sha256"].as_str().unwrap_or_default())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or("the submitted digest is not 32 bytes of hex")?;
+        if fields.evidence_commitment != commitment(&salt, &digest) {
+            return Err("the entry does not commit to this file's SHA-256".into());
+        }
+        let metadata = match item.get("metadata") {
+            None | Some(Value::Null) => None,
+            Some(m) => {
+                Some(Metadata::normalise(m).map_err(|e| format!("the submitted metadata: {e}"))?)
+            }
+        };
+        let expected = metadata.map(|m| commitment(&salt, m.as_str().as_bytes()));
+        if fields.metadata_commitment != expected {
+            return Err("the entry does not commit to this file's metadata".into());
+        }
+        if Some(fields.received.to_text().as_str()) != accepted["received_at"].as_str() {
+            return Err("the entry's received time is not the answer's received_at".into());
+        }
+        let report =
+            self.verifier
+                .verify_receipt(receipt, entry.as_bytes(), self.notary_certs.clone());
+        match report.first_failure() {
+            None if report.verified => Ok(()),
+            Some(c) => Err(format!("the receipt does not verify: {}", c.detail)),
+            None => Err("the receipt does not verify".into()),
+        }
+    }
+
+    /// A certificate (JSON and PDF) for the file of SHA-256 `digest`: valid
+    /// under the trust roots and policy, for this file, and the PDF carries
+    /// exactly this JSON.
+    pub fn check_certificate(
+        &self,
+        json: &[u8],
+        pdf: &[u8],
+        digest: &[u8; 32],
+    ) -> Result<(), String> {
+        let report = self.verifier.verify_certificate(json, Some(digest));
+        if !report.valid {
+            return Err(match report.first_failure() {
+                Some(c) => format!("the certificate does not verify: {}", c.detail),
+                None => "the certificate does not verify: not witnessed".into(),
+            });
+        }
+        let attached = notarium_pdf::extract_certificate_json(pdf)
+            .map_err(|e| format!("the certificate PDF: {e}"))?;
+        if attached != json {
+            return Err("the certificate PDF does not carry the certificate JSON".into());
+        }
+        Ok(())
+    }
 }
 
 /// The outcome for one file.
@@ -341,9 +426,21 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
         let body: Vec<Value> = chunk.iter().map(|(_, v)| v.clone()).collect();
         match client.submit(&body, 5).await {
             Ok(accepted) => {
-                for ((i, _), a) in chunk.iter().zip(accepted) {
+                for ((i, item), a) in chunk.iter().zip(accepted) {
                     let r = &mut results[*i];
                     r.id = a["id"].as_str().map(str::to_string);
+                    if let Some(trust) = &opts.trust
+                        && a["receipt"].is_string()
+                        && let Err(e) = trust.check_receipt(item, &a)
+                    {
+                        // Nothing of it is saved, and its certificate is
+                        // not waited for.
+                        r.error = Some(format!(
+                            "receipt refused (id {}; nothing saved): {e}",
+                            r.id.as_deref().unwrap_or("?")
+                        ));
+                        continue;
+                    }
                     if !opts.quiet {
                         println!(
                             "received  {}  id {}  at {}{}",
@@ -377,7 +474,7 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
     }
 
     let waiting: Vec<usize> = (0..results.len())
-        .filter(|&i| results[i].id.is_some())
+        .filter(|&i| results[i].id.is_some() && results[i].error.is_none())
         .collect();
     let progress = bar(
         waiting.len() as u64,
@@ -402,7 +499,10 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
                 Ok(s) if s["status"] == "final" => {
                     progress.inc(1);
                     let shared = names[results[i].path.file_name().unwrap_or_default()] > 1;
-                    if let Err(e) = save(&client, &id, &mut results[i], &opts.out, shared).await {
+                    let trust = opts.trust.as_ref();
+                    if let Err(e) =
+                        save(&client, &id, &mut results[i], &opts.out, shared, trust).await
+                    {
                         results[i].error = Some(e);
                     }
                 }
@@ -435,6 +535,7 @@ async fn save(
     r: &mut FileResult,
     out: &Path,
     shared_name: bool,
+    trust: Option<&Trust>,
 ) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let stem = match r.path.file_name() {
@@ -450,6 +551,15 @@ async fn save(
         .certificate(id, "pdf")
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(trust) = trust {
+        let digest: [u8; 32] = hex::decode(&r.sha256)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or("the file's digest")?;
+        trust
+            .check_certificate(&json, &pdf, &digest)
+            .map_err(|e| format!("certificate refused (id {id}; not saved): {e}"))?;
+    }
     let (jp, pp) = (
         out.join(format!("{stem}.certificate.json")),
         out.join(format!("{stem}.certificate.pdf")),

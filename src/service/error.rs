@@ -17,6 +17,11 @@ pub enum Error {
     /// The key's token bucket is empty; it refills in `retry_after` seconds.
     #[error("this API key may submit {rate} entries per second")]
     RateLimited { rate: u32, retry_after: u64 },
+    /// Too many unknown API keys from this client address lately; it may
+    /// try again in `retry_after` seconds (keys it used successfully still
+    /// work meanwhile).
+    #[error("too many requests with unknown API keys from this address; try again later")]
+    TooManyAuthFailures { retry_after: u64 },
     #[error("{0}")]
     NotFound(Missing),
     /// The entry has no certificate yet.
@@ -30,6 +35,9 @@ pub enum Error {
     Overloaded,
     #[error("the notary is shutting down")]
     ShuttingDown,
+    /// The body is not of the media type the route takes.
+    #[error("the request body must be {expected}")]
+    UnsupportedMediaType { expected: &'static str },
     #[error("the request body is larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
     /// The request is malformed; nothing was stored.
@@ -118,10 +126,12 @@ impl Error {
     pub fn rejection(&self) -> Option<&'static str> {
         Some(match self {
             Error::Unauthorized | Error::UnknownKey => "unauthorized",
-            Error::Invalid { .. } | Error::BodyTooLarge { .. } | Error::OutOfRange(_) => {
-                "bad_request"
-            }
+            Error::Invalid { .. }
+            | Error::BodyTooLarge { .. }
+            | Error::UnsupportedMediaType { .. }
+            | Error::OutOfRange(_) => "bad_request",
             Error::RateLimited { .. } => "rate_limited",
+            Error::TooManyAuthFailures { .. } => "auth_failures",
             Error::Overloaded | Error::ShuttingDown => "overloaded",
             Error::Store(_) => "store",
             Error::NotFound(_)

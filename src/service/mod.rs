@@ -3,6 +3,7 @@
 //! header value, a body, path and query values) and answers a result or a
 //! typed [`Error`], which src/api/error.rs maps to a status in one function.
 
+mod auth;
 mod error;
 mod evidence;
 mod log;
@@ -30,9 +31,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long an API key lookup is cached.
-const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
-
 /// How recently another process must have signed a checkpoint for this
 /// one, not sequencing, to count as ready while entries wait.
 const SEQUENCED_WITHIN_MS: i64 = 10_000;
@@ -44,7 +42,8 @@ pub struct AppState {
     config: Arc<Config>,
     verifier: Verifier,
     renderer: Arc<notarium_pdf::Renderer>,
-    keys: Mutex<HashMap<Hash, (Option<SubmitterId>, Instant)>>,
+    keys: auth::KeyCache,
+    auth_failures: auth::AuthFailures,
     buckets: Mutex<HashMap<Hash, Bucket>>,
     /// Bytes of submission bodies in flight.
     pub submission_bytes: Budget,
@@ -99,18 +98,27 @@ impl AppState {
         renderer: notarium_pdf::Renderer,
     ) -> Self {
         AppState {
+            keys: auth::KeyCache::new(config.limits.key_cache_capacity),
+            auth_failures: auth::AuthFailures::new(
+                config.limits.auth_failures,
+                Duration::from_secs(config.limits.auth_failure_window_s),
+            ),
             renderer: Arc::new(renderer),
             verifier: config.verifier(),
             store,
             intake,
             metrics,
             config,
-            keys: Mutex::default(),
             buckets: Mutex::default(),
             submission_bytes: Budget::new(MAX_INFLIGHT_SUBMISSION_BYTES),
             verify_bytes: Budget::new(MAX_INFLIGHT_VERIFY_BYTES),
             known_log_size: AtomicU64::new(0),
         }
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Counts a refusal in `notarium_rejections_total`, by its reason.
@@ -133,40 +141,6 @@ impl AppState {
         let now = self.store.log_state().await?.size;
         self.known_log_size.fetch_max(now, Ordering::Relaxed);
         Ok(now)
-    }
-
-    /// The tenant of a `Bearer` API key (`authorization` is the header's
-    /// value).
-    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, Error> {
-        let key = authorization
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or(Error::Unauthorized)?;
-        let h = key_hash(key);
-        let cached = self
-            .keys
-            .lock()
-            .expect("key cache")
-            .get(&h)
-            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
-            .map(|(t, _)| t.clone());
-        let tenant = match cached {
-            Some(t) => t,
-            None => {
-                let t = self.store.tenant_for_key(&h).await?;
-                let mut cache = self.keys.lock().expect("key cache");
-                if cache.len() > 100_000 {
-                    cache.clear();
-                }
-                cache.insert(h, (t.clone(), Instant::now()));
-                t
-            }
-        };
-        match tenant {
-            Some(tenant) => Ok(Caller { tenant, key: h }),
-            None => Err(Error::UnknownKey),
-        }
     }
 
     /// Per-key token bucket; `n` submissions at once.

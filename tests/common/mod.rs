@@ -157,6 +157,10 @@ notary_certificates = ["{notary}"]
     spawn_until_listening(cmd, "listening on ")
 }
 
+/// The bearer token of the notary's `/metrics` in the tests' configuration
+/// (without an admin listener, `/metrics` is served only behind a token).
+pub(crate) const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 /// A notary configuration for `witnesses` (court first, arbitration second).
 pub(crate) fn write_notary_config(
     dir: &Path,
@@ -171,6 +175,7 @@ pub(crate) fn write_notary_config(
             r#"[server]
 listen = "127.0.0.1:0"
 data_dir = "{data}"
+metrics_token = "{METRICS_TOKEN}"
 [log]
 origin = "notarium.example/log"
 key_file = "{key}"

@@ -507,7 +507,12 @@ pub(crate) fn metric(text: &str, name: &str) -> Option<f64> {
 }
 
 pub(crate) async fn metrics(http: &reqwest::Client, url: &str) -> Option<String> {
-    let r = http.get(format!("{url}/metrics")).send().await.ok()?;
+    let r = http
+        .get(format!("{url}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .ok()?;
     r.text().await.ok()
 }
 

@@ -4,8 +4,8 @@
 //! can run witnesses as separate processes of its own binary.
 
 use crate::config::{ConfigFile, LogFormat, Settings};
-use crate::http::{AppState, bind};
-use crate::state::sqlite::{Record, StateInfo};
+use crate::http::{AppState, MetricsAccess, bind, bind_admin};
+use crate::state::sqlite::{ClockReset, Record, StateInfo};
 use crate::state::{EvidenceKind, SqliteState};
 use crate::witness::{SystemClock, Witness};
 use anyhow::Context;
@@ -59,7 +59,25 @@ enum Command {
         #[arg(long, value_name = "ORIGIN")]
         origin: String,
     },
+    /// Recover from a clock that jumped forward: the witness never cosigns
+    /// with a time earlier than its last cosignature, so one cosignature
+    /// made while the clock was ahead blocks cosigning until real time
+    /// catches up. With the witness stopped and its clock corrected, this
+    /// sets the last cosignature time back to the clock's time and records
+    /// the reset in the state (docs/operations.md).
+    ResetClock {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The current UTC time as the operator read it from a trusted
+        /// source (YYYY-MM-DDTHH:MM:SSZ); the system clock must agree
+        /// within 60 s, so that a clock still wrong is not made the record.
+        #[arg(long, value_name = "TIME")]
+        confirm_time: String,
+    },
 }
+
+/// How far `reset-clock --confirm-time` may be from the system clock.
+const CONFIRM_TOLERANCE_S: i64 = 60;
 
 /// A problem found before serving: exit code 2.
 #[derive(Debug)]
@@ -114,6 +132,10 @@ where
         } => serve(&config, listen, init_if_missing),
         Command::Init { config, json } => init(&config, json),
         Command::Export { config, origin } => export(&config, &origin),
+        Command::ResetClock {
+            config,
+            confirm_time,
+        } => reset_clock(&config, &confirm_time),
     };
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -187,7 +209,7 @@ fn serve(
             clock = now,
             last_cosigned_at = last,
             behind_seconds = last - now,
-            "the clock is behind the last cosignature (clock went back?): add-checkpoint will answer 503 until it catches up"
+            "the clock is behind the last cosignature (the clock went back, or was ahead when it last cosigned): add-checkpoint will answer 503 until it catches up; if the clock is right now, stop the witness and run `notarium-witness reset-clock` (docs/operations.md)"
         );
     }
     let prefix = settings.prefix.clone();
@@ -200,18 +222,52 @@ fn serve(
         logs = settings.logs.len(),
         "starting witness"
     );
-    let Settings { identity, logs, .. } = settings;
+    let Settings {
+        identity,
+        logs,
+        admin_listen,
+        metrics_token,
+        ..
+    } = settings;
+    if admin_listen.is_none() && metrics_token.is_none() {
+        tracing::warn!(
+            "/metrics is not served: set admin_listen or metrics_token (docs/operations.md)"
+        );
+    }
     let witness = Witness::new(identity, logs, state, Arc::new(SystemClock));
-    let data = actix_web::web::Data::new(AppState::new(witness));
+    let mut app = AppState::new(witness);
+    app.metrics_access = MetricsAccess {
+        admin_listener: admin_listen.is_some(),
+        token: metrics_token,
+    };
+    let data = actix_web::web::Data::new(app);
+    if let Some(last) = data.witness.state().last_cosigned_at_on_open() {
+        data.metrics.clock_behind(last.saturating_sub(now));
+    }
     let run = actix_web::rt::System::new().block_on({
         let data = data.clone();
         async move {
-            let bound = match bind(data, listen, &prefix, None, true) {
+            let bound = match bind(data.clone(), listen, &prefix, None, true) {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(Setup(format!("cannot listen on {listen}: {e}")))),
             };
-            // The readiness line: tests and supervisors wait for it.
+            let admin = match admin_listen.map(|a| (a, bind_admin(data, a, true))) {
+                None => None,
+                Some((_, Ok(b))) => Some(b),
+                Some((a, Err(e))) => {
+                    return Ok(Err(Setup(format!(
+                        "cannot listen on {a} (admin_listen): {e}"
+                    ))));
+                }
+            };
+            // The readiness line: tests and supervisors wait for it (the
+            // admin listener's first, so that it is known once it is seen).
             let mut out = std::io::stdout().lock();
+            let admin = admin.map(|b| {
+                let _ = writeln!(out, "notarium-witness admin listening on http://{}", b.addr);
+                let handle = b.server.handle();
+                (handle, actix_web::rt::spawn(b.server))
+            });
             writeln!(
                 out,
                 "notarium-witness listening on http://{}{prefix}",
@@ -221,6 +277,10 @@ fn serve(
             drop(out);
             tracing::info!(addr = %bound.addr, prefix = %prefix, "listening");
             bound.server.await?;
+            if let Some((handle, task)) = admin {
+                handle.stop(true).await;
+                let _ = task.await;
+            }
             Ok::<_, anyhow::Error>(Ok(()))
         }
     });
@@ -300,6 +360,68 @@ fn export(config: &Path, origin: &str) -> anyhow::Result<Result<(), Setup>> {
             out.flush()?;
             eprintln!(
                 "notarium-witness: exported {c} cosigned checkpoint(s) and {e} evidence record(s) for \"{origin}\""
+            );
+            Ok(Ok(()))
+        }
+        Err(crate::state::StoreError::Open { path, why }) => {
+            Ok(Err(Setup(format!("witness state {path}: {why}"))))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` (or with milliseconds) as Unix seconds.
+fn parse_utc(s: &str) -> Option<i64> {
+    let ms = if s.len() == 20 && s.ends_with('Z') {
+        format!("{}.000Z", &s[..19])
+    } else {
+        s.to_string()
+    };
+    notarium_core::time::UtcMillis::parse(&ms)
+        .ok()
+        .map(|t| t.unix_seconds())
+}
+
+fn utc_text(t: u64) -> String {
+    notarium_core::time::UtcMillis::from_unix_seconds(t)
+        .map(|t| t.to_text_seconds())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn reset_clock(config: &Path, confirm_time: &str) -> anyhow::Result<Result<(), Setup>> {
+    let file = match ConfigFile::read(config) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(Setup(e.to_string()))),
+    };
+    let Some(confirmed) = parse_utc(confirm_time) else {
+        return Ok(Err(Setup(format!(
+            "--confirm-time \"{confirm_time}\" is not a UTC time YYYY-MM-DDTHH:MM:SSZ"
+        ))));
+    };
+    let clock = now();
+    if (clock - confirmed).abs() > CONFIRM_TOLERANCE_S {
+        return Ok(Err(Setup(format!(
+            "the system clock reads {} but --confirm-time says {}: correct the clock first (nothing was changed)",
+            utc_text(clock.max(0) as u64),
+            utc_text(confirmed.max(0) as u64)
+        ))));
+    }
+    let clock = clock.max(0) as u64;
+    match SqliteState::reset_clock(&file.state, clock) {
+        Ok(ClockReset::NotBehind { last }) => {
+            println!(
+                "nothing to reset: the clock ({}) is not behind the last cosignature ({}); nothing was changed",
+                utc_text(clock),
+                last.map_or_else(|| "none".to_string(), utc_text)
+            );
+            Ok(Ok(()))
+        }
+        Ok(ClockReset::Reset { from, to }) => {
+            println!(
+                "the last cosignature time was {} ({} s ahead of the clock); it is now {}: the witness cosigns again from the clock's time. Cosignatures made while the clock was ahead keep their times (see `export`).",
+                utc_text(from),
+                from - to,
+                utc_text(to)
             );
             Ok(Ok(()))
         }

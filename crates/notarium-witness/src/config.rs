@@ -2,6 +2,9 @@
 //! is reported with the file and the setting it concerns; `main` exits with
 //! code 2 on any of them.
 //!
+//! `/metrics` is served on `admin_listen` when it is set, else on the main
+//! listener only behind `metrics_token` (a bearer token), else not at all.
+//!
 //! Relative paths in the file are resolved from the file's folder. Two
 //! environment variables override the file: `NOTARIUM_WITNESS_LISTEN` and
 //! `NOTARIUM_WITNESS_STATE` (a relative state path there is taken from the
@@ -57,6 +60,15 @@ pub struct ConfigFile {
     pub log_format: LogFormat,
     #[serde(default = "default_max_evidence")]
     pub max_evidence_per_log: u32,
+    /// A second listener for operators, serving `/metrics` and `/healthz`;
+    /// set, `/metrics` is served there only.
+    #[serde(default)]
+    pub admin_listen: Option<String>,
+    /// A bearer token `/metrics` requires (at least 16 characters). Without
+    /// `admin_listen`, `/metrics` is served on the main listener only if
+    /// this is set; with neither, `/metrics` is not served.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
     pub witness: WitnessSection,
     #[serde(rename = "log", default)]
     pub logs: Vec<LogSection>,
@@ -169,6 +181,8 @@ pub struct Settings {
     pub state: PathBuf,
     pub log_format: LogFormat,
     pub max_evidence_per_log: u32,
+    pub admin_listen: Option<SocketAddr>,
+    pub metrics_token: Option<String>,
     pub identity: Identity,
     pub logs: Vec<LogKeys>,
 }
@@ -275,6 +289,26 @@ impl Settings {
             return Err(format!(
                 "prefix: \"{prefix}\" must be empty or a path like \"/witness\" (starting with '/', not ending with '/')"
             ));
+        }
+        let admin_listen = file
+            .admin_listen
+            .as_deref()
+            .map(|a| {
+                a.parse::<SocketAddr>().map_err(|_| {
+                    format!(
+                        "admin_listen: \"{a}\" is not an address and port like \"127.0.0.1:9380\""
+                    )
+                })
+            })
+            .transpose()?;
+        if file
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.trim().len() < 16 || t.trim() != t)
+        {
+            return Err(
+                "metrics_token: must be at least 16 characters, without spaces around".into(),
+            );
         }
         if file.max_evidence_per_log > MAX_MAX_EVIDENCE_PER_LOG {
             return Err(format!(
@@ -457,6 +491,8 @@ impl Settings {
             state: file.state,
             log_format: file.log_format,
             max_evidence_per_log: file.max_evidence_per_log,
+            admin_listen,
+            metrics_token: file.metrics_token,
             identity: Identity {
                 name,
                 role,

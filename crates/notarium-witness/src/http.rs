@@ -21,6 +21,18 @@ const TEXT: &str = "text/plain; charset=utf-8";
 pub struct AppState {
     pub witness: Witness<SqliteState>,
     pub metrics: Metrics,
+    /// Where `/metrics` is served, and behind what.
+    pub metrics_access: MetricsAccess,
+}
+
+/// Where `/metrics` is served: on the admin listener, or on the main one
+/// behind a bearer token; with neither it is not served (404).
+#[derive(Clone, Debug, Default)]
+pub struct MetricsAccess {
+    /// An admin listener serves `/metrics` (the main one does not).
+    pub admin_listener: bool,
+    /// The bearer token `/metrics` requires.
+    pub token: Option<String>,
 }
 
 impl AppState {
@@ -31,7 +43,11 @@ impl AppState {
                 metrics.set_latest_size(&c.origin, c.size);
             }
         }
-        AppState { witness, metrics }
+        AppState {
+            witness,
+            metrics,
+            metrics_access: MetricsAccess::default(),
+        }
     }
 }
 
@@ -43,7 +59,7 @@ pub fn status_of(r: &Refusal) -> StatusCode {
         Refusal::UnknownOrigin(_) | Refusal::NothingCosigned(_) => StatusCode::NOT_FOUND,
         Refusal::Conflict { .. } => StatusCode::CONFLICT,
         Refusal::BadProof(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Refusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Refusal::Unavailable(_) | Refusal::ClockBehind { .. } => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -84,6 +100,11 @@ async fn add_checkpoint(
         Ok(body) => data.witness.add_checkpoint(&body).await,
         Err(r) => Err(r),
     };
+    match &result {
+        Err(Refusal::ClockBehind { clock, last }) => data.metrics.clock_behind(last - clock),
+        Ok(_) => data.metrics.clock_behind(0),
+        Err(_) => {}
+    }
     match result {
         Ok(ok) => {
             let elapsed = start.elapsed();
@@ -157,7 +178,33 @@ async fn get_checkpoint(data: web::Data<AppState>, req: HttpRequest) -> HttpResp
     }
 }
 
-async fn metrics(data: web::Data<AppState>) -> HttpResponse {
+/// `/metrics` on the main listener: only without an admin listener and
+/// with a token.
+async fn metrics(data: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let a = &data.metrics_access;
+    if a.admin_listener || a.token.is_none() {
+        return not_found(data).await;
+    }
+    admin_metrics(data, req).await
+}
+
+/// `/metrics` on the admin listener (with the token, if one is set).
+async fn admin_metrics(data: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if let Some(token) = &data.metrics_access.token {
+        let given = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !same_secret(given, token) {
+            data.metrics.request("metrics", 401);
+            return HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer"))
+                .content_type(TEXT)
+                .body("/metrics needs Authorization: Bearer <metrics_token>\n");
+        }
+    }
     data.metrics.request("metrics", 200);
     let s = data.witness.state().stats();
     let text = data.metrics.render((
@@ -168,6 +215,16 @@ async fn metrics(data: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 async fn healthz(data: web::Data<AppState>) -> HttpResponse {
@@ -215,6 +272,36 @@ pub fn routes(cfg: &mut web::ServiceConfig, prefix: &str) {
     .route("/metrics", web::get().to(metrics))
     .route("/healthz", web::get().to(healthz))
     .default_service(web::to(not_found));
+}
+
+/// The admin listener's routes: `/metrics` and `/healthz`.
+pub fn admin_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(admin_metrics))
+        .route("/healthz", web::get().to(healthz))
+        .default_service(web::to(not_found));
+}
+
+/// Binds the admin listener (one worker; stops with the main server on
+/// SIGINT and SIGTERM unless `signals` is false).
+pub fn bind_admin(
+    data: web::Data<AppState>,
+    listen: SocketAddr,
+    signals: bool,
+) -> std::io::Result<Bound> {
+    let listener = TcpListener::bind(listen)?;
+    let addr = listener.local_addr()?;
+    let mut server =
+        HttpServer::new(move || App::new().app_data(data.clone()).configure(admin_routes))
+            .workers(1)
+            .shutdown_timeout(5)
+            .listen(listener)?;
+    if !signals {
+        server = server.disable_signals();
+    }
+    Ok(Bound {
+        server: server.run(),
+        addr,
+    })
 }
 
 /// A bound, not yet running, server.

@@ -7,6 +7,7 @@ use notarium_http::metrics::{Histogram, Kind, Labels, escape_label_value, write_
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the cosign latency histogram.
@@ -19,6 +20,9 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     latency: Histogram,
     latest_size: Mutex<BTreeMap<String, u64>>,
+    /// Seconds the clock was behind the last cosignature at the latest
+    /// add-checkpoint that reached the clock check (0 once it cosigns).
+    clock_behind: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -27,6 +31,7 @@ impl Default for Metrics {
             requests: Mutex::default(),
             latency: Histogram::new(&LATENCY_BUCKETS),
             latest_size: Mutex::default(),
+            clock_behind: AtomicU64::default(),
         }
     }
 }
@@ -47,6 +52,11 @@ impl Metrics {
     pub fn cosigned(&self, origin: &str, size: u64, latency: Duration) {
         self.latency.observe(latency);
         self.set_latest_size(origin, size);
+    }
+
+    /// Records how far the clock is behind the last cosignature (0: not).
+    pub fn clock_behind(&self, seconds: u64) {
+        self.clock_behind.store(seconds, Ordering::Relaxed);
     }
 
     /// Sets the latest cosigned size of a log (never lowers it).
@@ -119,6 +129,14 @@ impl Metrics {
             write_header(&mut out, name, help, kind);
             let _ = writeln!(out, "{name} {value}");
         }
+        let name = "notarium_witness_clock_behind_seconds";
+        write_header(
+            &mut out,
+            name,
+            "How far the clock is behind the last cosignature: above 0, add-checkpoint answers 503 until the clock catches up or `notarium-witness reset-clock` is run.",
+            Kind::Gauge,
+        );
+        let _ = writeln!(out, "{name} {}", self.clock_behind.load(Ordering::Relaxed));
         out
     }
 }
@@ -203,5 +221,8 @@ notarium_witness_store_updates_total 5
 # HELP notarium_witness_store_largest_batch Most updates committed together so far.
 # TYPE notarium_witness_store_largest_batch gauge
 notarium_witness_store_largest_batch 3
+# HELP notarium_witness_clock_behind_seconds How far the clock is behind the last cosignature: above 0, add-checkpoint answers 503 until the clock catches up or `notarium-witness reset-clock` is run.
+# TYPE notarium_witness_clock_behind_seconds gauge
+notarium_witness_clock_behind_seconds 0
 "#;
 }

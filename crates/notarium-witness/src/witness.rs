@@ -130,6 +130,15 @@ pub enum Refusal {
     BadProof(String),
     #[error("witness cannot cosign now: {0}")]
     Unavailable(String),
+    /// The clock reads earlier than the last cosignature: it went back, or
+    /// an earlier cosignature was made while it was ahead. Cosigning would
+    /// put times out of order; `notarium-witness reset-clock` recovers
+    /// (docs/operations.md).
+    #[error(
+        "witness cannot cosign now: the witness clock ({}) is {} s behind its last cosignature ({}); it refuses to cosign until the clock is corrected, or the operator runs `notarium-witness reset-clock` (see docs/operations.md)",
+        time_text(*clock as i64), last - clock, time_text(*last as i64)
+    )]
+    ClockBehind { clock: u64, last: u64 },
 }
 
 impl From<StoreError> for Refusal {
@@ -403,14 +412,9 @@ impl Decide {
                 clock = now,
                 last_cosigned_at = last,
                 behind_seconds = last - now,
-                "the witness clock is behind its last cosignature (clock went back); refusing to cosign until it catches up"
+                "the witness clock is behind its last cosignature (the clock went back, or was ahead when it last cosigned); refusing to cosign until it catches up or `notarium-witness reset-clock` is run"
             );
-            return Self::refuse(Refusal::Unavailable(format!(
-                "the witness clock ({}) is {} s behind its last cosignature ({}); it refuses to cosign until the clock is corrected",
-                time_text(now as i64),
-                last - now,
-                time_text(last as i64)
-            )));
+            return Self::refuse(Refusal::ClockBehind { clock: now, last });
         }
         let cert = &self.identity.certificate;
         if !cert.valid_at(now as i64) {
@@ -576,10 +580,14 @@ mod tests {
         f.add(0, 10).unwrap();
         f.clock.0.store(T0 - 5, Ordering::SeqCst);
         let r = f.add(10, 20);
-        assert!(
-            matches!(r, Err(Refusal::Unavailable(ref m)) if m.contains("5 s behind")),
-            "{r:?}"
+        assert_eq!(
+            r,
+            Err(Refusal::ClockBehind {
+                clock: T0 - 5,
+                last: T0
+            })
         );
+        assert!(r.unwrap_err().to_string().contains("5 s behind"));
         assert_eq!(f.witness.state().history(ORIGIN).len(), 1);
         // The same second as the last cosignature is fine.
         f.clock.0.store(T0, Ordering::SeqCst);

@@ -381,6 +381,44 @@ fn a_consistency_proof_that_does_not_verify_is_422_and_kept_as_evidence() {
     assert_eq!(w.add(&c, log.body(6, 16)).status, 200);
 }
 
+/// A flood of replayed notary-signed checkpoints with junk proofs does not
+/// push out the first evidence of misbehaviour: the first requests of each
+/// kind are kept, the newest rotate (issue 19, item 5).
+#[test]
+fn a_flood_of_junk_proofs_keeps_the_first_evidence() {
+    let log = Log::new(16, "a");
+    let fork = Log::new(16, "b");
+    let s = Setup::with(Opts {
+        extra: "max_evidence_per_log = 10",
+        ..Opts::default()
+    });
+    let w = s.start();
+    let c = client();
+    assert_eq!(w.add(&c, log.body(0, 6)).status, 200);
+    // The genuine evidence: a fork signed by the notary.
+    let genuine = fork.body(6, 16);
+    assert_eq!(w.add(&c, genuine.clone()).status, 422);
+    // The flood: the honest checkpoint replayed with junk proofs.
+    let note = log.note(16).to_text();
+    let mut junk = Vec::new();
+    for i in 0..50u8 {
+        let b = body(6, &[[i; 32], [i ^ 0xff; 32]], &note);
+        assert_eq!(w.add(&c, b.clone()).status, 422);
+        junk.push(b);
+    }
+    let kept: Vec<String> = s
+        .export(ORIGIN)
+        .into_iter()
+        .filter(|v| v["kind"] == "evidence")
+        .map(|v| v["request"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kept.len(), 10, "bounded");
+    assert_eq!(kept[0], genuine, "the first evidence survives the flood");
+    // The first 5 are the first received; the other 5 the newest.
+    assert_eq!(kept[1..5], junk[..4]);
+    assert_eq!(kept[5..], junk[45..]);
+}
+
 #[test]
 fn a_proof_from_size_zero_must_be_empty() {
     // SPEC: "The proof MUST be empty if the old size is zero."
@@ -438,6 +476,119 @@ fn get_checkpoint_needs_a_known_origin() {
     assert_eq!(r.status, 404);
 }
 
+/// An earlier run cosigned `size` at time `at` (a clock that was ahead).
+fn cosigned_at(s: &Setup, log: &Log, size: u64, at: u64) {
+    let court = key(&certs("court.key"));
+    let state = SqliteState::open(&s.state, 10).unwrap();
+    let cp = log.checkpoint(size);
+    let line = notarium_log::sign::cosign(&court, COURT, at, &cp)
+        .unwrap()
+        .to_note_signature()
+        .to_line();
+    let next = Cosigned {
+        origin: ORIGIN.into(),
+        size,
+        root: *cp.root(),
+        cosigned_at: at,
+        note: log.note(size).to_text(),
+        cosignature: line,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(state.update(ORIGIN, move |_| Decision::Commit { next, reply: () }))
+        .unwrap();
+}
+
+/// The value of an unlabelled sample in an exposition.
+fn sample(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn utc_now_text() -> String {
+    notarium_core::time::UtcMillis::from_unix_seconds(now())
+        .unwrap()
+        .to_text_seconds()
+}
+
+/// A clock that jumped forward while cosigning blocks cosigning once it is
+/// corrected: the witness says so (503, log, metric), and the operator's
+/// `reset-clock`, run with the witness stopped and the time confirmed,
+/// recovers it without changing what was cosigned (issue 19, item 6).
+#[test]
+fn a_clock_that_jumped_forward_is_recovered_with_reset_clock() {
+    let log = Log::new(10, "a");
+    let s = Setup::with(Opts {
+        extra: "metrics_token = \"witness-metrics-token-42\"",
+        ..Opts::default()
+    });
+    let ahead = now() + 86_400;
+    cosigned_at(&s, &log, 5, ahead);
+    let metrics = |w: &Witness| {
+        let c = client();
+        let r = resp(
+            c.get(format!("{}/metrics", w.url))
+                .bearer_auth("witness-metrics-token-42")
+                .send()
+                .unwrap(),
+        );
+        sample(&r.body, "notarium_witness_clock_behind_seconds").expect("the clock gauge")
+    };
+    let w = s.start();
+    let c = client();
+    // Said at start, before any request.
+    let behind = metrics(&w);
+    assert!((86_000..=86_400).contains(&behind), "{behind}");
+    assert!(w.logs().contains("reset-clock"), "{}", w.logs());
+    let r = w.add(&c, log.body(5, 10));
+    assert_eq!(r.status, 503, "{r:?}");
+    assert!(
+        r.body.contains("behind its last cosignature") && r.body.contains("reset-clock"),
+        "{r:?}"
+    );
+    // Refused while the witness serves the state.
+    let (st, _, err) = s.run(&["reset-clock", "--confirm-time", &utc_now_text()]);
+    assert_eq!(st.code(), Some(2), "{err}");
+    assert!(err.contains("in use by another notarium-witness"), "{err}");
+    assert_eq!(w.terminate(Duration::from_secs(30)).code(), Some(0));
+    // A confirmation the clock disagrees with changes nothing.
+    let (st, _, err) = s.run(&["reset-clock", "--confirm-time", "2020-01-01T00:00:00Z"]);
+    assert_eq!(st.code(), Some(2), "{err}");
+    assert!(err.contains("correct the clock first"), "{err}");
+    let (st, _, err) = s.run(&["reset-clock", "--confirm-time", "yesterday"]);
+    assert_eq!(st.code(), Some(2), "{err}");
+    let w = s.start();
+    assert_eq!(w.add(&c, log.body(5, 10)).status, 503);
+    w.kill9();
+    // The reset.
+    let (st, out, err) = s.run(&["reset-clock", "--confirm-time", &utc_now_text()]);
+    assert!(st.success(), "{out}{err}");
+    assert!(out.contains("it is now"), "{out}");
+    let w = s.start();
+    assert_eq!(metrics(&w), 0);
+    let before = now();
+    let r = w.add(&c, log.body(5, 10));
+    assert_eq!(r.status, 200, "{r:?}");
+    let cs = check_cosignature(&r.body, &log.checkpoint(10), &certs("court.pem"));
+    assert!(
+        cs.timestamp >= before && cs.timestamp <= now(),
+        "{}",
+        cs.timestamp
+    );
+    assert_eq!(metrics(&w), 0);
+    // What was cosigned while the clock was ahead is kept as it was.
+    let kept = s.cosigned();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[0]["cosigned_at"], ahead);
+    assert_eq!(kept[1]["size"], 10);
+    // Once recovered there is nothing more to reset.
+    w.kill9();
+    let (st, out, _) = s.run(&["reset-clock", "--confirm-time", &utc_now_text()]);
+    assert!(st.success());
+    assert!(out.contains("nothing to reset"), "{out}");
+}
+
 #[test]
 fn a_clock_behind_the_last_cosignature_is_503_and_logged() {
     let log = Log::new(10, "a");
@@ -445,28 +596,7 @@ fn a_clock_behind_the_last_cosignature_is_503_and_logged() {
     // An earlier run cosigned size 5 at a time one hour ahead of the clock
     // now (the clock has since been set back).
     let ahead = now() + 3600;
-    {
-        let court = key(&certs("court.key"));
-        let state = SqliteState::open(&s.state, 10).unwrap();
-        let cp = log.checkpoint(5);
-        let line = notarium_log::sign::cosign(&court, COURT, ahead, &cp)
-            .unwrap()
-            .to_note_signature()
-            .to_line();
-        let next = Cosigned {
-            origin: ORIGIN.into(),
-            size: 5,
-            root: *cp.root(),
-            cosigned_at: ahead,
-            note: log.note(5).to_text(),
-            cosignature: line,
-        };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(state.update(ORIGIN, move |_| Decision::Commit { next, reply: () }))
-            .unwrap();
-    }
+    cosigned_at(&s, &log, 5, ahead);
     let w = s.start();
     let c = client();
     let r = w.add(&c, log.body(5, 10));
@@ -486,11 +616,32 @@ fn a_clock_behind_the_last_cosignature_is_503_and_logged() {
 #[test]
 fn metrics_count_requests_by_status_and_cosign_latency() {
     let log = Log::new(10, "a");
-    let (_s, w, c) = witness_at(5, &log);
+    let s = Setup::with(Opts {
+        extra: "metrics_token = \"witness-metrics-token-42\"",
+        ..Opts::default()
+    });
+    let w = s.start();
+    let c = client();
+    assert_eq!(w.add(&c, log.body(0, 5)).status, 200);
     assert_eq!(w.add(&c, log.body(0, 10)).status, 409);
     assert_eq!(w.add(&c, log.body(5, 10)).status, 200);
     assert_eq!(w.add(&c, "nonsense").status, 400);
-    let r = resp(c.get(format!("{}/metrics", w.url)).send().unwrap());
+    // Behind its token only.
+    for token in [None, Some("wrong-token-wrong-token")] {
+        let mut req = c.get(format!("{}/metrics", w.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = resp(req.send().unwrap());
+        assert_eq!(r.status, 401, "{token:?}: {r:?}");
+        assert!(!r.body.contains("notarium_witness_"), "{r:?}");
+    }
+    let r = resp(
+        c.get(format!("{}/metrics", w.url))
+            .bearer_auth("witness-metrics-token-42")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(r.status, 200);
     assert!(
         r.content_type.starts_with("text/plain; version=0.0.4"),
@@ -508,6 +659,68 @@ fn metrics_count_requests_by_status_and_cosign_latency() {
     ] {
         assert!(m.contains(line), "missing {line:?} in\n{m}");
     }
+}
+
+/// `/metrics` is for operators: on the admin listener when there is one
+/// (and then not on the public one), else behind a token, else nowhere.
+#[test]
+fn metrics_are_served_on_the_admin_listener_only() {
+    let log = Log::new(5, "a");
+    let c = client();
+    // Neither an admin listener nor a token: no /metrics.
+    let (_s, w, _) = witness_at(5, &log);
+    assert_eq!(w.admin_url, None);
+    let r = resp(c.get(format!("{}/metrics", w.url)).send().unwrap());
+    assert_eq!(r.status, 404, "{r:?}");
+    assert!(
+        w.logs().contains("/metrics is not served"),
+        "the operator is told: {}",
+        w.logs()
+    );
+    // An admin listener: /metrics there, not on the public listener, even
+    // with the token.
+    let s = Setup::with(Opts {
+        extra: "admin_listen = \"127.0.0.1:0\"\nmetrics_token = \"witness-metrics-token-42\"",
+        ..Opts::default()
+    });
+    let w = s.start();
+    assert_eq!(w.add(&c, log.body(0, 5)).status, 200);
+    let admin = w.admin_url.clone().expect("the admin listener's line");
+    assert_ne!(admin, w.url);
+    let r = resp(
+        c.get(format!("{}/metrics", w.url))
+            .bearer_auth("witness-metrics-token-42")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(r.status, 404, "{r:?}");
+    let r = resp(c.get(format!("{admin}/metrics")).send().unwrap());
+    assert_eq!(r.status, 401, "the token is required there too: {r:?}");
+    let r = resp(
+        c.get(format!("{admin}/metrics"))
+            .bearer_auth("witness-metrics-token-42")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.body
+            .contains("notarium_witness_latest_size{origin=\"notarium.example/log\"} 5\n"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        resp(c.get(format!("{admin}/healthz")).send().unwrap()).status,
+        200
+    );
+    // The witness endpoints are not on the admin listener.
+    let r = resp(
+        c.post(format!("{admin}/add-checkpoint"))
+            .body(log.body(5, 5))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(r.status, 404, "{r:?}");
 }
 
 #[test]

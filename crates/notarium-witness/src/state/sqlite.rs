@@ -256,6 +256,44 @@ fn sync_parent_dir(path: &Path) {
     }
 }
 
+/// Takes the exclusive lock file beside the state: one process at a time
+/// serves or repairs a state.
+fn take_lock(path: &Path) -> Result<File, StoreError> {
+    let lock_path = {
+        let mut p = path.as_os_str().to_owned();
+        p.push(".lock");
+        PathBuf::from(p)
+    };
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| open_err(&lock_path, e))?;
+    lock.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => open_err(
+            path,
+            format!(
+                "is in use by another notarium-witness process (lock {} is held)",
+                lock_path.display()
+            ),
+        ),
+        std::fs::TryLockError::Error(e) => open_err(&lock_path, e),
+    })?;
+    Ok(lock)
+}
+
+/// What [`SqliteState::reset_clock`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockReset {
+    /// The clock is not behind the last cosignature (or nothing was ever
+    /// cosigned): nothing changed.
+    NotBehind { last: Option<u64> },
+    /// The last cosignature time was `from` (ahead of the clock); it is now
+    /// `to`, the clock's time, and the reset is recorded in the state.
+    Reset { from: u64, to: u64 },
+}
+
 impl SqliteState {
     /// Creates a fresh state file for a witness (`init`). Refuses to touch an
     /// existing file: replacing a witness's state would let it cosign a
@@ -299,27 +337,7 @@ impl SqliteState {
                 "does not exist; create it once with `notarium-witness init --config FILE`",
             ));
         }
-        let lock_path = {
-            let mut p = path.as_os_str().to_owned();
-            p.push(".lock");
-            PathBuf::from(p)
-        };
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| open_err(&lock_path, e))?;
-        lock.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => open_err(
-                path,
-                format!(
-                    "is in use by another notarium-witness process (lock {} is held)",
-                    lock_path.display()
-                ),
-            ),
-            std::fs::TryLockError::Error(e) => open_err(&lock_path, e),
-        })?;
+        let lock = take_lock(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let writer = Connection::open_with_flags(path, flags).map_err(|e| open_err(path, e))?;
         check_schema(&writer, path)?;
@@ -361,6 +379,46 @@ impl SqliteState {
             last_cosigned_at,
             _lock: lock,
         })
+    }
+
+    /// The recovery from a clock that jumped forward (`notarium-witness
+    /// reset-clock`): while the witness is stopped (the state's lock is
+    /// taken, so a serving witness makes this fail), sets the time of the
+    /// last cosignature, which the witness never cosigns before, back to
+    /// `now`, and records the reset (`clock_reset.N` in the meta table:
+    /// when, from, to). Cosigned checkpoints are never changed. Does
+    /// nothing if `now` is not behind the last cosignature.
+    pub fn reset_clock(path: &Path, now: u64) -> Result<ClockReset, StoreError> {
+        if !path.exists() {
+            return Err(open_err(path, "does not exist"));
+        }
+        let _lock = take_lock(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(path, e))?;
+        check_schema(&conn, path)?;
+        configure(&conn).map_err(|e| open_err(path, e))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last = read_meta(&tx, "last_cosigned_at")?
+            .map(|s| s.parse::<u64>())
+            .transpose()
+            .map_err(|_| open_err(path, "bad last_cosigned_at"))?;
+        let from = match last {
+            Some(l) if l > now => l,
+            _ => return Ok(ClockReset::NotBehind { last }),
+        };
+        let n: i64 = tx.query_row(
+            "SELECT count(*) FROM meta WHERE key LIKE 'clock_reset.%'",
+            [],
+            |r| r.get(0),
+        )?;
+        write_meta(&tx, "last_cosigned_at", &now.to_string())?;
+        write_meta(
+            &tx,
+            &format!("clock_reset.{n}"),
+            &format!("at={now} from={from} to={now}"),
+        )?;
+        tx.commit()?;
+        Ok(ClockReset::Reset { from, to: now })
     }
 
     pub fn path(&self) -> &Path {
@@ -622,21 +680,22 @@ impl Writer {
     }
 }
 
-/// Keeps the newest `max_evidence` bad-proof requests and the first
-/// `max_evidence` fork requests of each log (the first proof of two
-/// histories is the one that matters; a flood must not push it out).
-/// The same request bytes are kept once.
+/// How many of the kept requests of one log and kind are the first ones
+/// received (never replaced); the rest of `max_evidence` are the newest.
+pub fn first_kept(max_evidence: i64) -> i64 {
+    (max_evidence + 1) / 2
+}
+
+/// Keeps, for each log and kind, the first [`first_kept`] requests received
+/// (never replaced) and the newest others, `max_evidence` in all. The first
+/// proof of misbehaviour is the one that matters, and a flood of replayed
+/// notary-signed checkpoints with junk proofs must not push it out; the
+/// newest show what goes on now. The same request bytes are kept once.
 fn keep_evidence(tx: &Connection, e: &Evidence, max_evidence: i64) -> Result<(), StoreError> {
-    let kind = e.kind.as_str();
-    if e.kind == EvidenceKind::Fork {
-        let n: i64 = tx
-            .prepare_cached("SELECT count(*) FROM evidence WHERE origin = ?1 AND kind = ?2")?
-            .query_row(params![e.origin, kind], |r| r.get(0))?;
-        if n >= max_evidence {
-            tracing::warn!(origin = %e.origin, "fork evidence store is full; request not kept");
-            return Ok(());
-        }
+    if max_evidence <= 0 {
+        return Ok(());
     }
+    let kind = e.kind.as_str();
     let digest = notarium_core::merkle::sha256(e.request.as_bytes());
     let inserted = tx
         .prepare_cached(
@@ -651,13 +710,25 @@ fn keep_evidence(tx: &Connection, e: &Evidence, max_evidence: i64) -> Result<(),
             e.request,
             &digest[..]
         ])?;
-    if inserted > 0 && e.kind == EvidenceKind::BadProof {
+    if inserted == 0 {
+        return Ok(());
+    }
+    let n: i64 = tx
+        .prepare_cached("SELECT count(*) FROM evidence WHERE origin = ?1 AND kind = ?2")?
+        .query_row(params![e.origin, kind], |r| r.get(0))?;
+    if n > max_evidence {
+        // The oldest of the rotating part: the rows after the first ones.
         tx.prepare_cached(
-            "DELETE FROM evidence WHERE origin = ?1 AND kind = ?2 AND id <= (
-                     SELECT id FROM evidence WHERE origin = ?1 AND kind = ?2
-                     ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+            "DELETE FROM evidence WHERE id IN (
+                 SELECT id FROM evidence WHERE origin = ?1 AND kind = ?2
+                 ORDER BY id LIMIT ?3 OFFSET ?4)",
         )?
-        .execute(params![e.origin, kind, max_evidence])?;
+        .execute(params![
+            e.origin,
+            kind,
+            n - max_evidence,
+            first_kept(max_evidence)
+        ])?;
     }
     Ok(())
 }

@@ -268,6 +268,8 @@ impl Setup {
 pub(crate) struct Witness {
     child: Option<Child>,
     pub url: String,
+    /// The admin listener's URL (`admin_listen`), if any.
+    pub admin_url: Option<String>,
     pub stderr: PathBuf,
 }
 
@@ -293,17 +295,22 @@ impl Witness {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut admin = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("notarium-witness admin listening on ") {
+                    admin = Some(url.to_string());
+                }
                 if let Some(url) = line.strip_prefix("notarium-witness listening on ") {
-                    let _ = tx.send(url.to_string());
+                    let _ = tx.send((url.to_string(), admin.take()));
                 }
             }
         });
         match rx.recv_timeout(READY_DEADLINE) {
-            Ok(url) => Witness {
+            Ok((url, admin_url)) => Witness {
                 child: Some(child),
                 url,
+                admin_url,
                 stderr: stderr.to_path_buf(),
             },
             Err(_) => {
