@@ -134,6 +134,13 @@ pub struct LimitsSection {
     /// Per witness request deadline.
     #[serde(default = "default_witness_timeout")]
     pub witness_timeout_ms: u64,
+    /// `POST /v1/verify` requests per second per client address (an IPv4
+    /// address, an IPv6 /64; 0: unlimited).
+    #[serde(default = "default_verify_rate")]
+    pub verify_rate: u32,
+    /// Burst allowance per client address for `POST /v1/verify`.
+    #[serde(default = "default_verify_burst")]
+    pub verify_burst: u32,
 }
 
 impl Default for LimitsSection {
@@ -145,12 +152,17 @@ impl Default for LimitsSection {
             group_max: default_group(),
             intake_workers: default_intake_workers(),
             witness_timeout_ms: default_witness_timeout(),
+            verify_rate: default_verify_rate(),
+            verify_burst: default_verify_burst(),
         }
     }
 }
 
+/// A thousand submissions per second per key on average (the notary takes
+/// about 15,000 per second in all, docs/benchmarks.md): one tenant cannot
+/// take the whole notary. 0 lifts the limit.
 fn default_rate() -> u32 {
-    0
+    1000
 }
 fn default_burst() -> u32 {
     1000
@@ -166,6 +178,13 @@ fn default_intake_workers() -> usize {
 }
 fn default_witness_timeout() -> u64 {
     5_000
+}
+/// A judge's page asks once per certificate checked.
+fn default_verify_rate() -> u32 {
+    5
+}
+fn default_verify_burst() -> u32 {
+    20
 }
 
 /// A configuration problem, naming the setting.

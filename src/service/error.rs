@@ -17,6 +17,9 @@ pub enum Error {
     /// The key's token bucket is empty; it refills in `retry_after` seconds.
     #[error("this API key may submit {rate} entries per second")]
     RateLimited { rate: u32, retry_after: u64 },
+    /// The client's `POST /v1/verify` bucket is empty.
+    #[error("this client address may ask for {rate} verifications per second")]
+    ClientRateLimited { rate: u32, retry_after: u64 },
     #[error("{0}")]
     NotFound(Missing),
     /// The entry has no certificate yet.
@@ -121,7 +124,7 @@ impl Error {
             Error::Invalid { .. } | Error::BodyTooLarge { .. } | Error::OutOfRange(_) => {
                 "bad_request"
             }
-            Error::RateLimited { .. } => "rate_limited",
+            Error::RateLimited { .. } | Error::ClientRateLimited { .. } => "rate_limited",
             Error::Overloaded | Error::ShuttingDown => "overloaded",
             Error::Store(_) => "store",
             Error::NotFound(_)
