@@ -171,12 +171,15 @@ async fn a_hostile_witness_leaves_the_notary_flat_and_the_honest_one_cosigning()
         started.elapsed().as_secs_f64(),
         slowest.as_millis()
     );
+    // Absolute: the hostile witness is asked from the first checkpoint on,
+    // so the warm-up already meets it.
     assert!(
-        peak < baseline + 64 * 1024,
-        "the notary grew from {baseline} kB to {peak} kB"
+        peak < 128 * 1024,
+        "the notary peaked at {peak} kB ({baseline} kB after the warm-up)"
     );
+    // The timeout is 2 s: an entry held that long waited for the hostile one.
     assert!(
-        slowest < Duration::from_secs(5),
+        slowest < Duration::from_millis(1500),
         "an entry took {slowest:?} to become final: the hostile witness held back the honest one"
     );
     // The honest witness cosigned them all; the hostile one none.
