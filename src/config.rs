@@ -168,6 +168,13 @@ pub struct LimitsSection {
     /// The window of `auth_failures`, in seconds.
     #[serde(default = "default_auth_failure_window")]
     pub auth_failure_window_s: u64,
+    /// `POST /v1/verify` requests per second per client address (an IPv4
+    /// address, an IPv6 /64; 0: unlimited).
+    #[serde(default = "default_verify_rate")]
+    pub verify_rate: u32,
+    /// Burst allowance per client address for `POST /v1/verify`.
+    #[serde(default = "default_verify_burst")]
+    pub verify_burst: u32,
 }
 
 impl Default for LimitsSection {
@@ -182,12 +189,17 @@ impl Default for LimitsSection {
             key_cache_capacity: default_key_cache(),
             auth_failures: default_auth_failures(),
             auth_failure_window_s: default_auth_failure_window(),
+            verify_rate: default_verify_rate(),
+            verify_burst: default_verify_burst(),
         }
     }
 }
 
+/// A thousand submissions per second per key on average (the notary takes
+/// about 15,000 per second in all, docs/benchmarks.md): one tenant cannot
+/// take the whole notary. 0 lifts the limit.
 fn default_rate() -> u32 {
-    0
+    1000
 }
 fn default_burst() -> u32 {
     1000
@@ -212,6 +224,13 @@ fn default_auth_failures() -> u32 {
 }
 fn default_auth_failure_window() -> u64 {
     60
+}
+/// A judge's page asks once per certificate checked.
+fn default_verify_rate() -> u32 {
+    5
+}
+fn default_verify_burst() -> u32 {
+    20
 }
 
 /// A configuration problem, naming the setting.

@@ -62,10 +62,11 @@ pub(crate) fn start_notary(store: &str, db: Option<&str>, k: &Knobs) -> Notary {
     let dir = TempDir::new(&format!("bench-{store}"));
     let court = common::start_witness(dir.path(), "court");
     let arbitration = common::start_witness(dir.path(), "arbitration");
-    let extra = match std::env::var("NOTARIUM_BENCH_INTAKE_WORKERS") {
-        Ok(n) => format!("[limits]\nintake_workers = {n}\n"),
-        Err(_) => String::new(),
-    };
+    // The bench measures the notary's own capacity: no per-key limit.
+    let mut extra = "[limits]\nper_key_rate = 0\n".to_string();
+    if let Ok(n) = std::env::var("NOTARIUM_BENCH_INTAKE_WORKERS") {
+        extra.push_str(&format!("intake_workers = {n}\n"));
+    }
     let cfg = common::write_notary_config(dir.path(), &court.url, &arbitration.url, &extra);
     let key = bench_tenant_with_key(&cfg, db, "bench-tenant");
     let proc = spawn_notary(&cfg, db, k);

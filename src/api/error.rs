@@ -52,7 +52,9 @@ pub fn reply_of(e: &Error) -> Reply {
     use StatusCode as S;
     let (status, code, retry_after) = match e {
         Error::Unauthorized | Error::UnknownKey => (S::UNAUTHORIZED, "unauthorized", None),
-        Error::RateLimited { retry_after, .. } | Error::TooManyAuthFailures { retry_after } => {
+        Error::RateLimited { retry_after, .. }
+        | Error::TooManyAuthFailures { retry_after }
+        | Error::ClientRateLimited { retry_after, .. } => {
             (S::TOO_MANY_REQUESTS, "rate_limited", Some(*retry_after))
         }
         Error::NotFound(_) => (S::NOT_FOUND, "not_found", None),
@@ -180,6 +182,15 @@ mod tests {
                 429,
                 "rate_limited",
                 Some(7),
+            ),
+            (
+                Error::ClientRateLimited {
+                    rate: 5,
+                    retry_after: 1,
+                },
+                429,
+                "rate_limited",
+                Some(1),
             ),
             (Error::NotFound(Missing::Route), 404, "not_found", None),
             (Error::NotFinal, 409, "not_final", None),

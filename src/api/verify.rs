@@ -21,7 +21,9 @@ pub async fn verify(
             expected: "application/json",
         });
     }
+    // Per client address, before the body is read.
+    state.verify_rate_limit(req.peer_addr().map(|a| a.ip()))?;
     let (body, _inflight) = read_body(&req, payload, MAX_VERIFY_BODY, &state.verify_bytes).await?;
-    let report = state.verify(&body).await?;
+    let report = state.verify(body).await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -22,6 +22,9 @@ pub enum Error {
     /// work meanwhile).
     #[error("too many requests with unknown API keys from this address; try again later")]
     TooManyAuthFailures { retry_after: u64 },
+    /// The client's `POST /v1/verify` bucket is empty.
+    #[error("this client address may ask for {rate} verifications per second")]
+    ClientRateLimited { rate: u32, retry_after: u64 },
     #[error("{0}")]
     NotFound(Missing),
     /// The entry has no certificate yet.
@@ -130,7 +133,7 @@ impl Error {
             | Error::BodyTooLarge { .. }
             | Error::UnsupportedMediaType { .. }
             | Error::OutOfRange(_) => "bad_request",
-            Error::RateLimited { .. } => "rate_limited",
+            Error::RateLimited { .. } | Error::ClientRateLimited { .. } => "rate_limited",
             Error::TooManyAuthFailures { .. } => "auth_failures",
             Error::Overloaded | Error::ShuttingDown => "overloaded",
             Error::Store(_) => "store",

@@ -27,9 +27,21 @@ use notarium_log::tree::Plan;
 use notarium_store::{Store, StoredEntry};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::hash::Hash as StdHash;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// `POST /v1/verify` requests worked on at once, each on the blocking pool
+/// (a certificate PDF is parsed in a few milliseconds; a hostile one within
+/// the bounds of notarium_pdf, about 100 MB): the others wait their turn,
+/// their bodies held within the in-flight budget.
+pub const VERIFY_SLOTS: usize = 2;
+
+/// Most token buckets kept per limit (one per API key, one per client
+/// address); beyond, the full ones are forgotten.
+const MAX_BUCKETS: usize = 100_000;
 
 /// How recently another process must have signed a checkpoint for this
 /// one, not sequencing, to count as ready while entries wait.
@@ -45,6 +57,9 @@ pub struct AppState {
     keys: auth::KeyCache,
     auth_failures: auth::AuthFailures,
     buckets: Mutex<HashMap<Hash, Bucket>>,
+    /// `POST /v1/verify` buckets, per client address.
+    clients: Mutex<HashMap<IpAddr, Bucket>>,
+    verify_slots: tokio::sync::Semaphore,
     /// Bytes of submission bodies in flight.
     pub submission_bytes: Budget,
     /// Bytes of `POST /v1/verify` bodies in flight.
@@ -110,6 +125,8 @@ impl AppState {
             metrics,
             config,
             buckets: Mutex::default(),
+            clients: Mutex::default(),
+            verify_slots: tokio::sync::Semaphore::new(VERIFY_SLOTS),
             submission_bytes: Budget::new(MAX_INFLIGHT_SUBMISSION_BYTES),
             verify_bytes: Budget::new(MAX_INFLIGHT_VERIFY_BYTES),
             known_log_size: AtomicU64::new(0),
@@ -145,35 +162,31 @@ impl AppState {
 
     /// Per-key token bucket; `n` submissions at once.
     fn rate_limit(&self, caller: &Caller, n: usize) -> Result<(), Error> {
-        let rate = self.config.limits.per_key_rate;
-        if rate == 0 {
-            return Ok(());
-        }
-        let per_second = f64::from(rate);
-        let burst = (self.config.limits.per_key_burst as f64).max(1.0);
-        let mut buckets = self.buckets.lock().expect("buckets");
-        let now = Instant::now();
-        let b = buckets.entry(caller.key).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * per_second).min(burst);
-        b.at = now;
-        // The bucket never holds more than `burst`: a batch larger than
-        // that is admitted once the bucket is full and leaves it in debt
-        // (the key then waits in proportion), else it could never pass
-        // however long the client honoured Retry-After.
-        let need = (n as f64).min(burst);
-        if b.tokens >= need {
-            b.tokens -= n as f64;
-            Ok(())
-        } else {
-            let wait = ((need - b.tokens) / per_second).ceil().max(1.0) as u64;
-            Err(Error::RateLimited {
-                rate,
-                retry_after: wait,
-            })
-        }
+        let (rate, burst) = (
+            self.config.limits.per_key_rate,
+            self.config.limits.per_key_burst,
+        );
+        take(&self.buckets, caller.key, rate, burst, n)
+            .map_err(|retry_after| Error::RateLimited { rate, retry_after })
+    }
+
+    /// Per-client token bucket of `POST /v1/verify` (`client`: the peer's
+    /// address; an IPv6 address counts by its /64, what one host is given).
+    pub fn verify_rate_limit(&self, client: Option<IpAddr>) -> Result<(), Error> {
+        let (rate, burst) = (
+            self.config.limits.verify_rate,
+            self.config.limits.verify_burst,
+        );
+        let client = match client {
+            Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_none() => {
+                IpAddr::V6((u128::from(a) & !((1u128 << 64) - 1)).into())
+            }
+            Some(IpAddr::V6(a)) => IpAddr::V4(a.to_ipv4_mapped().expect("mapped")),
+            Some(a) => a,
+            None => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        };
+        take(&self.clients, client, rate, burst, 1)
+            .map_err(|retry_after| Error::ClientRateLimited { rate, retry_after })
     }
 
     /// The certificate JSON of an entry, once a final checkpoint covers it.
@@ -223,6 +236,47 @@ impl AppState {
             log_size,
             (self.intake.queued(), self.intake.committing()),
         )
+    }
+}
+
+/// Token bucket `key` of `buckets` (`rate` per second, at most `burst`):
+/// takes `n`, or answers the seconds to wait. A request larger than the
+/// burst is admitted once the bucket is full and leaves it in debt (the
+/// caller then waits in proportion), else it could never pass however long
+/// the client honoured Retry-After. Rate 0: unlimited.
+fn take<K: StdHash + Eq>(
+    buckets: &Mutex<HashMap<K, Bucket>>,
+    key: K,
+    rate: u32,
+    burst: u32,
+    n: usize,
+) -> Result<(), u64> {
+    if rate == 0 {
+        return Ok(());
+    }
+    let per_second = f64::from(rate);
+    let burst = f64::from(burst).max(1.0);
+    let mut buckets = buckets.lock().expect("buckets");
+    let now = Instant::now();
+    let refill = |b: &Bucket| b.tokens + now.duration_since(b.at).as_secs_f64() * per_second;
+    if buckets.len() >= MAX_BUCKETS {
+        buckets.retain(|_, b| refill(b) < burst);
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.clear();
+        }
+    }
+    let b = buckets.entry(key).or_insert(Bucket {
+        tokens: burst,
+        at: now,
+    });
+    b.tokens = refill(b).min(burst);
+    b.at = now;
+    let need = (n as f64).min(burst);
+    if b.tokens >= need {
+        b.tokens -= n as f64;
+        Ok(())
+    } else {
+        Err(((need - b.tokens) / per_second).ceil().max(1.0) as u64)
     }
 }
 

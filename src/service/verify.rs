@@ -4,6 +4,7 @@
 use super::evidence::{parse_json, parse_sha256};
 use super::{AppState, Error, Invalid};
 use base64::Engine;
+use notarium_core::Verifier;
 use notarium_core::verify::Report;
 use serde::Deserialize;
 
@@ -23,34 +24,45 @@ struct VerifyRequest {
 
 impl AppState {
     /// `POST /v1/verify`: a report, valid or not; an error only when the
-    /// request itself is malformed.
-    pub async fn verify(&self, body: &[u8]) -> Result<Report, Error> {
-        let req: VerifyRequest = parse_json(body)?;
-        let json = match (req.certificate, req.certificate_pdf) {
-            (Some(c), None) => c.into_bytes(),
-            (None, Some(pdf)) => {
-                let pdf = base64::engine::general_purpose::STANDARD
-                    .decode(pdf.as_bytes())
-                    .map_err(|e| {
-                        Error::invalid(
-                            Invalid::Request,
-                            format!("certificate_pdf is not base64: {e}"),
-                        )
-                    })?;
-                notarium_pdf::extract_certificate_json(&pdf)
-                    .map_err(|e| Error::invalid(Invalid::Pdf, e.to_string()))?
-            }
-            _ => {
-                return Err(Error::invalid(
-                    Invalid::Request,
-                    "give exactly one of certificate (JSON text) and certificate_pdf (base64)",
-                ));
-            }
-        };
-        let digest = req.sha256.as_deref().map(parse_sha256).transpose()?;
-        let verifier = self.verifier.clone();
-        tokio::task::spawn_blocking(move || verifier.verify_certificate(&json, digest.as_ref()))
+    /// request itself is malformed. The work (JSON, base64, the PDF, the
+    /// verification) runs on the blocking pool, [`super::VERIFY_SLOTS`]
+    /// requests at a time, never on the workers that answer other requests.
+    pub async fn verify<B: AsRef<[u8]> + Send + 'static>(&self, body: B) -> Result<Report, Error> {
+        let _slot = self
+            .verify_slots
+            .acquire()
             .await
-            .map_err(|e| Error::internal("the verification task", e))
+            .map_err(|e| Error::internal("the verification slots", e))?;
+        let verifier = self.verifier.clone();
+        tokio::task::spawn_blocking(move || verify_blocking(&verifier, body.as_ref()))
+            .await
+            .map_err(|e| Error::internal("the verification task", e))?
     }
+}
+
+fn verify_blocking(verifier: &Verifier, body: &[u8]) -> Result<Report, Error> {
+    let req: VerifyRequest = parse_json(body)?;
+    let json = match (req.certificate, req.certificate_pdf) {
+        (Some(c), None) => c.into_bytes(),
+        (None, Some(pdf)) => {
+            let pdf = base64::engine::general_purpose::STANDARD
+                .decode(pdf.as_bytes())
+                .map_err(|e| {
+                    Error::invalid(
+                        Invalid::Request,
+                        format!("certificate_pdf is not base64: {e}"),
+                    )
+                })?;
+            notarium_pdf::extract_certificate_json(&pdf)
+                .map_err(|e| Error::invalid(Invalid::Pdf, e.to_string()))?
+        }
+        _ => {
+            return Err(Error::invalid(
+                Invalid::Request,
+                "give exactly one of certificate (JSON text) and certificate_pdf (base64)",
+            ));
+        }
+    };
+    let digest = req.sha256.as_deref().map(parse_sha256).transpose()?;
+    Ok(verifier.verify_certificate(&json, digest.as_ref()))
 }

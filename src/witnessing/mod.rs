@@ -19,7 +19,6 @@ use notarium_core::verify::DEFAULT_MAX_SKEW;
 use notarium_log::TreeError;
 use notarium_log::tree::Plan;
 use notarium_store::{CheckpointRow, FinalCheckpoint, Store};
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -48,10 +47,19 @@ pub struct Witnessing {
     pub stuck: std::sync::atomic::AtomicU64,
 }
 
+/// Largest add-checkpoint response read: a cosignature line is about 150
+/// bytes, and a witness answers one per key it holds. Beyond it the
+/// response is dropped unread (a hostile witness streaming gigabytes costs
+/// the notary these bytes, no more). The whole request, this body
+/// included, is bounded in time by `limits.witness_timeout_ms`.
+pub const MAX_WITNESS_RESPONSE: usize = 16 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 enum AskError {
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("the witness's response is larger than {MAX_WITNESS_RESPONSE} bytes")]
+    TooLarge,
     #[error("too many resynchronisations (the witness answered 409 three times in a row)")]
     Resynchronising,
     #[error("witness answered {status}: {body}")]
@@ -70,40 +78,54 @@ enum AskError {
 }
 
 impl Witnessing {
-    /// Runs while this process leads; wakes on every new checkpoint and
-    /// otherwise retries every 250 ms (failing witnesses back off up to 5 s).
-    pub async fn run(
-        self,
-        mut checkpoints: watch::Receiver<u64>,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
+    /// Runs while this process leads: one task per witness, so that a slow
+    /// or hostile witness delays no other. Each wakes on every new
+    /// checkpoint and otherwise retries every 250 ms (a failing witness
+    /// backs off up to 5 s).
+    pub async fn run(self, checkpoints: watch::Receiver<u64>, shutdown: watch::Receiver<bool>) {
         let client = reqwest::Client::builder()
             .timeout(self.timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .expect("HTTP client");
-        let mut state: HashMap<String, WitnessState> = self
-            .witnesses
-            .iter()
-            .map(|w| {
-                (
-                    w.name.clone(),
-                    WitnessState {
-                        known_size: 0,
-                        failures: 0,
-                        next_try: Instant::now(),
-                    },
-                )
-            })
-            .collect();
+        let me = Arc::new(self);
+        let finalizing = Arc::new(tokio::sync::Mutex::new(()));
+        let tasks = (0..me.witnesses.len()).map(|i| {
+            tokio::spawn(me.clone().serve(
+                i,
+                client.clone(),
+                finalizing.clone(),
+                checkpoints.clone(),
+                shutdown.clone(),
+            ))
+        });
+        futures::future::join_all(tasks).await;
+    }
+
+    /// The loop of witness `i`.
+    async fn serve(
+        self: Arc<Self>,
+        i: usize,
+        client: reqwest::Client,
+        finalizing: Arc<tokio::sync::Mutex<()>>,
+        mut checkpoints: watch::Receiver<u64>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let w = &self.witnesses[i];
+        let mut st = WitnessState {
+            known_size: 0,
+            failures: 0,
+            next_try: Instant::now(),
+        };
         loop {
             if *shutdown.borrow() {
                 return;
             }
             if self.metrics.leader.load(Ordering::Relaxed)
-                && let Err(e) = self.round(&client, &mut state).await
+                && st.next_try <= Instant::now()
+                && let Err(e) = self.round(&client, w, &mut st, &finalizing).await
             {
-                tracing::warn!(error = %e, "witnessing round failed");
+                tracing::warn!(witness = %w.name, error = %e, "witnessing round failed");
             }
             tokio::select! {
                 _ = checkpoints.changed() => {}
@@ -113,10 +135,14 @@ impl Witnessing {
         }
     }
 
+    /// Asks `w` to cosign the latest checkpoint unless it has, then
+    /// finalizes it if the policy is met.
     async fn round(
         &self,
         client: &reqwest::Client,
-        state: &mut HashMap<String, WitnessState>,
+        w: &WitnessConfig,
+        st: &mut WitnessState,
+        finalizing: &tokio::sync::Mutex<()>,
     ) -> anyhow::Result<()> {
         let Some(cp) = self.store.latest_checkpoint().await? else {
             return Ok(());
@@ -127,27 +153,15 @@ impl Witnessing {
                 return Ok(());
             }
         }
-        let have: BTreeSet<String> = self
+        let have = self
             .store
             .cosignatures(cp.size)
             .await?
             .into_iter()
-            .map(|(w, _)| w)
-            .collect();
-        let now = Instant::now();
-        let asks = self
-            .witnesses
-            .iter()
-            .filter(|w| !have.contains(&w.name) && state[&w.name].next_try <= now)
-            .map(|w| {
-                let known = state[&w.name].known_size;
-                let cp = cp.clone();
-                async move { (w, self.ask(client, w, &cp, known).await) }
-            });
-        for (w, result) in futures::future::join_all(asks).await {
-            let st = state.get_mut(&w.name).expect("every witness has state");
+            .any(|(name, _)| name == w.name);
+        if !have {
             let wm = self.metrics.witness(&w.name);
-            match result {
+            match self.ask(client, w, &cp, st.known_size).await {
                 Ok((line, cosig, size)) => {
                     st.known_size = size;
                     st.failures = 0;
@@ -165,9 +179,11 @@ impl Witnessing {
                     let backoff = Duration::from_millis((100u64 << st.failures.min(6)).min(5_000));
                     st.next_try = Instant::now() + backoff;
                     tracing::warn!(witness = %w.name, error = %e, retry_in_ms = backoff.as_millis() as u64, "witness did not cosign");
+                    return Ok(());
                 }
             }
         }
+        let _one = finalizing.lock().await;
         self.finalize_if_ready(&cp).await
     }
 
@@ -212,7 +228,7 @@ impl Witnessing {
                 .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("text/x.tlog.size"));
-            let text = resp.text().await.map_err(|e| (e.into(), learnt))?;
+            let text = read_bounded(resp).await.map_err(|e| (e, learnt))?;
             match status {
                 200 => {
                     let (line, cosig) =
@@ -360,6 +376,25 @@ impl Witnessing {
         witness_certs.into_iter().for_each(add);
         Ok(pems)
     }
+}
+
+/// The response body, at most [`MAX_WITNESS_RESPONSE`] bytes (lossy UTF-8:
+/// only its signature lines or decimal size are used).
+async fn read_bounded(mut resp: reqwest::Response) -> Result<String, AskError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_WITNESS_RESPONSE as u64)
+    {
+        return Err(AskError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > MAX_WITNESS_RESPONSE {
+            return Err(AskError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Finds and verifies `w`'s cosignature in an add-checkpoint response;

@@ -287,3 +287,20 @@ fn the_independent_python_verifier_agrees_on_every_case() {
         assert_eq!(python_verdict(&json, policy, skew), core, "{name}");
     }
 }
+
+/// Issue 19 (CPU): a certificate carrying 1,700 certificates (the review's
+/// 857 KB file) is refused by counting them, before any is parsed: here
+/// every one past the first is not even a PEM, and the refusal names the
+/// count, not a parse failure. The work is one length check.
+#[test]
+fn too_many_certificates_are_refused_before_any_is_parsed() {
+    let json = cosigned(&[(&dev("court"), T0 + 1), (&dev("arbitration"), T0 + 5)], &[]);
+    let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let certs = v["certificates"].as_array_mut().unwrap();
+    certs.extend((0..1_700).map(|i| serde_json::Value::String(format!("garbage {i}"))));
+    let json = serde_json::to_vec(&v).unwrap();
+    let r = verifier().verify_certificate(&json, None);
+    assert!(!r.valid);
+    let why = &r.first_failure().unwrap().detail;
+    assert!(why.contains("more than 24"), "{why}");
+}

@@ -7,6 +7,16 @@ pub enum PdfError {
     /// The bytes are not a PDF lopdf can read.
     #[error("not a readable PDF: {0}")]
     NotPdf(String),
+    /// The PDF is larger or more complex than a certificate PDF can be
+    /// (the bounds of `extract_certificate_json`).
+    #[error("the PDF is too large or too complex to be a certificate PDF: {0}")]
+    TooComplex(String),
+    /// The PDF is not in the form the notary writes (classic
+    /// cross-reference table, no compressed objects, no encryption).
+    #[error(
+        "the PDF is not in the form the notary writes ({0}); extract its certificate.json attachment with a PDF reader and verify that"
+    )]
+    Unsupported(String),
     /// The PDF carries no embedded file named `certificate.json`.
     #[error("this PDF has no certificate.json attachment")]
     NoAttachment,

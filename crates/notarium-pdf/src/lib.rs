@@ -20,9 +20,14 @@ mod error;
 mod extract;
 #[cfg(feature = "render")]
 mod render;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 pub use error::PdfError;
-pub use extract::{ATTACHMENT_NAME, MAX_ATTACHMENT_BYTES, extract_certificate_json};
+pub use extract::{
+    ATTACHMENT_NAME, MAX_ATTACHMENT_BYTES, MAX_KEPT_BYTES, MAX_LOAD_TIME, MAX_OBJECTS,
+    MAX_PDF_BYTES, MAX_VALUES, extract_certificate_json,
+};
 #[cfg(feature = "render")]
 pub use render::{
     BUILTIN_TEMPLATE, CertificateFacts, RenderOptions, Renderer, TemplateSource, WitnessFact,

@@ -64,9 +64,30 @@ struct Args {
 /// A usage or I/O problem (exit 2), with a message naming it.
 struct UsageError(String);
 
+/// Largest file read: a certificate PDF is at most
+/// `notarium_pdf::MAX_PDF_BYTES`, and every other input is smaller than the
+/// largest CRL one would meet (issue 19: the verifier's memory is bounded
+/// whatever it is given).
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, UsageError> {
-    std::fs::read(path)
-        .map_err(|e| UsageError(format!("cannot read {what} {}: {e}", path.display())))
+    read_at_most(path, what, MAX_FILE_BYTES)
+}
+
+/// Reads `path`, refusing it unread beyond `limit` bytes.
+fn read_at_most(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, UsageError> {
+    let err = |e: std::io::Error| UsageError(format!("cannot read {what} {}: {e}", path.display()));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(err)?;
+    if bytes.len() as u64 > limit {
+        return Err(UsageError(format!(
+            "{what} {} is larger than {limit} bytes, which no {what} is",
+            path.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 fn read_text(path: &Path, what: &str) -> Result<String, UsageError> {
@@ -148,7 +169,8 @@ fn classify(path: &Path, bytes: Vec<u8>) -> Result<Input, UsageError> {
 }
 
 fn run(args: &Args) -> Result<Report, UsageError> {
-    let input = classify(&args.cert, read_file(&args.cert, "certificate")?)?;
+    let limit = notarium_pdf::MAX_PDF_BYTES as u64;
+    let input = classify(&args.cert, read_at_most(&args.cert, "certificate", limit)?)?;
     if matches!(input, Input::Receipt(_)) && args.policy.is_some() {
         return Err(UsageError(
             "--policy does not apply to a receipt: a receipt is the notary's signature alone, never witnessed"

@@ -528,3 +528,64 @@ fn a_backdated_cosignature_is_shown_not_counted_and_the_headline_is_the_witnesse
         stdout(&o)
     );
 }
+
+/// Runs the verifier under `/usr/bin/time -v`: its output and its peak
+/// resident memory in kB.
+fn verify_peak_kb(args: &[&std::ffi::OsStr]) -> (Output, u64) {
+    let o = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_notarium-verify"))
+        .args(args)
+        .env_remove("NOTARIUM_TRUST")
+        .env_remove("NOTARIUM_ORIGIN")
+        .output()
+        .expect("run /usr/bin/time -v notarium-verify");
+    let err = stderr(&o);
+    let kb = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak in /usr/bin/time's report: {err}"));
+    (o, kb)
+}
+
+/// Issue 19: whatever the file (up to 10 MB), the verifier refuses it in
+/// a little memory: decompression bombs, values by the million, files
+/// larger than any certificate.
+#[test]
+fn hostile_inputs_up_to_10_mb_stay_under_200_mb() {
+    use notarium_pdf::testkit::{object_stream_bomb, pdf_of};
+    let catalog = || b"<< /Type /Catalog /Pages 2 0 R >>".to_vec();
+    let pages = || b"<< /Type /Pages /Kids [] /Count 0 >>".to_vec();
+    let array = |item: &[u8], n: usize| {
+        let mut a = b"[".to_vec();
+        a.extend_from_slice(&item.repeat(n));
+        a.push(b']');
+        pdf_of(&[catalog(), pages(), a])
+    };
+    let padded = |mut pdf: Vec<u8>| {
+        pdf.resize(9_900_000, b'\n');
+        pdf
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        // The review's file, a fifth of it (600 MB decoded).
+        (
+            "bomb.pdf",
+            object_stream_bomb(40, 15 << 20),
+            "object streams",
+        ),
+        ("numbers.pdf", array(b"0 ", 1_500_000), "may begin"),
+        ("names.pdf", array(b"/", 3_000_000), "may begin"),
+        ("big.pdf", padded(object_stream_bomb(40, 15 << 20)), "bytes"),
+        ("big.json", padded(b"{\"format\": ".to_vec()), "bytes"),
+    ];
+    for (name, bytes, why) in cases {
+        assert!(bytes.len() <= 10_000_000);
+        let path = write(name, &bytes);
+        let (o, kb) = verify_peak_kb(&[os(&path), os("--trust"), os(&root())]);
+        println!("{name}: {} bytes, peak {kb} kB", bytes.len());
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{name}: {}", stderr(&o));
+        assert!(kb < 200 * 1024, "{name}: the verifier peaked at {kb} kB");
+    }
+}
