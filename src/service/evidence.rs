@@ -60,12 +60,12 @@ pub(super) fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Er
 }
 
 /// A hex SHA-256 digest, in either case.
-pub(super) fn parse_sha256(text: &str) -> Result<[u8; 32], Error> {
+pub fn parse_sha256(text: &str) -> Result<[u8; 32], Error> {
     parse_hex32_any_case("sha256", text).map_err(|e| Error::invalid(Invalid::Sha256, e.to_string()))
 }
 
 /// Validates one item; `at` names it in batch errors.
-fn validate(item: Submission, at: Option<usize>) -> Result<([u8; 32], Option<Metadata>), Error> {
+fn validate(item: Submission, at: Option<usize>) -> Result<Item, Error> {
     let place = || at.map(|i| format!("items[{i}]: ")).unwrap_or_default();
     let digest = parse_hex32_any_case("sha256", &item.sha256)
         .map_err(|e| Error::invalid(Invalid::Sha256, format!("{}{e}", place())))?;
@@ -90,10 +90,50 @@ fn validate(item: Submission, at: Option<usize>) -> Result<([u8; 32], Option<Met
     Ok((digest, metadata))
 }
 
+/// A digest and its normalised metadata: one validated submission.
+pub type Item = ([u8; 32], Option<Metadata>);
+
+/// The body of `POST /v1/evidence`, parsed and validated: what the handler
+/// stores, or the 4xx error it answers. Pure (no store, no runtime), so the
+/// fuzz target `notary_request` calls exactly what the handler calls.
+pub fn parse_submission(body: &[u8]) -> Result<Item, Error> {
+    validate(parse_json::<Submission>(body)?, None)
+}
+
+/// The body of `POST /v1/evidence:batch`, parsed and validated (every item,
+/// or the first error). Pure, as [`parse_submission`].
+pub fn parse_batch(body: &[u8]) -> Result<Vec<Item>, Error> {
+    let batch: BatchRequest = parse_json(body)?;
+    if batch.items.is_empty() {
+        return Err(Error::invalid(
+            Invalid::EmptyBatch,
+            "items must not be empty",
+        ));
+    }
+    if batch.items.len() > MAX_BATCH {
+        return Err(Error::invalid(
+            Invalid::BatchTooLarge,
+            format!("{} items; at most {MAX_BATCH} per batch", batch.items.len()),
+        ));
+    }
+    batch
+        .items
+        .into_iter()
+        .enumerate()
+        .map(|(i, it)| validate(it, Some(i)))
+        .collect()
+}
+
+/// Whether `id` has the form of an evidence id (32 lowercase hex
+/// characters); any other is answered as not found.
+pub fn is_evidence_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 impl AppState {
     /// `POST /v1/evidence`: one submission, durable when this returns.
     pub async fn submit(&self, caller: &Caller, body: &[u8]) -> Result<Accepted, Error> {
-        let item = validate(parse_json::<Submission>(body)?, None)?;
+        let item = parse_submission(body)?;
         self.rate_limit(caller, 1)?;
         let accepted = self.intake.submit(&caller.tenant, vec![item]).await?;
         self.metrics.submissions.fetch_add(1, Ordering::Relaxed);
@@ -105,25 +145,7 @@ impl AppState {
 
     /// `POST /v1/evidence:batch`: every item valid and stored, or none.
     pub async fn submit_batch(&self, caller: &Caller, body: &[u8]) -> Result<Vec<Accepted>, Error> {
-        let batch: BatchRequest = parse_json(body)?;
-        if batch.items.is_empty() {
-            return Err(Error::invalid(
-                Invalid::EmptyBatch,
-                "items must not be empty",
-            ));
-        }
-        if batch.items.len() > MAX_BATCH {
-            return Err(Error::invalid(
-                Invalid::BatchTooLarge,
-                format!("{} items; at most {MAX_BATCH} per batch", batch.items.len()),
-            ));
-        }
-        let items = batch
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(i, it)| validate(it, Some(i)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = parse_batch(body)?;
         self.rate_limit(caller, items.len())?;
         let n = items.len();
         let accepted = self.intake.submit(&caller.tenant, items).await?;
@@ -137,7 +159,7 @@ impl AppState {
     /// a missing one.
     async fn own_entry(&self, caller: &Caller, id: &str) -> Result<StoredEntry, Error> {
         let missing = || Error::NotFound(Missing::Evidence(id.to_string()));
-        if !(id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))) {
+        if !is_evidence_id(id) {
             return Err(missing());
         }
         self.store

@@ -5,6 +5,7 @@ use super::evidence::{parse_json, parse_sha256};
 use super::{AppState, Error, Invalid};
 use base64::Engine;
 use notarium_core::Verifier;
+use notarium_core::merkle::Hash;
 use notarium_core::verify::Report;
 use serde::Deserialize;
 
@@ -22,25 +23,11 @@ struct VerifyRequest {
     sha256: Option<String>,
 }
 
-impl AppState {
-    /// `POST /v1/verify`: a report, valid or not; an error only when the
-    /// request itself is malformed. The work (JSON, base64, the PDF, the
-    /// verification) runs on the blocking pool, [`super::VERIFY_SLOTS`]
-    /// requests at a time, never on the workers that answer other requests.
-    pub async fn verify<B: AsRef<[u8]> + Send + 'static>(&self, body: B) -> Result<Report, Error> {
-        let _slot = self
-            .verify_slots
-            .acquire()
-            .await
-            .map_err(|e| Error::internal("the verification slots", e))?;
-        let verifier = self.verifier.clone();
-        tokio::task::spawn_blocking(move || verify_blocking(&verifier, body.as_ref()))
-            .await
-            .map_err(|e| Error::internal("the verification task", e))?
-    }
-}
-
-fn verify_blocking(verifier: &Verifier, body: &[u8]) -> Result<Report, Error> {
+/// The body of `POST /v1/verify`, parsed: the certificate JSON (given as
+/// text, or extracted from the base64 PDF) and the evidence digest, if
+/// given; or the 4xx error the handler answers. Pure (no store, no
+/// runtime), so the fuzz target `notary_request` calls exactly this.
+pub fn parse_verify_request(body: &[u8]) -> Result<(Vec<u8>, Option<Hash>), Error> {
     let req: VerifyRequest = parse_json(body)?;
     let json = match (req.certificate, req.certificate_pdf) {
         (Some(c), None) => c.into_bytes(),
@@ -64,5 +51,28 @@ fn verify_blocking(verifier: &Verifier, body: &[u8]) -> Result<Report, Error> {
         }
     };
     let digest = req.sha256.as_deref().map(parse_sha256).transpose()?;
+    Ok((json, digest))
+}
+
+impl AppState {
+    /// `POST /v1/verify`: a report, valid or not; an error only when the
+    /// request itself is malformed. The work (JSON, base64, the PDF, the
+    /// verification) runs on the blocking pool, [`super::VERIFY_SLOTS`]
+    /// requests at a time, never on the workers that answer other requests.
+    pub async fn verify<B: AsRef<[u8]> + Send + 'static>(&self, body: B) -> Result<Report, Error> {
+        let _slot = self
+            .verify_slots
+            .acquire()
+            .await
+            .map_err(|e| Error::internal("the verification slots", e))?;
+        let verifier = self.verifier.clone();
+        tokio::task::spawn_blocking(move || verify_blocking(&verifier, body.as_ref()))
+            .await
+            .map_err(|e| Error::internal("the verification task", e))?
+    }
+}
+
+fn verify_blocking(verifier: &Verifier, body: &[u8]) -> Result<Report, Error> {
+    let (json, digest) = parse_verify_request(body)?;
     Ok(verifier.verify_certificate(&json, digest.as_ref()))
 }
