@@ -9,11 +9,9 @@ mod evidence;
 mod log;
 mod verify;
 
-pub use error::{Error, Invalid, Missing, OutOfRange};
-pub use evidence::{
-    EntryStatus, Item, MAX_BATCH, is_evidence_id, parse_batch, parse_sha256, parse_submission,
-};
-pub use verify::parse_verify_request;
+pub use error::{Error, Missing, OutOfRange};
+pub use evidence::EntryStatus;
+pub use notarium_request::{Invalid, MAX_BATCH};
 
 use crate::budget::{Budget, MAX_INFLIGHT_SUBMISSION_BYTES, MAX_INFLIGHT_VERIFY_BYTES};
 use crate::config::Config;
