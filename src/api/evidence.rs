@@ -5,7 +5,8 @@ use crate::intake::Accepted;
 use crate::service::{AppState, EntryStatus, Error, MAX_BATCH};
 use actix_web::{HttpRequest, HttpResponse, web};
 use notarium_core::encoding::hex_lower;
-use serde::{Deserialize, Serialize};
+use notarium_request::Lookup;
+use serde::Serialize;
 
 /// Body limits: one item, a batch.
 const MAX_ITEM_BODY: usize = 16 * 1024;
@@ -127,12 +128,6 @@ pub async fn get(
         .await?;
     let status = state.status(&caller, &id).await?;
     Ok(HttpResponse::Ok().json(status_json(status)?))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Lookup {
-    sha256: String,
 }
 
 /// `GET /v1/evidence?sha256=`

@@ -3,7 +3,7 @@
 use crate::service::{AppState, Error};
 use actix_web::{HttpResponse, web};
 use notarium_core::encoding::b64;
-use serde::Deserialize;
+use notarium_request::{ConsistencyQuery, InclusionQuery};
 
 /// `GET /v1/checkpoint`: the latest final checkpoint with its cosignatures.
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
@@ -11,13 +11,6 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, Erro
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(note))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InclusionQuery {
-    index: u64,
-    size: u64,
 }
 
 /// `GET /v1/proof/inclusion?index=&size=`
@@ -29,13 +22,6 @@ pub async fn inclusion(
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "index": q.index, "size": q.size, "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>()
     })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConsistencyQuery {
-    old: u64,
-    new: u64,
 }
 
 /// `GET /v1/proof/consistency?old=&new=`

@@ -2,6 +2,7 @@
 //! Nothing here knows HTTP: the status, the JSON `code` and the Retry-After
 //! of each variant are chosen in one function, `reply_of` in src/api/error.rs.
 
+use notarium_request::{Invalid, Rejected};
 use notarium_store::StoreError;
 use std::sync::Arc;
 
@@ -62,29 +63,6 @@ pub enum Error {
     Internal(String),
 }
 
-/// The validation failures the API reports, one per JSON code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Invalid {
-    /// Not JSON at all.
-    Json,
-    /// JSON of the wrong shape: unknown or missing fields, wrong types.
-    Request,
-    Sha256,
-    /// Metadata that is not a JSON object.
-    Metadata,
-    MetadataTooLarge,
-    EmptyBatch,
-    BatchTooLarge,
-    /// A PDF without a readable `certificate.json` attachment.
-    Pdf,
-    /// A query string that does not parse.
-    Query,
-    /// A path segment that does not parse.
-    Path,
-    /// The body could not be read.
-    Body,
-}
-
 /// What was not found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Missing {
@@ -142,6 +120,15 @@ impl Error {
             | Error::NoSequencer { .. }
             | Error::Internal(_) => return None,
         })
+    }
+}
+
+impl From<Rejected> for Error {
+    fn from(r: Rejected) -> Self {
+        Error::Invalid {
+            kind: r.kind,
+            message: r.message,
+        }
     }
 }
 

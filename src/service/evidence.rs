@@ -1,38 +1,15 @@
 //! Evidence: submissions (one, or a batch: all or none), an entry's
 //! status, lookup by digest, certificates (contract §8).
 
-use super::{AppState, Caller, Error, Invalid, Missing, entry_of};
+use super::{AppState, Caller, Error, Missing, entry_of};
 use crate::intake::Accepted;
-use notarium_core::encoding::parse_hex32_any_case;
-use notarium_core::entry::{Entry, MAX_METADATA_BYTES, Metadata};
+use notarium_core::entry::Entry;
+use notarium_request::{is_evidence_id, parse_batch, parse_sha256, parse_submission};
 use notarium_store::StoredEntry;
-use serde::Deserialize;
-use std::borrow::Cow;
 use std::sync::atomic::Ordering;
-
-/// Largest batch.
-pub const MAX_BATCH: usize = 1000;
 
 /// Entries a lookup by digest answers at most.
 const MAX_LOOKUP: u32 = 100;
-
-/// One submission as the API takes it: `{"sha256": ..., "metadata": ...}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Submission<'a> {
-    /// Borrowed from the request body unless it has escapes.
-    #[serde(borrow)]
-    sha256: Cow<'a, str>,
-    #[serde(default)]
-    metadata: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchRequest<'a> {
-    #[serde(borrow)]
-    items: Vec<Submission<'a>>,
-}
 
 /// What the notary knows of one of the caller's entries.
 #[derive(Debug, Clone)]
@@ -46,54 +23,10 @@ pub struct EntryStatus {
     pub final_size: Option<u64>,
 }
 
-/// Parses a JSON request body: `Invalid::Json` if it is not JSON at all,
-/// `Invalid::Request` if it is JSON of the wrong shape.
-pub(super) fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| {
-        let kind = if e.is_syntax() || e.is_eof() {
-            Invalid::Json
-        } else {
-            Invalid::Request
-        };
-        Error::invalid(kind, e.to_string())
-    })
-}
-
-/// A hex SHA-256 digest, in either case.
-pub(super) fn parse_sha256(text: &str) -> Result<[u8; 32], Error> {
-    parse_hex32_any_case("sha256", text).map_err(|e| Error::invalid(Invalid::Sha256, e.to_string()))
-}
-
-/// Validates one item; `at` names it in batch errors.
-fn validate(item: Submission, at: Option<usize>) -> Result<([u8; 32], Option<Metadata>), Error> {
-    let place = || at.map(|i| format!("items[{i}]: ")).unwrap_or_default();
-    let digest = parse_hex32_any_case("sha256", &item.sha256)
-        .map_err(|e| Error::invalid(Invalid::Sha256, format!("{}{e}", place())))?;
-    let metadata = match item.metadata {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v @ serde_json::Value::Object(_)) => Some(Metadata::normalise(&v).map_err(|_| {
-            Error::invalid(
-                Invalid::MetadataTooLarge,
-                format!(
-                    "{}metadata is larger than {MAX_METADATA_BYTES} bytes",
-                    place()
-                ),
-            )
-        })?),
-        Some(_) => {
-            return Err(Error::invalid(
-                Invalid::Metadata,
-                format!("{}metadata must be a JSON object", place()),
-            ));
-        }
-    };
-    Ok((digest, metadata))
-}
-
 impl AppState {
     /// `POST /v1/evidence`: one submission, durable when this returns.
     pub async fn submit(&self, caller: &Caller, body: &[u8]) -> Result<Accepted, Error> {
-        let item = validate(parse_json::<Submission>(body)?, None)?;
+        let item = parse_submission(body)?;
         self.rate_limit(caller, 1)?;
         let accepted = self.intake.submit(&caller.tenant, vec![item]).await?;
         self.metrics.submissions.fetch_add(1, Ordering::Relaxed);
@@ -105,25 +38,7 @@ impl AppState {
 
     /// `POST /v1/evidence:batch`: every item valid and stored, or none.
     pub async fn submit_batch(&self, caller: &Caller, body: &[u8]) -> Result<Vec<Accepted>, Error> {
-        let batch: BatchRequest = parse_json(body)?;
-        if batch.items.is_empty() {
-            return Err(Error::invalid(
-                Invalid::EmptyBatch,
-                "items must not be empty",
-            ));
-        }
-        if batch.items.len() > MAX_BATCH {
-            return Err(Error::invalid(
-                Invalid::BatchTooLarge,
-                format!("{} items; at most {MAX_BATCH} per batch", batch.items.len()),
-            ));
-        }
-        let items = batch
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(i, it)| validate(it, Some(i)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = parse_batch(body)?;
         self.rate_limit(caller, items.len())?;
         let n = items.len();
         let accepted = self.intake.submit(&caller.tenant, items).await?;
@@ -137,7 +52,7 @@ impl AppState {
     /// a missing one.
     async fn own_entry(&self, caller: &Caller, id: &str) -> Result<StoredEntry, Error> {
         let missing = || Error::NotFound(Missing::Evidence(id.to_string()));
-        if !(id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))) {
+        if !is_evidence_id(id) {
             return Err(missing());
         }
         self.store

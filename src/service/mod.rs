@@ -9,8 +9,9 @@ mod evidence;
 mod log;
 mod verify;
 
-pub use error::{Error, Invalid, Missing, OutOfRange};
-pub use evidence::{EntryStatus, MAX_BATCH};
+pub use error::{Error, Missing, OutOfRange};
+pub use evidence::EntryStatus;
+pub use notarium_request::{Invalid, MAX_BATCH};
 
 use crate::budget::{Budget, MAX_INFLIGHT_SUBMISSION_BYTES, MAX_INFLIGHT_VERIFY_BYTES};
 use crate::config::Config;

@@ -1,26 +1,10 @@
 //! The core verification, for the judge's page. The evidence file never
 //! reaches the notary, only its digest.
 
-use super::evidence::{parse_json, parse_sha256};
-use super::{AppState, Error, Invalid};
-use base64::Engine;
+use super::{AppState, Error};
 use notarium_core::Verifier;
 use notarium_core::verify::Report;
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifyRequest {
-    /// The certificate JSON text, exactly as in the file.
-    #[serde(default)]
-    certificate: Option<String>,
-    /// Or the certificate PDF, base64.
-    #[serde(default)]
-    certificate_pdf: Option<String>,
-    /// Hex SHA-256 of the evidence file, computed by the caller.
-    #[serde(default)]
-    sha256: Option<String>,
-}
+use notarium_request::parse_verify_request;
 
 impl AppState {
     /// `POST /v1/verify`: a report, valid or not; an error only when the
@@ -41,28 +25,6 @@ impl AppState {
 }
 
 fn verify_blocking(verifier: &Verifier, body: &[u8]) -> Result<Report, Error> {
-    let req: VerifyRequest = parse_json(body)?;
-    let json = match (req.certificate, req.certificate_pdf) {
-        (Some(c), None) => c.into_bytes(),
-        (None, Some(pdf)) => {
-            let pdf = base64::engine::general_purpose::STANDARD
-                .decode(pdf.as_bytes())
-                .map_err(|e| {
-                    Error::invalid(
-                        Invalid::Request,
-                        format!("certificate_pdf is not base64: {e}"),
-                    )
-                })?;
-            notarium_pdf::extract_certificate_json(&pdf)
-                .map_err(|e| Error::invalid(Invalid::Pdf, e.to_string()))?
-        }
-        _ => {
-            return Err(Error::invalid(
-                Invalid::Request,
-                "give exactly one of certificate (JSON text) and certificate_pdf (base64)",
-            ));
-        }
-    };
-    let digest = req.sha256.as_deref().map(parse_sha256).transpose()?;
+    let (json, digest) = parse_verify_request(body)?;
     Ok(verifier.verify_certificate(&json, digest.as_ref()))
 }

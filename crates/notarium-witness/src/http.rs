@@ -51,16 +51,9 @@ impl AppState {
     }
 }
 
-/// The HTTP status of each refusal: the one place where it is decided.
+/// The HTTP status of each refusal ([`Refusal::status`]).
 pub fn status_of(r: &Refusal) -> StatusCode {
-    match r {
-        Refusal::Malformed(_) | Refusal::OldSizeTooLarge { .. } => StatusCode::BAD_REQUEST,
-        Refusal::Untrusted(_) => StatusCode::FORBIDDEN,
-        Refusal::UnknownOrigin(_) | Refusal::NothingCosigned(_) => StatusCode::NOT_FOUND,
-        Refusal::Conflict { .. } => StatusCode::CONFLICT,
-        Refusal::BadProof(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Refusal::Unavailable(_) | Refusal::ClockBehind { .. } => StatusCode::SERVICE_UNAVAILABLE,
-    }
+    StatusCode::from_u16(r.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 fn refusal_response(r: &Refusal) -> HttpResponse {

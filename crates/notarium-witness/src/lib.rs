@@ -9,15 +9,25 @@
 //! - [`http`]: the actix-web service and the one status mapping;
 //! - [`config`]: the TOML configuration, validated at start;
 //! - [`metrics`]: Prometheus text exposition.
+//!
+//! Without the default feature `server`, only the protocol, the rules and
+//! the in-memory state are built (no HTTP server, SQLite or CLI): what the
+//! fuzz target `witness_add_checkpoint` links (docs/fuzzing.md).
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "server")]
 pub mod cli;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
 pub mod metrics;
 pub mod protocol;
 pub mod state;
 pub mod witness;
 
-pub use state::{SqliteState, WitnessState};
+#[cfg(feature = "server")]
+pub use state::SqliteState;
+pub use state::WitnessState;
 pub use witness::{Refusal, Witness};

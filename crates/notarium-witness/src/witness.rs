@@ -110,7 +110,7 @@ impl Clock for SystemClock {
 }
 
 /// Why a request was not cosigned. The HTTP status of each is chosen in one
-/// place, `http::status_of`.
+/// place, [`Refusal::status`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
@@ -139,6 +139,21 @@ pub enum Refusal {
         time_text(*clock as i64), last - clock, time_text(*last as i64)
     )]
     ClockBehind { clock: u64, last: u64 },
+}
+
+impl Refusal {
+    /// The HTTP status that answers it (tlog-witness): the one mapping,
+    /// also used where no HTTP server is built (the fuzz target).
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::Malformed(_) | Refusal::OldSizeTooLarge { .. } => 400,
+            Refusal::Untrusted(_) => 403,
+            Refusal::UnknownOrigin(_) | Refusal::NothingCosigned(_) => 404,
+            Refusal::Conflict { .. } => 409,
+            Refusal::BadProof(_) => 422,
+            Refusal::Unavailable(_) | Refusal::ClockBehind { .. } => 503,
+        }
+    }
 }
 
 impl From<StoreError> for Refusal {

@@ -1,5 +1,6 @@
-//! An in-memory [`WitnessState`] for the unit tests of the witness rules.
-//! Not durable: compiled only for tests.
+//! An in-memory [`WitnessState`] for the unit tests of the witness rules
+//! and the fuzz target `witness_add_checkpoint`. Not durable: never for a
+//! witness that runs.
 
 use super::{Cosigned, Decision, Evidence, StoreError, View, WitnessState};
 use std::collections::HashMap;
@@ -15,21 +16,21 @@ struct Inner {
 
 /// Every update runs under one lock.
 #[derive(Debug, Default)]
-pub(crate) struct MemoryState {
+pub struct MemoryState {
     inner: Mutex<Inner>,
 }
 
 impl MemoryState {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
-    pub(crate) fn history(&self, origin: &str) -> Vec<Cosigned> {
+    pub fn history(&self, origin: &str) -> Vec<Cosigned> {
         let inner = self.inner.lock().expect("state lock");
         inner.history.get(origin).cloned().unwrap_or_default()
     }
 
-    pub(crate) fn evidence(&self) -> Vec<Evidence> {
+    pub fn evidence(&self) -> Vec<Evidence> {
         self.inner.lock().expect("state lock").evidence.clone()
     }
 }

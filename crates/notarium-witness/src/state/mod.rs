@@ -7,15 +7,15 @@
 //! prevents the race described in tlog-witness, where a slower request for a
 //! smaller size overwrites a larger one and rolls the log back.
 
-#[cfg(test)]
 mod memory;
+#[cfg(feature = "server")]
 pub mod sqlite;
 
 use notarium_core::merkle::Hash;
 use std::future::Future;
 
-#[cfg(test)]
-pub(crate) use memory::MemoryState;
+pub use memory::MemoryState;
+#[cfg(feature = "server")]
 pub use sqlite::SqliteState;
 
 /// One checkpoint the witness cosigned, as it is kept.
@@ -122,6 +122,7 @@ pub enum StoreError {
     Panicked(String),
 }
 
+#[cfg(feature = "server")]
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Io(e.to_string())
