@@ -11,16 +11,11 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{ORIGIN, T0, dev, five_entry_log, fixture, read};
+use common::{ORIGIN, T0, dev, five_entry_log, fixture, read, repo};
 use criterion::{Criterion, criterion_group, criterion_main};
 use notarium_core::{Policy, Status, TrustRoots, Verifier};
 use notarium_log::SigningKey;
 use notarium_log::testkit::{Cosign, Signer};
-use std::path::PathBuf;
-
-fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
-}
 
 /// As much work as the caps allow (docs/format.md, Limits): 63 cosignature
 /// lines (with the notary's, the 64 lines of a note), every one by a key
@@ -29,16 +24,14 @@ fn repo(rel: &str) -> PathBuf {
 /// of the chain corpus, several with the same subject name (issuer
 /// candidates tried in turn).
 fn worst_certificate() -> Vec<u8> {
-    let witnesses: Vec<Signer> = [
+    let witnesses: Vec<Signer> = vec![
         dev("court"),
         dev("arbitration"),
         fixture("court2"),
         fixture("other-court"),
         fixture("expired-court"),
         fixture("nods-court"),
-    ]
-    .into_iter()
-    .collect();
+    ];
     let cosigs: Vec<Cosign<'_>> = (0..63)
         .map(|i| Cosign { witness: &witnesses[i % witnesses.len()], time: T0 + i as u64 })
         .collect();
@@ -47,7 +40,7 @@ fn worst_certificate() -> Vec<u8> {
     let mut pems = vec![dev("notary").cert_pem];
     pems.extend(witnesses.iter().map(|w| w.cert_pem.clone()));
     pems.push(read("tests/fixtures/pki/intermediate.pem"));
-    let chains = repo("crates/notarium-core/tests/chains");
+    let chains = repo().join("crates/notarium-core/tests/chains");
     let mut files: Vec<_> = std::fs::read_dir(&chains)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -77,8 +70,8 @@ fn worst_certificate() -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let cert = std::fs::read(repo("tests/golden/valid-metadata.json")).unwrap();
-    let root = std::fs::read_to_string(repo("certs/root.pem")).unwrap();
+    let cert = read("tests/golden/valid-metadata.json").into_bytes();
+    let root = read("certs/root.pem");
     let roots = TrustRoots::from_pem(&root).unwrap();
     let warm = Verifier::new(roots.clone(), Some("notarium.example/log".into()), Policy::default());
     assert!(warm.verify_certificate(&cert, None).valid);
@@ -93,9 +86,6 @@ fn bench(c: &mut Criterion) {
     });
     let worst = worst_certificate();
     let report = warm.verify_certificate(&worst, None);
-    if std::env::var_os("SHOW_WORST").is_some() {
-        eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
-    }
     assert!(report.checks.iter().all(|c| !c.detail.contains("more than")), "{report:?}");
     c.bench_function("worst certificate the caps allow: fresh verifier", |b| {
         b.iter(|| {
