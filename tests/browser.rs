@@ -120,8 +120,57 @@ fn check_common(case: &Value, evidence_len: usize) {
         json!([]),
         "{name}: console errors, page errors or failed requests"
     );
+    // The page runs under a strict CSP: no inline code but its own
+    // (allowed by hash), not frameable; and it ran without one violation.
     let csp = case["csp"].as_str().unwrap_or_default();
     assert!(csp.contains("connect-src 'self'"), "{name}: CSP {csp}");
+    assert!(!csp.contains("unsafe-inline"), "{name}: CSP {csp}");
+    assert!(!csp.contains("unsafe-eval"), "{name}: CSP {csp}");
+    for directive in [
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ] {
+        assert!(
+            csp.contains(directive),
+            "{name}: CSP {csp} lacks {directive}"
+        );
+    }
+    for (d, want) in [("script-src", "'sha256-"), ("style-src", "'sha256-")] {
+        let sources = csp
+            .split(';')
+            .map(str::trim)
+            .find_map(|x| x.strip_prefix(d))
+            .unwrap_or_else(|| panic!("{name}: CSP {csp} lacks {d}"));
+        assert!(
+            sources.trim().starts_with(want) && !sources.contains("'self'"),
+            "{name}: {d}{sources}"
+        );
+    }
+    assert_eq!(case["frame_options"], "DENY", "{name}");
+    assert_eq!(
+        case["csp_violations"],
+        json!([]),
+        "{name}: the page broke its own Content-Security-Policy"
+    );
+    // The control: injected code is refused, and reported as a violation.
+    let probe = &case["csp_probe"];
+    assert_eq!(
+        probe["ran"],
+        json!([]),
+        "{name}: injected code ran: {probe}"
+    );
+    let violated: Vec<&str> = probe["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        violated.len() >= 2 && violated.iter().all(|v| v.starts_with("script-src")),
+        "{name}: injected script and handler not reported: {probe}"
+    );
     // Only the page and the same-origin verification request; the evidence
     // file is never sent, only its digest.
     let reqs = case["requests"].as_array().unwrap();

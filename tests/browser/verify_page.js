@@ -223,6 +223,14 @@ async function runCase(browser, c) {
     deviceScaleFactor: 1,
     timezoneId: c.timezone || "UTC",
   });
+  // Every Content-Security-Policy violation the page meets, recorded from
+  // before its own script runs (init scripts are not subject to the CSP).
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__cspViolations.push({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample });
+    });
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT_MS);
   const requests = [];
@@ -313,17 +321,46 @@ async function runCase(browser, c) {
     shown.overflow_narrow = await overflowAudit(page);
     await page.screenshot({ path: screenshot.replace(/\.png$/, "-narrow.png"), fullPage: true });
   }
+  // The page ran under its policy without a single violation; then, as a
+  // control, code injected the way an attacker would (an inline script, an
+  // attribute handler) is refused and reported.
+  const csp_violations = await page.evaluate(() => window.__cspViolations.slice());
+  const problemsBeforeProbe = problems.slice();
+  const csp_probe = await page.evaluate(async () => {
+    const before = window.__cspViolations.length;
+    window.__cspProbeRan = [];
+    const s = document.createElement("script");
+    s.textContent = "window.__cspProbeRan.push('script');";
+    document.body.appendChild(s);
+    const d = document.createElement("div");
+    d.setAttribute("onclick", "window.__cspProbeRan.push('onclick')");
+    document.body.appendChild(d);
+    d.click();
+    d.remove();
+    // Violation events are dispatched asynchronously: wait for both, up to 2 s.
+    const deadline = Date.now() + 2000;
+    while (window.__cspViolations.length < before + 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return {
+      ran: window.__cspProbeRan,
+      violations: window.__cspViolations.slice(before).map((v) => v.directive),
+    };
+  });
   await context.close();
   return {
     name: c.name,
     csp: headers["content-security-policy"] || null,
+    frame_options: headers["x-frame-options"] || null,
+    csp_violations,
+    csp_probe,
     vectors,
     tab_order: tabOrder,
     shown,
     contrast,
     overflow,
     requests,
-    problems,
+    problems: problemsBeforeProbe,
     screenshot,
   };
 }
