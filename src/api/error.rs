@@ -14,6 +14,7 @@ pub const CODES: &[&str] = &[
     "unauthorized",
     "rate_limited",
     "not_found",
+    "method_not_allowed",
     "not_final",
     "overloaded",
     "shutting_down",
@@ -58,6 +59,7 @@ pub fn reply_of(e: &Error) -> Reply {
             (S::TOO_MANY_REQUESTS, "rate_limited", Some(*retry_after))
         }
         Error::NotFound(_) => (S::NOT_FOUND, "not_found", None),
+        Error::MethodNotAllowed { .. } => (S::METHOD_NOT_ALLOWED, "method_not_allowed", None),
         Error::NotFinal => (S::CONFLICT, "not_final", None),
         Error::Overloaded => (S::SERVICE_UNAVAILABLE, "overloaded", Some(1)),
         Error::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down", Some(5)),
@@ -132,6 +134,9 @@ impl ResponseError for Error {
         if let Some(s) = reply.retry_after {
             r.insert_header(("Retry-After", s.to_string()));
         }
+        if let Error::MethodNotAllowed { allow } = self {
+            r.insert_header(("Allow", allow.as_str()));
+        }
         r.json(serde_json::json!({"error": {"code": reply.code, "message": message(self, &reply)}}))
     }
 }
@@ -193,6 +198,14 @@ mod tests {
                 Some(1),
             ),
             (Error::NotFound(Missing::Route), 404, "not_found", None),
+            (
+                Error::MethodNotAllowed {
+                    allow: "GET, POST".into(),
+                },
+                405,
+                "method_not_allowed",
+                None,
+            ),
             (Error::NotFinal, 409, "not_final", None),
             (Error::Overloaded, 503, "overloaded", Some(1)),
             (Error::ShuttingDown, 503, "shutting_down", Some(5)),

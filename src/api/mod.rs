@@ -66,40 +66,134 @@ async fn read_body<'a>(
     Ok((body.freeze(), inflight))
 }
 
+/// A method's name and the route that answers it.
+pub type MethodRoute = (&'static str, fn() -> actix_web::Route);
+
+/// One path and the methods it answers; any other method answers 405
+/// with `Allow` listing these (unknown paths answer 404).
+pub struct Endpoint {
+    pub path: &'static str,
+    pub methods: &'static [MethodRoute],
+}
+
+impl Endpoint {
+    /// The declared methods, in order: the `Allow` header's value.
+    pub fn allow(&self) -> String {
+        self.methods
+            .iter()
+            .map(|(m, _)| *m)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Every route of the main listener; `/v1/openapi.json` describes exactly
+/// these (tests/api_contract.rs and `openapi::tests` hold them together).
+pub static ROUTES: &[Endpoint] = &[
+    Endpoint {
+        path: "/v1/evidence",
+        methods: &[
+            ("GET", || web::get().to(evidence::lookup)),
+            ("POST", || web::post().to(evidence::submit)),
+        ],
+    },
+    Endpoint {
+        path: "/v1/evidence:batch",
+        methods: &[("POST", || web::post().to(evidence::submit_batch))],
+    },
+    Endpoint {
+        path: "/v1/evidence/{id}",
+        methods: &[("GET", || web::get().to(evidence::get))],
+    },
+    Endpoint {
+        path: "/v1/evidence/{id}/certificate.json",
+        methods: &[("GET", || web::get().to(evidence::certificate_json))],
+    },
+    Endpoint {
+        path: "/v1/evidence/{id}/certificate.pdf",
+        methods: &[("GET", || web::get().to(evidence::certificate_pdf))],
+    },
+    Endpoint {
+        path: "/v1/checkpoint",
+        methods: &[("GET", || web::get().to(log::checkpoint))],
+    },
+    Endpoint {
+        path: "/v1/proof/inclusion",
+        methods: &[("GET", || web::get().to(log::inclusion))],
+    },
+    Endpoint {
+        path: "/v1/proof/consistency",
+        methods: &[("GET", || web::get().to(log::consistency))],
+    },
+    Endpoint {
+        path: "/v1/verify",
+        methods: &[("POST", || web::post().to(verify::verify))],
+    },
+    Endpoint {
+        path: "/v1/openapi.json",
+        methods: &[("GET", || web::get().to(openapi::openapi))],
+    },
+    Endpoint {
+        path: "/verify",
+        methods: &[("GET", || web::get().to(page::verify_page))],
+    },
+    Endpoint {
+        path: "/healthz",
+        methods: &[("GET", || web::get().to(healthz))],
+    },
+    Endpoint {
+        path: "/readyz",
+        methods: &[("GET", || web::get().to(readyz))],
+    },
+    Endpoint {
+        path: "/metrics",
+        methods: &[("GET", || web::get().to(metrics))],
+    },
+];
+
+/// The admin listener's routes (`server.admin_listen`).
+pub static ADMIN_ROUTES: &[Endpoint] = &[
+    Endpoint {
+        path: "/metrics",
+        methods: &[("GET", || web::get().to(admin_metrics))],
+    },
+    Endpoint {
+        path: "/healthz",
+        methods: &[("GET", || web::get().to(healthz))],
+    },
+    Endpoint {
+        path: "/readyz",
+        methods: &[("GET", || web::get().to(readyz))],
+    },
+];
+
+/// Registers `endpoints`, each a resource whose other methods answer 405,
+/// and 404 for every other path.
+fn register(cfg: &mut web::ServiceConfig, endpoints: &'static [Endpoint]) {
+    for e in endpoints {
+        let allow = e.allow();
+        let mut resource = web::resource(e.path);
+        for (_, route) in e.methods {
+            resource = resource.route(route());
+        }
+        cfg.service(resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<HttpResponse, _>(Error::MethodNotAllowed { allow }) }
+        })));
+    }
+    cfg.default_service(web::to(not_found));
+}
+
 /// Every route.
 pub fn router(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
-        .app_data(web::PathConfig::default().error_handler(error::path_error))
-        .route("/v1/evidence", web::post().to(evidence::submit))
-        .route("/v1/evidence:batch", web::post().to(evidence::submit_batch))
-        .route("/v1/evidence", web::get().to(evidence::lookup))
-        .route("/v1/evidence/{id}", web::get().to(evidence::get))
-        .route(
-            "/v1/evidence/{id}/certificate.json",
-            web::get().to(evidence::certificate_json),
-        )
-        .route(
-            "/v1/evidence/{id}/certificate.pdf",
-            web::get().to(evidence::certificate_pdf),
-        )
-        .route("/v1/checkpoint", web::get().to(log::checkpoint))
-        .route("/v1/proof/inclusion", web::get().to(log::inclusion))
-        .route("/v1/proof/consistency", web::get().to(log::consistency))
-        .route("/v1/verify", web::post().to(verify::verify))
-        .route("/v1/openapi.json", web::get().to(openapi::openapi))
-        .route("/verify", web::get().to(page::verify_page))
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics))
-        .default_service(web::to(not_found));
+        .app_data(web::PathConfig::default().error_handler(error::path_error));
+    register(cfg, ROUTES);
 }
 
 /// The admin listener's routes (`server.admin_listen`).
 pub fn admin_router(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(admin_metrics))
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .default_service(web::to(not_found));
+    register(cfg, ADMIN_ROUTES);
 }
 
 /// Middleware: counts every refusal the API answers in
@@ -198,4 +292,69 @@ fn same_secret(a: &str, b: &str) -> bool {
         .zip(b.iter())
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))
         == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::Method;
+    use actix_web::{App, test as atest};
+
+    const ALL: [&str; 8] = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS", "HEAD",
+    ];
+
+    /// On every route, each undeclared method answers 405 with `Allow`
+    /// listing the declared ones and the JSON error body; a declared one
+    /// reaches its handler; an unknown path answers 404, whatever the
+    /// method.
+    async fn methods_of(config: fn(&mut web::ServiceConfig), endpoints: &[Endpoint]) {
+        let app = atest::init_service(App::new().configure(config)).await;
+        for e in endpoints {
+            let path = e.path.replace("{id}", &"0".repeat(32));
+            for m in ALL {
+                let req = atest::TestRequest::default()
+                    .method(Method::from_bytes(m.as_bytes()).unwrap())
+                    .uri(&path)
+                    .to_request();
+                let resp = atest::call_service(&app, req).await;
+                let declared = e.methods.iter().any(|(d, _)| *d == m);
+                let status = resp.status().as_u16();
+                if declared {
+                    assert!(
+                        status != 405 && status != 404 || e.path == "/metrics",
+                        "{m} {path}: {status}"
+                    );
+                    continue;
+                }
+                assert_eq!(status, 405, "{m} {path}");
+                let allow = resp.headers().get("allow").map(|v| v.to_str().unwrap());
+                assert_eq!(allow, Some(e.allow().as_str()), "{m} {path}");
+                if m != "HEAD" {
+                    let body: serde_json::Value = atest::read_body_json(resp).await;
+                    assert_eq!(body["error"]["code"], "method_not_allowed", "{m} {path}");
+                }
+            }
+        }
+        for m in ["GET", "TRACE", "PUT"] {
+            let req = atest::TestRequest::default()
+                .method(Method::from_bytes(m.as_bytes()).unwrap())
+                .uri("/v1/nowhere")
+                .to_request();
+            let resp = atest::call_service(&app, req).await;
+            assert_eq!(resp.status().as_u16(), 404, "{m} /v1/nowhere");
+        }
+    }
+
+    #[actix_web::test]
+    async fn undeclared_methods_answer_405_with_allow() {
+        methods_of(router, ROUTES).await;
+        methods_of(admin_router, ADMIN_ROUTES).await;
+    }
+
+    #[test]
+    fn allow_lists_the_declared_methods() {
+        let e = ROUTES.iter().find(|e| e.path == "/v1/evidence").unwrap();
+        assert_eq!(e.allow(), "GET, POST");
+    }
 }

@@ -28,6 +28,10 @@ pub enum Error {
     ClientRateLimited { rate: u32, retry_after: u64 },
     #[error("{0}")]
     NotFound(Missing),
+    /// The path exists but does not answer this method; `allow` lists the
+    /// methods it answers.
+    #[error("this path answers only {allow}")]
+    MethodNotAllowed { allow: String },
     /// The entry has no certificate yet.
     #[error(
         "the entry is not final yet: its certificate exists once witnesses cosign a checkpoint that includes it"
@@ -116,6 +120,7 @@ impl Error {
             Error::Overloaded | Error::ShuttingDown => "overloaded",
             Error::Store(_) => "store",
             Error::NotFound(_)
+            | Error::MethodNotAllowed { .. }
             | Error::NotFinal
             | Error::NoSequencer { .. }
             | Error::Internal(_) => return None,
