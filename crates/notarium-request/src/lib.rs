@@ -88,16 +88,25 @@ struct BatchRequest<'a> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Each field is optional, but present means a string: `null` is refused
+/// (as openapi.json says), not read as absent.
 struct VerifyRequest {
     /// The certificate JSON text, exactly as in the file.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     certificate: Option<String>,
     /// Or the certificate PDF, base64.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     certificate_pdf: Option<String>,
     /// Hex SHA-256 of the evidence file, computed by the caller.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     sha256: Option<String>,
+}
+
+/// A field that, when present, holds a `T` (never `null`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// `GET /v1/evidence?sha256=`
