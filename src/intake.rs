@@ -7,12 +7,14 @@
 use crate::metrics::Metrics;
 use notarium_core::encoding::hex_lower;
 use notarium_core::entry::{Entry, Metadata, SubmitterId};
-use notarium_core::merkle::leaf_hash;
+use notarium_core::merkle::{Hash, leaf_hash};
 use notarium_core::time::UtcMillis;
 use notarium_log::sign::sign_receipts_for_leaves;
 use notarium_log::{SignError, SigningKey};
-use notarium_store::{NewEntry, Store, StoreError};
+use notarium_store::{Claim, Earlier, IDEMPOTENCY_WINDOW_MS, NewEntry, Store, StoreError};
 use ring::rand::{SecureRandom, SystemRandom};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as MapEntry;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -43,17 +45,39 @@ pub enum IntakeError {
     /// could not be signed.
     #[error("signing the receipts: {0}")]
     Receipts(SignError),
+    /// The `Idempotency-Key` was used for another request in the window.
+    #[error("this Idempotency-Key was used with another request in the last 24 hours")]
+    KeyReused,
+}
+
+/// A submission's `Idempotency-Key` and what it is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnceKey {
+    /// The header's value (see `api::idempotency_key`).
+    pub key: String,
+    /// SHA-256 of the endpoint and the request body.
+    pub request: Hash,
+}
+
+/// A job's answer: its entries, or the earlier use of its key.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Stored(Vec<Accepted>),
+    Earlier(Earlier),
 }
 
 struct Job {
     entries: Vec<(NewEntry, String)>,
-    reply: oneshot::Sender<Result<Vec<Accepted>, IntakeError>>,
+    once: Option<OnceKey>,
+    reply: oneshot::Sender<Result<Outcome, IntakeError>>,
 }
 
 /// The handle handlers submit through.
 #[derive(Clone)]
 pub struct Intake {
     tx: mpsc::Sender<Job>,
+    /// Where repeated `Idempotency-Key` requests find their first answer.
+    store: Arc<dyn Store>,
     /// Entries submitted and not yet taken by a commit worker.
     queued: Arc<AtomicUsize>,
     /// Entries a commit worker has taken and not yet answered.
@@ -178,6 +202,7 @@ impl Intake {
         }
         Intake {
             tx,
+            store,
             queued,
             committing,
             limit: queue.max(1),
@@ -202,6 +227,19 @@ impl Intake {
         tenant: &SubmitterId,
         items: Vec<([u8; 32], Option<Metadata>)>,
     ) -> Result<Vec<Accepted>, IntakeError> {
+        self.submit_once(tenant, items, None).await
+    }
+
+    /// [`Intake::submit`] under an `Idempotency-Key`: if the tenant used
+    /// `once.key` in the last 24 hours for the same request, nothing is
+    /// stored and the answer is that request's first answer (its entries,
+    /// ids and receipts); for another request, `KeyReused`.
+    pub async fn submit_once(
+        &self,
+        tenant: &SubmitterId,
+        items: Vec<([u8; 32], Option<Metadata>)>,
+        once: Option<OnceKey>,
+    ) -> Result<Vec<Accepted>, IntakeError> {
         let n = items.len();
         let before = self.queued.fetch_add(n, Ordering::Relaxed);
         if before > 0 && before + n > self.limit {
@@ -214,16 +252,87 @@ impl Intake {
         let mut random = vec![0u8; items.len() * RANDOM_PER_ENTRY];
         self.rng.fill(&mut random).expect("system randomness");
         let entries = build_entries(tenant, items, received, &random);
+        let request = once.as_ref().map(|o| o.request);
         let (reply, rx) = oneshot::channel();
-        self.tx.try_send(Job { entries, reply }).map_err(|e| {
-            self.queued.fetch_sub(n, Ordering::Relaxed);
-            match e {
-                mpsc::error::TrySendError::Full(_) => IntakeError::Overloaded,
-                mpsc::error::TrySendError::Closed(_) => IntakeError::ShuttingDown,
-            }
-        })?;
-        rx.await.map_err(|_| IntakeError::ShuttingDown)?
+        self.tx
+            .try_send(Job {
+                entries,
+                once,
+                reply,
+            })
+            .map_err(|e| {
+                self.queued.fetch_sub(n, Ordering::Relaxed);
+                match e {
+                    mpsc::error::TrySendError::Full(_) => IntakeError::Overloaded,
+                    mpsc::error::TrySendError::Closed(_) => IntakeError::ShuttingDown,
+                }
+            })?;
+        match rx.await.map_err(|_| IntakeError::ShuttingDown)?? {
+            Outcome::Stored(accepted) => Ok(accepted),
+            Outcome::Earlier(e) if Some(e.request) == request => self.answer_again(tenant, e).await,
+            Outcome::Earlier(_) => Err(IntakeError::KeyReused),
+        }
     }
+
+    /// The first answer to a repeated request, rebuilt from its stored
+    /// entries (ids, texts, salts, received times) and the receipts kept
+    /// with its key.
+    async fn answer_again(
+        &self,
+        tenant: &SubmitterId,
+        earlier: Earlier,
+    ) -> Result<Vec<Accepted>, IntakeError> {
+        let store_err = |e| IntakeError::Store(Arc::new(e));
+        if earlier.ids.len() != earlier.receipts.len() {
+            return Err(store_err(StoreError::Database(format!(
+                "an Idempotency-Key names {} entries and {} receipts",
+                earlier.ids.len(),
+                earlier.receipts.len()
+            ))));
+        }
+        let mut found = Vec::with_capacity(earlier.ids.len());
+        for id in &earlier.ids {
+            let e = self.store.get_entry(tenant, id).await.map_err(store_err)?;
+            let e = e.ok_or_else(|| {
+                store_err(StoreError::NotFound(format!(
+                    "entry {id} of an Idempotency-Key"
+                )))
+            })?;
+            let received = UtcMillis::from_millis(e.entry.received_ms)
+                .map_err(|err| store_err(StoreError::Database(format!("entry {id}: {err}"))))?;
+            let r = e.entry;
+            let text = Entry {
+                evidence_sha256: r.evidence_sha256,
+                salt: r.salt,
+                metadata: r.metadata.clone(),
+                submitter: r.tenant.clone(),
+                received,
+            }
+            .leaf_text();
+            found.push((r, text));
+        }
+        Ok(accepted(found.into_iter().zip(earlier.receipts)))
+    }
+}
+
+/// The answers for stored rows with their entry texts and receipts.
+fn accepted(rows: impl Iterator<Item = ((NewEntry, String), String)>) -> Vec<Accepted> {
+    // The entries of a submission share their received time: format it once.
+    let mut received: (i64, String) = (i64::MIN, String::new());
+    rows.map(|((row, text), receipt)| Accepted {
+        received_at: {
+            if received.0 != row.received_ms {
+                let at = UtcMillis::from_millis(row.received_ms).expect("a received time");
+                received = (row.received_ms, at.to_text());
+            }
+            received.1.clone()
+        },
+        salt_hex: hex_lower(&row.salt),
+        id: row.id,
+        entry_text: text,
+        receipt,
+    })
+    .collect()
 }
 
 async fn commit_group(
@@ -233,58 +342,133 @@ async fn commit_group(
     mut jobs: Vec<Job>,
     metrics: &Metrics,
 ) {
+    // A job that repeats the key of an earlier job of this group follows
+    // it: its rows are dropped and it gets the leader's answer.
+    let mut first: HashMap<(SubmitterId, String), usize> = HashMap::new();
+    let mut leader: Vec<Option<usize>> = vec![None; jobs.len()];
+    for (i, j) in jobs.iter_mut().enumerate() {
+        let (Some(once), Some((row, _))) = (&j.once, j.entries.first()) else {
+            continue;
+        };
+        match first.entry((row.tenant.clone(), once.key.clone())) {
+            MapEntry::Occupied(o) => {
+                leader[i] = Some(*o.get());
+                j.entries.clear();
+            }
+            MapEntry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
+    }
     // The group's rows are moved out of the jobs into one slice for the
     // store (not copied), and handed back to each job in order below,
     // under the ids the store gave them.
     let counts: Vec<usize> = jobs.iter().map(|j| j.entries.len()).collect();
+    let mut claims = Vec::new();
+    let mut claim_of = vec![None; jobs.len()];
+    let mut at = 0;
+    for (i, (j, n)) in jobs.iter().zip(&counts).enumerate() {
+        if let (Some(once), Some((row, _))) = (&j.once, j.entries.first()) {
+            claim_of[i] = Some(claims.len());
+            claims.push(Claim {
+                tenant: row.tenant.clone(),
+                key: once.key.clone(),
+                request: once.request,
+                rows: at..at + n,
+            });
+        }
+        at += n;
+    }
     let (mut rows, texts): (Vec<NewEntry>, Vec<String>) =
         jobs.iter_mut().flat_map(|j| j.entries.drain(..)).unzip();
     let started = std::time::Instant::now();
-    let result = store.insert_entries(&mut rows).await;
-    metrics.observe_commit(rows.len(), started.elapsed());
-    if let Err(e) = result {
-        tracing::error!(error = %e, entries = rows.len(), "group commit failed");
-        let e = Arc::new(e);
-        for j in jobs {
-            let _ = j.reply.send(Err(IntakeError::Store(e.clone())));
-        }
-        return;
-    }
     // The receipts' tree has the entries' leaf hashes, already computed.
-    let leaves: Vec<_> = rows.iter().map(|r| r.leaf_hash).collect();
-    let receipts = match sign_receipts_for_leaves(origin, key, &leaves) {
-        Ok(r) => r,
+    // Keyed submissions keep their first answer with the key, so their
+    // group's receipts are signed before the commit and stored with it; a
+    // repeat's rows are then not stored, and its leaves stay only in the
+    // tree of receipts that go to the group's other submissions (a receipt
+    // proves its own leaf, never that every leaf of its group is logged).
+    let (result, receipts) = if claims.is_empty() {
+        (
+            store.insert_entries(&mut rows).await.map(|()| Vec::new()),
+            None,
+        )
+    } else {
+        let leaves: Vec<_> = rows.iter().map(|r| r.leaf_hash).collect();
+        match sign_receipts_for_leaves(origin, key, &leaves) {
+            Ok(receipts) => {
+                let now = notarium_log::clock::now().millis();
+                let since = now - IDEMPOTENCY_WINDOW_MS;
+                let result = store
+                    .insert_claimed(&mut rows, &claims, &receipts, now, since)
+                    .await;
+                (result, Some(receipts))
+            }
+            Err(e) => {
+                // Nothing was stored.
+                tracing::error!(error = %e, "signing receipts failed");
+                for j in jobs {
+                    let _ = j.reply.send(Err(IntakeError::Receipts(e.clone())));
+                }
+                return;
+            }
+        }
+    };
+    metrics.observe_commit(rows.len(), started.elapsed());
+    let earlier = match result {
+        Ok(earlier) => earlier,
         Err(e) => {
-            // The entries are stored and will be logged; only the receipt failed.
-            tracing::error!(error = %e, "signing receipts failed");
+            tracing::error!(error = %e, entries = rows.len(), "group commit failed");
+            let e = Arc::new(e);
             for j in jobs {
-                let _ = j.reply.send(Err(IntakeError::Receipts(e.clone())));
+                let _ = j.reply.send(Err(IntakeError::Store(e.clone())));
             }
             return;
         }
     };
-    let mut accepted = rows.into_iter().zip(texts).zip(receipts);
-    // The entries of a submission share their received time: format it once.
-    let mut received: (i64, String) = (i64::MIN, String::new());
-    for (j, n) in jobs.into_iter().zip(counts) {
-        let mine = accepted
-            .by_ref()
-            .take(n)
-            .map(|((row, text), receipt)| Accepted {
-                received_at: {
-                    if received.0 != row.received_ms {
-                        let at = UtcMillis::from_millis(row.received_ms).expect("now");
-                        received = (row.received_ms, at.to_text());
-                    }
-                    received.1.clone()
-                },
-                salt_hex: hex_lower(&row.salt),
-                id: row.id,
-                entry_text: text,
-                receipt,
-            })
-            .collect();
-        let _ = j.reply.send(Ok(mine));
+    let receipts = match receipts {
+        Some(r) => r,
+        None => match sign_receipts_for_leaves(
+            origin,
+            key,
+            &rows.iter().map(|r| r.leaf_hash).collect::<Vec<_>>(),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                // The entries are stored and will be logged; only the receipt failed.
+                tracing::error!(error = %e, "signing receipts failed");
+                for j in jobs {
+                    let _ = j.reply.send(Err(IntakeError::Receipts(e.clone())));
+                }
+                return;
+            }
+        },
+    };
+    let mut accepted_rows = rows.into_iter().zip(texts).zip(receipts);
+    let mut outcomes: Vec<Result<Outcome, IntakeError>> = Vec::with_capacity(jobs.len());
+    for (i, n) in counts.iter().enumerate() {
+        let mine: Vec<_> = accepted_rows.by_ref().take(*n).collect();
+        outcomes.push(match leader[i] {
+            // A repeat within the group: the leader's first use of the key,
+            // if it is for the same request; an earlier use is for the
+            // caller to judge (see `submit_once`).
+            Some(l) => match &outcomes[l] {
+                Ok(Outcome::Stored(_))
+                    if jobs[l].once.as_ref().map(|o| o.request)
+                        != jobs[i].once.as_ref().map(|o| o.request) =>
+                {
+                    Err(IntakeError::KeyReused)
+                }
+                other => other.clone(),
+            },
+            None => match claim_of[i].and_then(|c| earlier[c].clone()) {
+                Some(e) => Ok(Outcome::Earlier(e)),
+                None => Ok(Outcome::Stored(accepted(mine.into_iter()))),
+            },
+        });
+    }
+    for (j, outcome) in jobs.into_iter().zip(outcomes) {
+        let _ = j.reply.send(outcome);
     }
 }
 

@@ -31,6 +31,8 @@ pub const CODES: &[&str] = &[
     "invalid_query",
     "invalid_path",
     "invalid_body",
+    "invalid_idempotency_key",
+    "idempotency_key_reused",
     "out_of_range",
     "no_sequencer",
     "store_unreachable",
@@ -69,6 +71,7 @@ pub fn reply_of(e: &Error) -> Reply {
         }
         Error::Invalid { kind, .. } => (S::BAD_REQUEST, invalid_code(*kind), None),
         Error::OutOfRange(_) => (S::BAD_REQUEST, "out_of_range", None),
+        Error::KeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None),
         Error::NoSequencer { .. } => (S::SERVICE_UNAVAILABLE, "no_sequencer", Some(1)),
         Error::Store(e) => match &**e {
             // The database cannot be reached, refuses connections, or
@@ -102,6 +105,7 @@ fn invalid_code(kind: Invalid) -> &'static str {
         Invalid::Query => "invalid_query",
         Invalid::Path => "invalid_path",
         Invalid::Body => "invalid_body",
+        Invalid::IdempotencyKey => "invalid_idempotency_key",
     }
 }
 
@@ -265,6 +269,7 @@ mod tests {
                 None,
             ),
             (Error::Internal("bug".into()), 500, "internal", None),
+            (Error::KeyReused, 422, "idempotency_key_reused", None),
         ];
         let mut answered = std::collections::BTreeSet::new();
         for (e, status, code, retry_after) in cases {
@@ -284,7 +289,7 @@ mod tests {
         );
     }
 
-    const ALL_INVALID: [Invalid; 11] = [
+    const ALL_INVALID: [Invalid; 12] = [
         Invalid::Json,
         Invalid::Request,
         Invalid::Sha256,
@@ -296,6 +301,7 @@ mod tests {
         Invalid::Query,
         Invalid::Path,
         Invalid::Body,
+        Invalid::IdempotencyKey,
     ];
 
     /// Each validation failure keeps its own code.

@@ -2,7 +2,7 @@
 
 use super::{authorization, client_ip, read_body};
 use crate::intake::Accepted;
-use crate::service::{AppState, EntryStatus, Error, MAX_BATCH};
+use crate::service::{AppState, EntryStatus, Error, Invalid, MAX_BATCH};
 use actix_web::{HttpRequest, HttpResponse, web};
 use notarium_core::encoding::hex_lower;
 use notarium_request::Lookup;
@@ -85,6 +85,20 @@ fn status_json(s: EntryStatus) -> Result<StatusJson, Error> {
     })
 }
 
+/// The `Idempotency-Key` header's value, if sent (contract §9); sent
+/// twice, it names no one key.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<&[u8]>, Error> {
+    let mut values = req.headers().get_all("idempotency-key");
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(Error::invalid(
+            Invalid::IdempotencyKey,
+            "Idempotency-Key must be sent once",
+        ));
+    }
+    Ok(first.map(|v| v.as_bytes()))
+}
+
 /// `POST /v1/evidence`
 pub async fn submit(
     req: HttpRequest,
@@ -94,9 +108,10 @@ pub async fn submit(
     let caller = state
         .authenticate(authorization(&req), client_ip(&req))
         .await?;
+    let key = idempotency_key(&req)?;
     let (body, _inflight) =
         read_body(&req, payload, MAX_ITEM_BODY, &state.submission_bytes).await?;
-    let accepted = state.submit(&caller, &body).await?;
+    let accepted = state.submit(&caller, &body, key).await?;
     Ok(HttpResponse::Accepted().json(accepted_json(&accepted)))
 }
 
@@ -109,9 +124,10 @@ pub async fn submit_batch(
     let caller = state
         .authenticate(authorization(&req), client_ip(&req))
         .await?;
+    let key = idempotency_key(&req)?;
     let (body, _inflight) =
         read_body(&req, payload, MAX_BATCH_BODY, &state.submission_bytes).await?;
-    let accepted = state.submit_batch(&caller, &body).await?;
+    let accepted = state.submit_batch(&caller, &body, key).await?;
     Ok(HttpResponse::Accepted().json(AcceptedBatchJson {
         items: accepted.iter().map(accepted_json).collect(),
     }))

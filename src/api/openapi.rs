@@ -95,7 +95,9 @@ fn authenticated_responses(own: Value) -> Value {
 /// The header parameters of both submission endpoints (`POST /v1/evidence`
 /// and `POST /v1/evidence:batch`); the API key is a security requirement.
 fn submission_headers() -> Vec<Value> {
-    vec![]
+    vec![json!({"name": "Idempotency-Key", "in": "header", "required": false,
+        "description": "Exactly-once submission (contract §9, IETF httpapi Idempotency-Key): the same key and body (bytes) within 24 hours gets the first answer again and stores nothing new; the same key with another body is 422. The key is a structured-field string (\"...\": 1 to 255 printable ASCII characters, \\\" and \\\\ escaped) or a bare key of 1 to 255 visible ASCII characters; keys are per submitter",
+        "schema": {"type": "string", "pattern": r#"^([!#-~][!-~]{0,254}|"([ !#-\[\]-~]|\\["\\]){1,255}")$"#}})]
 }
 
 fn id_param() -> Value {
@@ -242,11 +244,12 @@ fn submit() -> Value {
     "parameters": submission_headers(),
     "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref("Submission")}}},
     "responses": authenticated_responses(json!({
-        "202": {"description": "Stored durably; signed receipt",
+        "202": {"description": "Stored durably; signed receipt (under an Idempotency-Key already used for this request: its first answer, nothing stored)",
             "content": {"application/json": {"schema": schema_ref("Accepted")}},
             "links": entry_links("$response.body#/id", Some("$request.body#/sha256"))},
-        "400": error("Malformed request, nothing stored (codes invalid_json, invalid_request, invalid_sha256, invalid_metadata, metadata_too_large, invalid_body)"),
+        "400": error("Malformed request, nothing stored (codes invalid_json, invalid_request, invalid_sha256, invalid_metadata, metadata_too_large, invalid_body, invalid_idempotency_key)"),
         "413": error("Body larger than 16 KiB (code body_too_large)"),
+        "422": error("This Idempotency-Key was used with another request in the last 24 hours (code idempotency_key_reused); nothing stored"),
         "429": retry_error("This key's submission rate is spent (limits.per_key_rate), or too many unknown keys from this address (code rate_limited); see Retry-After"),
         "503": retry_error("At capacity, shutting down, or the store cannot be reached (codes overloaded, shutting_down, store_unreachable); see Retry-After")
     }))})
@@ -257,11 +260,12 @@ fn submit_batch() -> Value {
     "parameters": submission_headers(),
     "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref("Batch")}}},
     "responses": authenticated_responses(json!({
-        "202": {"description": "All stored; one answer per item, in order",
+        "202": {"description": "All stored; one answer per item, in order (under an Idempotency-Key already used for this request: its first answer, nothing stored)",
             "content": {"application/json": {"schema": schema_ref("AcceptedBatch")}},
             "links": entry_links("$response.body#/items/0/id", Some("$request.body#/items/0/sha256"))},
-        "400": error("Malformed request, nothing stored (codes invalid_json, invalid_request, invalid_sha256, invalid_metadata, metadata_too_large, empty_batch, batch_too_large, invalid_body); the message names the item"),
+        "400": error("Malformed request, nothing stored (codes invalid_json, invalid_request, invalid_sha256, invalid_metadata, metadata_too_large, empty_batch, batch_too_large, invalid_body, invalid_idempotency_key); the message names the item"),
         "413": error("Body larger than 6 KiB per allowed item (code body_too_large)"),
+        "422": error("This Idempotency-Key was used with another request in the last 24 hours (code idempotency_key_reused); nothing stored"),
         "429": retry_error("This key's submission rate is spent (limits.per_key_rate), or too many unknown keys from this address (code rate_limited); see Retry-After"),
         "503": retry_error("At capacity, shutting down, or the store cannot be reached (codes overloaded, shutting_down, store_unreachable); see Retry-After")
     }))})

@@ -10,7 +10,7 @@ use notarium_core::merkle::hashes_equal;
 use notarium_log::sign::SignCheckpoint;
 use notarium_log::tree::Frontier;
 use notarium_log::{SignError, SigningKey};
-use notarium_store::{Batch, CheckpointRow, Lease, Store, StoreError};
+use notarium_store::{Batch, CheckpointRow, IDEMPOTENCY_WINDOW_MS, Lease, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -19,6 +19,10 @@ use tokio::sync::watch;
 /// How often the sequencer reclaims the pending queue's room
 /// ([`Store::tidy_queue`]): at 20,000 submissions/s, 100,000 dead rows.
 const TIDY_QUEUE_EVERY: Duration = Duration::from_secs(5);
+
+/// How often the sequencer deletes the `Idempotency-Key` records older than
+/// their 24-hour window ([`Store::forget_keys`]).
+const FORGET_KEYS_EVERY: Duration = Duration::from_secs(60);
 
 /// Why a batch was not appended.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +126,7 @@ impl Sequencer {
         let mut frontier = self.load_frontier().await?;
         let mut ticks = 0u64;
         let mut tidied = Instant::now();
+        let mut forgotten = Instant::now();
         loop {
             // Batches back to back while there is a backlog; otherwise wait.
             let appended = match self.sequence_once(lease, &mut frontier).await {
@@ -151,6 +156,13 @@ impl Sequencer {
                     tracing::warn!(error = %e, "cannot tidy the pending queue");
                 }
                 tidied = Instant::now();
+            }
+            if forgotten.elapsed() >= FORGET_KEYS_EVERY {
+                let before = notarium_log::clock::now().millis() - IDEMPOTENCY_WINDOW_MS;
+                if let Err(e) = self.store.forget_keys(before).await {
+                    tracing::warn!(error = %e, "cannot forget expired idempotency keys");
+                }
+                forgotten = Instant::now();
             }
             if appended < self.batch_size as usize {
                 wait(shutdown, self.interval).await;

@@ -61,6 +61,9 @@ pub enum Error {
     /// submission in the group).
     #[error("storage: {0}")]
     Store(Arc<StoreError>),
+    /// The `Idempotency-Key` named another request in the last 24 hours.
+    #[error("this Idempotency-Key was used with another request in the last 24 hours")]
+    KeyReused,
     /// Our own failure (a bug, or data the store should never have held);
     /// the text is for the operator's log, not for the caller.
     #[error("{0}")]
@@ -114,7 +117,8 @@ impl Error {
             Error::Invalid { .. }
             | Error::BodyTooLarge { .. }
             | Error::UnsupportedMediaType { .. }
-            | Error::OutOfRange(_) => "bad_request",
+            | Error::OutOfRange(_)
+            | Error::KeyReused => "bad_request",
             Error::RateLimited { .. } | Error::ClientRateLimited { .. } => "rate_limited",
             Error::TooManyAuthFailures { .. } => "auth_failures",
             Error::Overloaded | Error::ShuttingDown => "overloaded",
@@ -149,6 +153,7 @@ impl From<crate::intake::IntakeError> for Error {
         match e {
             IntakeError::Overloaded => Error::Overloaded,
             IntakeError::ShuttingDown => Error::ShuttingDown,
+            IntakeError::KeyReused => Error::KeyReused,
             IntakeError::Store(e) => Error::Store(e),
             e @ IntakeError::Receipts(_) => Error::internal("submission", e),
         }

@@ -2,10 +2,13 @@
 //! status, lookup by digest, certificates (contract §8).
 
 use super::{AppState, Caller, Error, Missing, entry_of};
-use crate::intake::Accepted;
+use crate::intake::{Accepted, OnceKey};
 use notarium_core::entry::Entry;
-use notarium_request::{is_evidence_id, parse_batch, parse_sha256, parse_submission};
+use notarium_request::{
+    is_evidence_id, parse_batch, parse_idempotency_key, parse_sha256, parse_submission,
+};
 use notarium_store::StoredEntry;
+use sha2::{Digest, Sha256};
 use std::sync::atomic::Ordering;
 
 /// Entries a lookup by digest answers at most.
@@ -23,12 +26,40 @@ pub struct EntryStatus {
     pub final_size: Option<u64>,
 }
 
+/// An `Idempotency-Key` header value (see [`parse_idempotency_key`]) and
+/// the request it is for: SHA-256 of the endpoint, a newline and the
+/// exact body bytes.
+fn once_key(header: &[u8], endpoint: &str, body: &[u8]) -> Result<OnceKey, Error> {
+    let key = parse_idempotency_key(header)?;
+    let mut h = Sha256::new();
+    h.update(endpoint.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    Ok(OnceKey {
+        key,
+        request: h.finalize().into(),
+    })
+}
+
 impl AppState {
     /// `POST /v1/evidence`: one submission, durable when this returns.
-    pub async fn submit(&self, caller: &Caller, body: &[u8]) -> Result<Accepted, Error> {
+    /// Under an `Idempotency-Key` (contract §9; see [`once_key`]) a repeat
+    /// within 24 hours stores nothing and gets the first answer.
+    pub async fn submit(
+        &self,
+        caller: &Caller,
+        body: &[u8],
+        key: Option<&[u8]>,
+    ) -> Result<Accepted, Error> {
+        let once = key
+            .map(|k| once_key(k, "POST /v1/evidence", body))
+            .transpose()?;
         let item = parse_submission(body)?;
         self.rate_limit(caller, 1)?;
-        let accepted = self.intake.submit(&caller.tenant, vec![item]).await?;
+        let accepted = self
+            .intake
+            .submit_once(&caller.tenant, vec![item], once)
+            .await?;
         self.metrics.submissions.fetch_add(1, Ordering::Relaxed);
         accepted
             .into_iter()
@@ -36,12 +67,21 @@ impl AppState {
             .ok_or_else(|| Error::Internal("the intake answered no entry for one".into()))
     }
 
-    /// `POST /v1/evidence:batch`: every item valid and stored, or none.
-    pub async fn submit_batch(&self, caller: &Caller, body: &[u8]) -> Result<Vec<Accepted>, Error> {
+    /// `POST /v1/evidence:batch`: every item valid and stored, or none;
+    /// under an `Idempotency-Key`, as [`AppState::submit`].
+    pub async fn submit_batch(
+        &self,
+        caller: &Caller,
+        body: &[u8],
+        key: Option<&[u8]>,
+    ) -> Result<Vec<Accepted>, Error> {
+        let once = key
+            .map(|k| once_key(k, "POST /v1/evidence:batch", body))
+            .transpose()?;
         let items = parse_batch(body)?;
         self.rate_limit(caller, items.len())?;
         let n = items.len();
-        let accepted = self.intake.submit(&caller.tenant, items).await?;
+        let accepted = self.intake.submit_once(&caller.tenant, items, once).await?;
         self.metrics
             .submissions
             .fetch_add(n as u64, Ordering::Relaxed);

@@ -39,6 +39,9 @@ pub enum Invalid {
     Path,
     /// The body could not be read.
     Body,
+    /// An `Idempotency-Key` header that is not 1 to 255 visible ASCII
+    /// characters (bare, or as a structured-field string).
+    IdempotencyKey,
 }
 
 /// A malformed request: its kind and what is wrong, for the caller.
@@ -240,6 +243,57 @@ pub fn parse_verify_request(body: &[u8]) -> Result<(Vec<u8>, Option<Hash>), Reje
     };
     let digest = req.sha256.as_deref().map(parse_sha256).transpose()?;
     Ok((json, digest))
+}
+
+/// The longest `Idempotency-Key` (characters of the key itself).
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The key an `Idempotency-Key` header value names: an RFC 8941
+/// structured-field string (`"..."`, as the IETF httpapi draft writes it:
+/// printable ASCII, `\"` and `\\` escaped; the quotes are not part of the
+/// key), or, as many clients send it, the bare key (visible ASCII, no
+/// space, not starting with a quote). Either way 1 to
+/// [`MAX_IDEMPOTENCY_KEY`] characters.
+pub fn parse_idempotency_key(value: &[u8]) -> Result<String, Rejected> {
+    idempotency_key(value).ok_or_else(|| {
+        Rejected::new(
+            Invalid::IdempotencyKey,
+            format!(
+                "Idempotency-Key must be a string of 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII \
+                 characters (\"...\"), or a bare key of visible ASCII characters"
+            ),
+        )
+    })
+}
+
+fn idempotency_key(value: &[u8]) -> Option<String> {
+    let key = match value.strip_prefix(b"\"") {
+        Some(rest) => {
+            let mut key = Vec::with_capacity(rest.len());
+            let mut chars = rest.iter();
+            loop {
+                match *chars.next()? {
+                    b'"' => break,
+                    b'\\' => match *chars.next()? {
+                        c @ (b'"' | b'\\') => key.push(c),
+                        _ => return None,
+                    },
+                    c @ 0x20..=0x7e => key.push(c),
+                    _ => return None,
+                }
+            }
+            if chars.next().is_some() {
+                return None;
+            }
+            key
+        }
+        None if value.iter().all(u8::is_ascii_graphic) => value.to_vec(),
+        None => return None,
+    };
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+        return None;
+    }
+    String::from_utf8(key).ok()
 }
 
 /// Whether `id` has the form of an evidence id (32 lowercase hex

@@ -35,6 +35,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "0002_runs",
         sql: include_str!("../../../migrations/sqlite/0002_runs.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_idempotency_keys",
+        sql: include_str!("../../../migrations/sqlite/0003_idempotency_keys.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -82,6 +87,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 9,
         name: "0009_one_entry_format",
         sql: include_str!("../../../migrations/postgres/0009_one_entry_format.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "0010_idempotency_keys",
+        sql: include_str!("../../../migrations/postgres/0010_idempotency_keys.sql"),
     },
 ];
 

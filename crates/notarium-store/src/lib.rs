@@ -64,6 +64,49 @@ pub struct NewEntry {
     pub leaf_hash: Hash,
 }
 
+/// An `Idempotency-Key` on the entries `rows` (a range of the slice given
+/// to [`Store::insert_claimed`]); claims of one call name distinct keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub tenant: SubmitterId,
+    /// The header's value, as the client sent it (1 to 255 visible ASCII
+    /// characters).
+    pub key: String,
+    /// SHA-256 of the endpoint and the request body.
+    pub request: Hash,
+    pub rows: std::ops::Range<usize>,
+}
+
+/// The earlier use of a claimed key: what it was for, the ids its entries
+/// were stored under and the receipts first answered for them, in request
+/// order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Earlier {
+    pub request: Hash,
+    pub ids: Vec<String>,
+    pub receipts: Vec<String>,
+}
+
+/// How long a tenant's `Idempotency-Key` names its first request (contract
+/// §9): 24 hours. Older keys are forgotten ([`Store::forget_keys`]).
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// The rows of `entries` outside every claim whose answer is `Some`
+/// (the rows a [`Store::insert_claimed`] call stores), in order.
+pub(crate) fn unclaimed_rows(
+    len: usize,
+    claims: &[Claim],
+    earlier: &[Option<Earlier>],
+) -> Vec<usize> {
+    let mut keep = vec![true; len];
+    for (c, e) in claims.iter().zip(earlier) {
+        if e.is_some() {
+            keep[c.rows.clone()].iter_mut().for_each(|k| *k = false);
+        }
+    }
+    (0..len).filter(|&i| keep[i]).collect()
+}
+
 /// An entry and, once sequenced, its index in the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEntry {
@@ -152,6 +195,27 @@ pub trait Store: Send + Sync + 'static {
     /// id's random part (migration 0008), so it needs ids of 32 lowercase
     /// hex characters.
     async fn insert_entries(&self, entries: &mut [NewEntry]) -> Result<()>;
+    /// [`Store::insert_entries`] for submissions that carry an
+    /// `Idempotency-Key` (contract §9), in the same one transaction: each
+    /// claim's key is recorded with the ids of its entries and their
+    /// `receipts` (one per entry, aligned with `entries`), unless the
+    /// tenant used the key at or after `since_ms`. Then that claim's rows
+    /// are not stored and its answer is the [`Earlier`] use; a use before
+    /// `since_ms` is forgotten and the key taken anew. Entries outside
+    /// every claim are stored as by `insert_entries`. A concurrent use of
+    /// the same key (another front-end) waits for the first to commit, so
+    /// one key never names two sets of entries.
+    async fn insert_claimed(
+        &self,
+        entries: &mut [NewEntry],
+        claims: &[Claim],
+        receipts: &[String],
+        now_ms: i64,
+        since_ms: i64,
+    ) -> Result<Vec<Option<Earlier>>>;
+    /// Deletes the `Idempotency-Key` records made before `before_ms` (they
+    /// no longer name anything); returns how many.
+    async fn forget_keys(&self, before_ms: i64) -> Result<u64>;
     /// An entry of `tenant` (None for another tenant's or unknown id).
     async fn get_entry(&self, tenant: &SubmitterId, id: &str) -> Result<Option<StoredEntry>>;
     /// The tenant's entries with this evidence digest, oldest first (at most `limit`).

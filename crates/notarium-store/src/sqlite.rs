@@ -24,8 +24,8 @@ use crate::common::{
     verify_batch_tree,
 };
 use crate::{
-    Batch, CheckpointRow, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf, Result, Store,
-    StoreError, StoredEntry,
+    Batch, CheckpointRow, Claim, Earlier, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf,
+    Result, Store, StoreError, StoredEntry, unclaimed_rows,
 };
 use async_trait::async_trait;
 use notarium_core::entry::{Metadata, SubmitterId};
@@ -524,6 +524,62 @@ fn read_nodes(conn: &Connection, ids: &[NodeId]) -> Result<Vec<Hash>> {
         .collect()
 }
 
+/// The tenant's use of the claim's key at or after `since_ms`, if any.
+fn earlier_use(conn: &Connection, c: &Claim, since_ms: i64) -> Result<Option<Earlier>> {
+    let row: Option<(Vec<u8>, String, String)> = conn
+        .prepare_cached(
+            "SELECT request, entry_ids, receipts FROM idempotency_keys
+             WHERE tenant = ?1 AND key = ?2 AND created_ms >= ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![c.tenant.as_str(), c.key, since_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(db_err)?;
+    let strings = |text: &str, what: &str| -> Result<Vec<String>> {
+        serde_json::from_str(text)
+            .map_err(|e| StoreError::Database(format!("stored idempotency {what}: {e}")))
+    };
+    row.map(|(request, ids, receipts)| {
+        Ok(Earlier {
+            request: to_hash(request, "idempotency request")?,
+            ids: strings(&ids, "entry ids")?,
+            receipts: strings(&receipts, "receipts")?,
+        })
+    })
+    .transpose()
+}
+
+/// Inserts `rows` into `entries` (inside the caller's transaction).
+fn insert_rows<'a>(conn: &Connection, rows: impl Iterator<Item = &'a NewEntry>) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO entries
+               (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(db_err)?;
+    for e in rows {
+        stmt.execute(params![
+            e.id,
+            e.tenant.as_str(),
+            e.evidence_sha256,
+            e.salt,
+            e.metadata.as_ref().map(Metadata::as_str),
+            e.received_ms,
+            e.leaf_hash
+        ])
+        .map_err(|err| match violation(&err) {
+            Some(Violation::Unique) => StoreError::AlreadyExists(format!("entry {}", e.id)),
+            Some(Violation::ForeignKey) => StoreError::NotFound(format!("tenant {}", e.tenant)),
+            None => db_err(err),
+        })?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<()> {
@@ -616,37 +672,97 @@ impl Store for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_err)?;
+            insert_rows(&tx, entries.iter())?;
+            // Dropping `tx` on an error above rolls everything back.
+            tx.commit().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn insert_claimed(
+        &self,
+        entries: &mut [NewEntry],
+        claims: &[Claim],
+        receipts: &[String],
+        now_ms: i64,
+        since_ms: i64,
+    ) -> Result<Vec<Option<Earlier>>> {
+        if receipts.len() != entries.len() {
+            return Err(StoreError::Database(format!(
+                "{} receipts for {} entries",
+                receipts.len(),
+                entries.len()
+            )));
+        }
+        if claims.is_empty() {
+            self.insert_entries(entries).await?;
+            return Ok(Vec::new());
+        }
+        let (entries, claims, receipts) = (entries.to_vec(), claims.to_vec(), receipts.to_vec());
+        self.write(move |conn, _| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            // The write lock is held: nothing can claim a key between the
+            // look-up and the insert below.
+            let earlier = claims
+                .iter()
+                .map(|c| earlier_use(&tx, c, since_ms))
+                .collect::<Result<Vec<_>>>()?;
+            let keep = unclaimed_rows(entries.len(), &claims, &earlier);
+            insert_rows(&tx, keep.iter().map(|&i| &entries[i]))?;
             {
-                let mut stmt = tx
+                let mut record = tx
                     .prepare_cached(
-                        "INSERT INTO entries
-                           (id, tenant, evidence_sha256, salt, metadata, received_ms, leaf_hash)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        "INSERT INTO idempotency_keys
+                           (tenant, key, request, entry_ids, receipts, created_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (tenant, key) DO UPDATE SET request = excluded.request,
+                           entry_ids = excluded.entry_ids, receipts = excluded.receipts,
+                           created_ms = excluded.created_ms",
                     )
                     .map_err(db_err)?;
-                for e in &entries {
-                    stmt.execute(params![
-                        e.id,
-                        e.tenant.as_str(),
-                        e.evidence_sha256,
-                        e.salt,
-                        e.metadata.as_ref().map(Metadata::as_str),
-                        e.received_ms,
-                        e.leaf_hash
-                    ])
-                    .map_err(|err| match violation(&err) {
-                        Some(Violation::Unique) => {
-                            StoreError::AlreadyExists(format!("entry {}", e.id))
-                        }
-                        Some(Violation::ForeignKey) => {
-                            StoreError::NotFound(format!("tenant {}", e.tenant))
-                        }
-                        None => db_err(err),
-                    })?;
+                for (c, _) in claims.iter().zip(&earlier).filter(|(_, e)| e.is_none()) {
+                    let ids: Vec<&str> = entries[c.rows.clone()]
+                        .iter()
+                        .map(|e| e.id.as_str())
+                        .collect();
+                    let ids = serde_json::to_string(&ids)
+                        .map_err(|e| StoreError::Database(e.to_string()))?;
+                    let mine = serde_json::to_string(&receipts[c.rows.clone()])
+                        .map_err(|e| StoreError::Database(e.to_string()))?;
+                    record
+                        .execute(params![
+                            c.tenant.as_str(),
+                            c.key,
+                            c.request,
+                            ids,
+                            mine,
+                            now_ms
+                        ])
+                        .map_err(|err| match violation(&err) {
+                            Some(Violation::ForeignKey) => {
+                                StoreError::NotFound(format!("tenant {}", c.tenant))
+                            }
+                            _ => db_err(err),
+                        })?;
                 }
             }
             // Dropping `tx` on an error above rolls everything back.
-            tx.commit().map_err(db_err)
+            tx.commit().map_err(db_err)?;
+            Ok(earlier)
+        })
+        .await
+    }
+
+    async fn forget_keys(&self, before_ms: i64) -> Result<u64> {
+        self.write(move |conn, _| {
+            conn.execute(
+                "DELETE FROM idempotency_keys WHERE created_ms < ?1",
+                [before_ms],
+            )
+            .map(|n| n as u64)
+            .map_err(db_err)
         })
         .await
     }

@@ -48,8 +48,8 @@ pub use lease::SEQUENCER_LOCK_KEY;
 
 use crate::common::{POSTGRES_MIGRATIONS, pending_migrations, to_tenant};
 use crate::{
-    Batch, CheckpointRow, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf, Result, Store,
-    StoreError, StoredEntry,
+    Batch, CheckpointRow, Claim, Earlier, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf,
+    Result, Store, StoreError, StoredEntry,
 };
 use async_trait::async_trait;
 use connection::{db_err, pg_text};
@@ -148,6 +148,22 @@ impl Store for PostgresStore {
 
     async fn insert_entries(&self, entries: &mut [NewEntry]) -> Result<()> {
         self.commit_group(entries).await
+    }
+
+    async fn insert_claimed(
+        &self,
+        entries: &mut [NewEntry],
+        claims: &[Claim],
+        receipts: &[String],
+        now_ms: i64,
+        since_ms: i64,
+    ) -> Result<Vec<Option<Earlier>>> {
+        self.commit_claimed(entries, claims, receipts, now_ms, since_ms)
+            .await
+    }
+
+    async fn forget_keys(&self, before_ms: i64) -> Result<u64> {
+        queue::forget_keys(&self.client().await?, before_ms).await
     }
 
     async fn get_entry(&self, tenant: &SubmitterId, id: &str) -> Result<Option<StoredEntry>> {

@@ -16,11 +16,14 @@ use super::lookup::{
 };
 use super::tree::{insert_checkpoint, write_batch_nodes};
 use crate::common::{batch_new_size, to_hash, to_i64, to_u64};
-use crate::{Batch, Lease, NewEntry, PendingLeaf, Result, StoreError};
+use crate::{
+    Batch, Claim, Earlier, Lease, NewEntry, PendingLeaf, Result, StoreError, unclaimed_rows,
+};
 use deadpool_postgres::GenericClient;
 use notarium_core::entry::Metadata;
 use notarium_core::merkle::Hash;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 /// The queue's groups that hold the first `$1` pending entries, in one
 /// pass over the queue, with their entries' nonces, leaf hashes and ids
@@ -312,19 +315,109 @@ impl PostgresStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let (grp, nonces) = {
-            let group = GroupRow::new(entries)?;
-            let grp = group.insert(&self.client().await?).await?;
-            (grp, group.nonces)
-        };
-        for (slot, (e, nonce)) in entries
-            .iter_mut()
-            .zip(nonces.chunks_exact(NONCE_LEN))
-            .enumerate()
-        {
-            e.id = entry_id(grp, slot, nonce, None)?;
+        insert_group(&self.client().await?, entries).await
+    }
+
+    /// `Store::insert_claimed`: the claims' keys are taken in (tenant, key)
+    /// order, so two front-ends claiming overlapping keys wait for each
+    /// other instead of deadlocking; a key in use by an uncommitted
+    /// transaction blocks the statement until that one ends.
+    pub(super) async fn commit_claimed(
+        &self,
+        entries: &mut [NewEntry],
+        claims: &[Claim],
+        receipts: &[String],
+        now_ms: i64,
+        since_ms: i64,
+    ) -> Result<Vec<Option<Earlier>>> {
+        if receipts.len() != entries.len() {
+            return Err(StoreError::Database(format!(
+                "{} receipts for {} entries",
+                receipts.len(),
+                entries.len()
+            )));
         }
-        Ok(())
+        if claims.is_empty() {
+            self.commit_group(entries).await?;
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        // Returning early drops `tx`: rollback.
+        let tx = client.transaction().await.map_err(db_err)?;
+        let take = tx
+            .prepare_cached(
+                "INSERT INTO idempotency_keys AS k
+                   (tenant, key, request, entry_ids, receipts, created_ms)
+                 VALUES ($1, $2, $3, '{}', '{}', $4)
+                 ON CONFLICT (tenant, key) DO UPDATE
+                   SET request = EXCLUDED.request, entry_ids = '{}', receipts = '{}',
+                       created_ms = EXCLUDED.created_ms
+                   WHERE k.created_ms < $5
+                 RETURNING true",
+            )
+            .await
+            .map_err(db_err)?;
+        let prior = tx
+            .prepare_cached(
+                "SELECT request, entry_ids, receipts FROM idempotency_keys
+                 WHERE tenant = $1 AND key = $2",
+            )
+            .await
+            .map_err(db_err)?;
+        let mut order: Vec<usize> = (0..claims.len()).collect();
+        order.sort_by(|&a, &b| {
+            (claims[a].tenant.as_str(), &claims[a].key)
+                .cmp(&(claims[b].tenant.as_str(), &claims[b].key))
+        });
+        let mut earlier = vec![None; claims.len()];
+        for i in order {
+            let c = &claims[i];
+            let (tenant, request) = (c.tenant.as_str(), c.request.as_slice());
+            let params: [&(dyn ToSql + Sync); 5] = [&tenant, &c.key, &request, &now_ms, &since_ms];
+            if tx
+                .query_opt(&take, &params)
+                .await
+                .map_err(db_err)?
+                .is_none()
+            {
+                let row = tx.query_one(&prior, &params[..2]).await.map_err(db_err)?;
+                earlier[i] = Some(Earlier {
+                    request: to_hash(row.get(0), "idempotency request")?,
+                    ids: row.get(1),
+                    receipts: row.get(2),
+                });
+            }
+        }
+        let keep = unclaimed_rows(entries.len(), claims, &earlier);
+        if !keep.is_empty() {
+            let mut stored: Vec<NewEntry> = keep.iter().map(|&i| entries[i].clone()).collect();
+            insert_group(&tx, &mut stored).await?;
+            for (&i, e) in keep.iter().zip(stored) {
+                entries[i].id = e.id;
+            }
+        }
+        let record = tx
+            .prepare_cached(
+                "UPDATE idempotency_keys SET entry_ids = $3, receipts = $4
+                 WHERE tenant = $1 AND key = $2",
+            )
+            .await
+            .map_err(db_err)?;
+        for (c, _) in claims.iter().zip(&earlier).filter(|(_, e)| e.is_none()) {
+            let ids: Vec<&str> = entries[c.rows.clone()]
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect();
+            let mine: Vec<&str> = receipts[c.rows.clone()]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            tx.execute(&record, &[&c.tenant.as_str(), &c.key, &ids, &mine])
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(earlier)
     }
 
     /// `Store::append_batch`, in one transaction: fenced by the lease and
@@ -344,6 +437,35 @@ impl PostgresStore {
         insert_checkpoint(&tx, &batch.checkpoint).await?;
         tx.commit().await.map_err(db_err)
     }
+}
+
+/// `Store::forget_keys`.
+pub(super) async fn forget_keys(client: &impl GenericClient, before_ms: i64) -> Result<u64> {
+    client
+        .execute(
+            "DELETE FROM idempotency_keys WHERE created_ms < $1",
+            &[&before_ms],
+        )
+        .await
+        .map_err(db_err)
+}
+
+/// Stores `entries` (at least one) as one commit group and names each by
+/// its group, slot and nonce.
+async fn insert_group(client: &impl GenericClient, entries: &mut [NewEntry]) -> Result<()> {
+    let (grp, nonces) = {
+        let group = GroupRow::new(entries)?;
+        let grp = group.insert(client).await?;
+        (grp, group.nonces)
+    };
+    for (slot, (e, nonce)) in entries
+        .iter_mut()
+        .zip(nonces.chunks_exact(NONCE_LEN))
+        .enumerate()
+    {
+        e.id = entry_id(grp, slot, nonce, None)?;
+    }
+    Ok(())
 }
 
 /// Takes the batch's entries from the queue, in its transaction, and
