@@ -23,6 +23,8 @@ struct Notary {
     _arb: Proc,
     cfg: std::path::PathBuf,
     notary: Proc,
+    /// On PostgreSQL, a second front-end on the same database.
+    second: Option<Proc>,
     key: String,
     other_key: String,
 }
@@ -38,6 +40,7 @@ impl Notary {
         let key = tenant_with_key(&cfg, dbu.as_deref(), "acme-trading");
         let other_key = tenant_with_key(&cfg, dbu.as_deref(), "other-corp");
         let notary = start_notary(&cfg, dbu.as_deref());
+        let second = pg.then(|| start_notary(&cfg, dbu.as_deref()));
         Notary {
             dir,
             db,
@@ -45,6 +48,7 @@ impl Notary {
             _arb: arb,
             cfg,
             notary,
+            second,
             key,
             other_key,
         }
@@ -56,6 +60,14 @@ impl Notary {
 
     fn base(&self) -> &str {
         &self.notary.url
+    }
+
+    /// Every front-end's URL.
+    fn bases(&self) -> Vec<String> {
+        std::iter::once(&self.notary)
+            .chain(&self.second)
+            .map(|p| p.url.clone())
+            .collect()
     }
 
     /// Kills the notary (-9) and starts it again on the same store.
@@ -145,12 +157,19 @@ async fn stored(http: &reqwest::Client, base: &str, api_key: &str, sha256: &str)
         .collect()
 }
 
-/// `COPIES` copies of one request at once: every answer.
-async fn at_once(base: &str, path: &str, api_key: &str, idem: &str, body: &str) -> Vec<Value> {
+/// `COPIES` copies of one request at once, spread over the front-ends
+/// `bases`: every answer.
+async fn at_once(
+    bases: &[String],
+    path: &str,
+    api_key: &str,
+    idem: &str,
+    body: &str,
+) -> Vec<Value> {
     let tasks: Vec<_> = (0..COPIES)
-        .map(|_| {
+        .map(|i| {
             let (base, path, api_key, idem, body) = (
-                base.to_owned(),
+                bases[i % bases.len()].clone(),
                 path.to_owned(),
                 api_key.to_owned(),
                 idem.to_owned(),
@@ -179,11 +198,12 @@ async fn exactly_once(pg: bool) {
     let tag = if pg { "pg" } else { "sqlite" };
     let (key, other_key) = (n.key.clone(), n.other_key.clone());
 
-    // One submission, sent 12 times at once under one key: one entry, and
-    // every answer is the first one, byte for byte (id, receipt, salt).
+    // One submission, sent 12 times at once under one key (on PostgreSQL
+    // to two front-ends): one entry, and every answer is the first one,
+    // byte for byte (id, receipt, salt).
     let one = digest(&format!("{tag} one"));
     let one_body = json!({"sha256": one, "metadata": {"title": "contract"}}).to_string();
-    let answers = at_once(n.base(), "/v1/evidence", &key, "order-1", &one_body).await;
+    let answers = at_once(&n.bases(), "/v1/evidence", &key, "order-1", &one_body).await;
     let first = answers[0].clone();
     assert!(
         first["id"].is_string() && first["receipt"].is_string(),
@@ -204,7 +224,14 @@ async fn exactly_once(pg: bool) {
     let batch_body =
         json!({"items": items.iter().map(|d| json!({"sha256": d})).collect::<Vec<_>>()})
             .to_string();
-    let answers = at_once(n.base(), "/v1/evidence:batch", &key, "order-2", &batch_body).await;
+    let answers = at_once(
+        &n.bases(),
+        "/v1/evidence:batch",
+        &key,
+        "order-2",
+        &batch_body,
+    )
+    .await;
     let first_batch = answers[0].clone();
     assert_eq!(first_batch["items"].as_array().unwrap().len(), 3);
     for a in &answers {
