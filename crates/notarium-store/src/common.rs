@@ -244,22 +244,15 @@ mod tests {
                 assert!(m.name.starts_with(&format!("{:04}_", m.version)));
             }
         }
-        assert_eq!(
-            pending_migrations(SQLITE_MIGRATIONS, None).unwrap().len(),
-            2
-        );
-        assert_eq!(
-            pending_migrations(SQLITE_MIGRATIONS, Some(1))
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            pending_migrations(SQLITE_MIGRATIONS, Some(2))
-                .unwrap()
-                .len(),
-            0
-        );
-        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(3)).is_err());
+        for (current, pending) in [(None, 3), (Some(1), 2), (Some(2), 1), (Some(3), 0)] {
+            assert_eq!(
+                pending_migrations(SQLITE_MIGRATIONS, current)
+                    .unwrap()
+                    .len(),
+                pending,
+                "{current:?}"
+            );
+        }
+        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(4)).is_err());
     }
 }
