@@ -6,7 +6,7 @@
 //! `DATABASE_URL`, `NOTARIUM_LOG_KEY_FILE`, `NOTARIUM_LOG_KEY_PEM` (the key
 //! itself, for secret stores that inject environment variables),
 //! `NOTARIUM_BATCH_INTERVAL_MS`, `NOTARIUM_POLICY`, `NOTARIUM_ADMIN_LISTEN`,
-//! `NOTARIUM_METRICS_TOKEN`.
+//! `NOTARIUM_METRICS_TOKEN`, `NOTARIUM_TLS_CERT_FILE`, `NOTARIUM_TLS_KEY_FILE`.
 
 use notarium_core::encoding::pem_encode;
 use notarium_core::identity::{CertInfo, Role, certs_from_pem_file};
@@ -50,6 +50,11 @@ pub struct ServerSection {
     /// `admin_listen`, `/metrics` is served on the main listener only if
     /// this is set; with neither, `/metrics` is not served.
     pub metrics_token: Option<String>,
+    /// The HTTPS certificate (then its intermediates), PEM. Set with
+    /// `tls_key_file`, both listeners speak only TLS; re-read on SIGHUP.
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of `tls_cert_file`, PEM. Never logged.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -62,6 +67,8 @@ impl Default for ServerSection {
             template_dir: None,
             admin_listen: None,
             metrics_token: None,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -116,6 +123,10 @@ pub struct TrustSection {
     pub roots: Vec<PathBuf>,
     #[serde(default)]
     pub policy: Option<String>,
+    /// CA certificates (PEM) trusted for every witness's HTTPS besides the
+    /// system's roots: a private CA of the witnesses' TLS certificates.
+    #[serde(default)]
+    pub witness_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -132,6 +143,10 @@ pub struct WitnessSection {
     /// checkpoint carries the one that signed it.
     #[serde(default)]
     pub previous_cert_files: Vec<PathBuf>,
+    /// CA certificates (PEM) trusted for this witness's HTTPS, besides the
+    /// system's roots and `trust.witness_ca_file`.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -250,6 +265,9 @@ pub struct WitnessConfig {
     pub role: Role,
     /// Its certificates: `cert_file` first, then `previous_cert_files`.
     pub certs: Vec<SignerCert>,
+    /// CAs its HTTPS certificate may chain to besides the system's roots
+    /// (`trust.witness_ca_file`, then its `ca_file`).
+    pub tls_cas: Vec<reqwest::Certificate>,
 }
 
 /// A signer certificate that certificates may carry.
@@ -287,6 +305,8 @@ impl SignerCert {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
+    /// Set: both listeners speak only TLS with this certificate and key.
+    pub tls: Option<Arc<notarium_http::tls::CertReloader>>,
     pub admin_listen: Option<String>,
     pub metrics_token: Option<String>,
     pub public_url: String,
@@ -343,6 +363,26 @@ fn load_certs(base: &Path, files: &[PathBuf], what: &str) -> Result<Vec<CertInfo
     Ok(out)
 }
 
+/// The CA certificates of a PEM file, for an HTTPS client.
+pub fn load_cas(path: &Path, what: &str) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    let certs = notarium_http::tls::read_certificates(path, what).map_err(|e| err(e.0))?;
+    certs
+        .iter()
+        .map(|c| {
+            reqwest::Certificate::from_der(c)
+                .map_err(|e| err(format!("{what} {}: {e}", path.display())))
+        })
+        .collect()
+}
+
+fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -369,6 +409,12 @@ impl FileConfig {
         }
         if let Some(v) = env("NOTARIUM_METRICS_TOKEN") {
             self.server.metrics_token = Some(v);
+        }
+        if let Some(v) = env("NOTARIUM_TLS_CERT_FILE") {
+            self.server.tls_cert_file = Some(v.into());
+        }
+        if let Some(v) = env("NOTARIUM_TLS_KEY_FILE") {
+            self.server.tls_key_file = Some(v.into());
         }
         if let Some(v) = env("NOTARIUM_PUBLIC_URL") {
             self.server.public_url = Some(v);
@@ -441,6 +487,26 @@ impl FileConfig {
                 "server.metrics_token must be at least 16 characters, without spaces around",
             ));
         }
+
+        let tls = match (&self.server.tls_cert_file, &self.server.tls_key_file) {
+            (None, None) => None,
+            (Some(c), Some(k)) => Some(
+                notarium_http::tls::CertReloader::load(
+                    &resolve_path(base, c),
+                    &resolve_path(base, k),
+                )
+                .map_err(|e| err(format!("server.{e}")))?,
+            ),
+            _ => {
+                return Err(err(
+                    "server.tls_cert_file and server.tls_key_file go together: set both, or neither",
+                ));
+            }
+        };
+        let witness_cas = match &self.trust.witness_ca_file {
+            Some(f) => load_cas(&resolve_path(base, f), "trust.witness_ca_file")?,
+            None => Vec::new(),
+        };
 
         let key_pem = match (env("NOTARIUM_LOG_KEY_PEM"), &self.log.key_file) {
             (Some(pem), _) => pem,
@@ -556,11 +622,19 @@ impl FileConfig {
                     pems.push(pem);
                 }
             }
+            let mut tls_cas = witness_cas.clone();
+            if let Some(f) = &w.ca_file {
+                tls_cas.extend(load_cas(
+                    &resolve_path(base, f),
+                    &format!("witness[{i}].ca_file"),
+                )?);
+            }
             witnesses.push(WitnessConfig {
                 url: w.url.trim_end_matches('/').to_string(),
                 name: chain.name.clone(),
                 role: chain.role,
                 certs,
+                tls_cas,
             });
         }
         for req in policy.requirements() {
@@ -579,7 +653,10 @@ impl FileConfig {
             .server
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.server.listen))
+            .unwrap_or_else(|| {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{}", self.server.listen)
+            })
             .trim_end_matches('/')
             .to_string();
         let data_dir = if self.server.data_dir.is_absolute() {
@@ -589,6 +666,7 @@ impl FileConfig {
         };
         Ok(Config {
             listen: self.server.listen,
+            tls,
             admin_listen: self.server.admin_listen,
             metrics_token: self.server.metrics_token,
             public_url,

@@ -180,6 +180,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
             wait: Duration::from_secs(60),
             quiet: false,
             trust: None,
+            ca: Vec::new(),
         },
     )
     .await;

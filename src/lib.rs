@@ -16,4 +16,5 @@ pub mod sequencer;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod tls;
 pub mod witnessing;

@@ -42,9 +42,13 @@ enum Command {
         /// Files or directories (recursively).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// The notary's base URL.
+        /// The notary's base URL (http:// or https://).
         #[arg(long, env = "NOTARIUM_SERVER", default_value = "http://127.0.0.1:8080")]
         server: String,
+        /// For an https:// server: a CA certificate (PEM; repeatable) to
+        /// trust besides the system's roots, e.g. a private CA.
+        #[arg(long = "ca", value_name = "PEM")]
+        ca: Vec<PathBuf>,
         /// API key (or NOTARIUM_API_KEY).
         #[arg(long, env = "NOTARIUM_API_KEY", hide_env_values = true)]
         key: String,
@@ -321,6 +325,22 @@ fn client_trust(
     }))
 }
 
+/// The `--ca` certificates; the server URL must be http(s).
+fn client_cas(server: &str, files: &[PathBuf]) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    let lower = server.to_ascii_lowercase();
+    if !lower.starts_with("https://") && !lower.starts_with("http://") {
+        return Err(Usage(format!(
+            "--server \"{server}\" is not an http:// or https:// URL"
+        ))
+        .into());
+    }
+    let mut out = Vec::new();
+    for f in files {
+        out.extend(notarium::config::load_cas(f, "--ca").map_err(|e| Usage(e.0))?);
+    }
+    Ok(out)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn submit(
     paths: Vec<PathBuf>,
@@ -330,6 +350,7 @@ async fn submit(
     out: PathBuf,
     wait: u64,
     trust: Option<notarium::client::Trust>,
+    ca: Vec<reqwest::Certificate>,
 ) -> anyhow::Result<()> {
     let metadata = match metadata {
         None => None,
@@ -343,6 +364,12 @@ async fn submit(
     if files.is_empty() {
         return Err(Usage("no files to submit".into()).into());
     }
+    // One check before any file is hashed: an unreachable notary or a
+    // certificate this client does not trust is said once, not per file.
+    notarium::client::Client::new(&server, &key, &ca)
+        .reachable()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach the notary at {server}: {e}"))?;
     let opts = notarium::client::SubmitOptions {
         server,
         key,
@@ -351,6 +378,7 @@ async fn submit(
         wait: std::time::Duration::from_secs(wait),
         quiet: false,
         trust,
+        ca,
     };
     let results = notarium::client::submit_files(&files, &opts).await;
     let mut failed = 0;
@@ -387,9 +415,12 @@ async fn serve(config: PathBuf, database_url: Option<String>) -> anyhow::Result<
     // Tests and scripts read the bound addresses (listen may use port 0);
     // the admin listener's first, so that it is known once the main one is.
     if let Some(a) = running.admin_addr {
-        println!("notarium admin listening on http://{a}");
+        println!("notarium admin listening on {}://{a}", running.scheme);
     }
-    println!("notarium listening on http://{}", running.addr);
+    println!(
+        "notarium listening on {}://{}",
+        running.scheme, running.addr
+    );
     use std::io::Write;
     let _ = std::io::stdout().flush();
     running.until_signal().await;
@@ -404,7 +435,9 @@ fn main() -> ExitCode {
     }
     // The demo speaks for itself on stdout; servers log at info.
     init_tracing(match cli.command {
-        Command::Demo { .. } | Command::Submit { .. } => "warn",
+        // The client says why a server certificate is refused itself.
+        Command::Submit { .. } => "warn,rustls_platform_verifier=off",
+        Command::Demo { .. } => "warn",
         _ => "info,actix_server=warn",
     });
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -443,9 +476,11 @@ fn main() -> ExitCode {
                 trust,
                 certs,
                 policy,
+                ca,
             } => {
                 let trust = client_trust(&trust, &certs, policy.as_deref())?;
-                submit(paths, server, key, metadata, out, wait, trust).await
+                let ca = client_cas(&server, &ca)?;
+                submit(paths, server, key, metadata, out, wait, trust, ca).await
             }
         }
     });

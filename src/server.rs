@@ -15,6 +15,9 @@ use tokio::sync::watch;
 /// A running notary.
 pub struct Running {
     pub addr: std::net::SocketAddr,
+    /// `https` when the listeners speak TLS (`server.tls_cert_file`), else
+    /// `http`.
+    pub scheme: &'static str,
     /// The admin listener's address (`server.admin_listen`), if any.
     pub admin_addr: Option<std::net::SocketAddr>,
     admin: Option<(
@@ -25,11 +28,16 @@ pub struct Running {
     server: actix_web::dev::ServerHandle,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Re-reads the TLS certificate and key on SIGHUP.
+    reload: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops taking requests, finishes the batch in flight, stops.
     pub async fn stop(self) {
+        if let Some(r) = &self.reload {
+            r.abort();
+        }
         self.server.stop(true).await;
         if let Some((h, task)) = self.admin {
             h.stop(true).await;
@@ -122,8 +130,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .app_data(state.clone())
             .wrap(actix_web::middleware::from_fn(crate::api::count_refusals))
             .configure(crate::api::router)
-    })
-    .bind(&config.listen)
+    });
+    // With a TLS certificate, the listeners speak only TLS.
+    let server = match &config.tls {
+        Some(tls) => server.bind_rustls_0_23(&config.listen, tls.server_config()),
+        None => server.bind(&config.listen),
+    }
     .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?
     .shutdown_timeout(30)
     .disable_signals();
@@ -136,8 +148,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                     .wrap(actix_web::middleware::from_fn(crate::api::count_refusals))
                     .configure(crate::api::admin_router)
             })
-            .workers(1)
-            .bind(listen)
+            .workers(1);
+            let server = match &config.tls {
+                Some(tls) => server.bind_rustls_0_23(listen, tls.server_config()),
+                None => server.bind(listen),
+            }
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (server.admin_listen): {e}"))?
             .shutdown_timeout(5)
             .disable_signals();
@@ -160,9 +175,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let server = server.run();
     let handle = server.handle();
     let http = tokio::spawn(server);
-    tracing::info!(%addr, origin = %config.origin, "notary listening");
+    let reload = config.tls.clone().map(|tls| {
+        #[cfg(unix)]
+        return tokio::spawn(tls.reload_on_sighup());
+        #[cfg(not(unix))]
+        return tokio::spawn(async move { drop(tls) });
+    });
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%addr, %scheme, origin = %config.origin, "notary listening");
     Ok(Running {
         addr,
+        scheme,
+        reload,
         admin_addr: admin.as_ref().map(|a| a.0),
         admin: admin.map(|(_, h, t)| (h, t)),
         shutdown: shutdown_tx,

@@ -24,6 +24,9 @@ pub struct SubmitOptions {
     /// Verify each receipt as it arrives and each certificate before it
     /// is saved (`--trust`); without it nothing is verified.
     pub trust: Option<Trust>,
+    /// CAs trusted for an `https://` server besides the system's roots
+    /// (`--ca`).
+    pub ca: Vec<reqwest::Certificate>,
 }
 
 /// What the client verifies receipts and certificates with.
@@ -189,6 +192,15 @@ fn bar(total: u64, quiet: bool, template: &str) -> ProgressBar {
     b
 }
 
+/// A failed request as the client reports it: a TLS refusal apart (it is
+/// not retried), anything else with its causes.
+fn network(e: reqwest::Error) -> CallError {
+    match crate::tls::tls_problem(&e) {
+        Some(t) => CallError::Tls(crate::tls::describe_tls(&t)),
+        None => CallError::Network(crate::tls::error_chain(&e)),
+    }
+}
+
 /// How far the notary's clock may be behind ours when adopting entries.
 pub const CLOCK_SKEW_MS: i64 = 120_000;
 
@@ -204,6 +216,9 @@ pub struct Client {
 pub enum CallError {
     /// The request may or may not have reached the notary.
     Network(String),
+    /// The TLS handshake failed (an untrusted certificate, say): retrying
+    /// cannot help.
+    Tls(String),
     /// The notary answered with an error.
     Api {
         status: u16,
@@ -216,6 +231,7 @@ impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CallError::Network(e) => write!(f, "network: {e}"),
+            CallError::Tls(e) => write!(f, "TLS: {e}"),
             CallError::Api {
                 status,
                 code,
@@ -226,10 +242,14 @@ impl std::fmt::Display for CallError {
 }
 
 impl Client {
-    pub fn new(server: &str, key: &str) -> Self {
+    /// A client of the notary at `server`; an `https://` one must present
+    /// a certificate the system's roots or one of `ca` sign.
+    pub fn new(server: &str, key: &str, ca: &[reqwest::Certificate]) -> Self {
+        notarium_http::tls::install_default_provider();
         Client {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
+                .tls_certs_merge(ca.iter().cloned())
                 .build()
                 .expect("HTTP client"),
             server: server.trim_end_matches('/').to_string(),
@@ -238,11 +258,7 @@ impl Client {
     }
 
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, CallError> {
-        let resp = req
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .map_err(|e| CallError::Network(e.to_string()))?;
+        let resp = req.bearer_auth(&self.key).send().await.map_err(network)?;
         if resp.status().is_success() {
             return Ok(resp);
         }
@@ -259,11 +275,20 @@ impl Client {
     }
 
     async fn json(&self, req: reqwest::RequestBuilder) -> Result<Value, CallError> {
-        self.call(req)
-            .await?
-            .json()
+        self.call(req).await?.json().await.map_err(network)
+    }
+
+    /// Whether the notary answers (`/healthz`), before any file is read:
+    /// an unreachable server or a refused certificate is said once.
+    pub async fn reachable(&self) -> Result<(), CallError> {
+        self.http
+            .get(format!("{}/healthz", self.server))
+            .send()
             .await
-            .map_err(|e| CallError::Network(e.to_string()))
+            .map_err(network)?
+            .error_for_status()
+            .map_err(network)?;
+        Ok(())
     }
 
     /// Submits items (`{"sha256", "metadata"}`); returns one accepted
@@ -363,17 +388,14 @@ impl Client {
                 self.server
             )))
             .await?;
-        resp.bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| CallError::Network(e.to_string()))
+        resp.bytes().await.map(|b| b.to_vec()).map_err(network)
     }
 }
 
 /// Submits `files`, waits, saves certificates. Per-file errors are reported
 /// in the results; the rest go on.
 pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileResult> {
-    let client = Client::new(&opts.server, &opts.key);
+    let client = Client::new(&opts.server, &opts.key, &opts.ca);
     let total: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())

@@ -56,7 +56,7 @@ pub const MAX_WITNESS_RESPONSE: usize = 16 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 enum AskError {
-    #[error("HTTP: {0}")]
+    #[error("HTTP: {}", crate::tls::error_chain(.0))]
     Http(#[from] reqwest::Error),
     #[error("the witness's response is larger than {MAX_WITNESS_RESPONSE} bytes")]
     TooLarge,
@@ -83,17 +83,27 @@ impl Witnessing {
     /// checkpoint and otherwise retries every 250 ms (a failing witness
     /// backs off up to 5 s).
     pub async fn run(self, checkpoints: watch::Receiver<u64>, shutdown: watch::Receiver<bool>) {
-        let client = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .expect("HTTP client");
+        // One client per witness: each trusts the system's roots plus the
+        // CAs configured for it (`ca_file`, `trust.witness_ca_file`).
+        notarium_http::tls::install_default_provider();
+        let clients: Vec<reqwest::Client> = self
+            .witnesses
+            .iter()
+            .map(|w| {
+                reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .tls_certs_merge(w.tls_cas.iter().cloned())
+                    .build()
+                    .expect("HTTP client")
+            })
+            .collect();
         let me = Arc::new(self);
         let finalizing = Arc::new(tokio::sync::Mutex::new(()));
-        let tasks = (0..me.witnesses.len()).map(|i| {
+        let tasks = clients.into_iter().enumerate().map(|(i, client)| {
             tokio::spawn(me.clone().serve(
                 i,
-                client.clone(),
+                client,
                 finalizing.clone(),
                 checkpoints.clone(),
                 shutdown.clone(),

@@ -7,12 +7,14 @@
 //!
 //! - [`metrics`]: the Prometheus text exposition of `/metrics` (family
 //!   headers, label escaping, the latency [`Histogram`]).
+//! - [`tls`]: the certificate and key of the HTTPS listener, read from PEM
+//!   files and re-read on SIGHUP without dropping a connection.
 //!
-//! The TLS listener both servers are to bind will live here too; this crate
-//! holds no protocol or storage logic of either server.
+//! This crate holds no protocol or storage logic of either server.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations, missing_docs)]
 
 pub mod metrics;
+pub mod tls;
 
 pub use metrics::{Histogram, Kind, Labels};

@@ -4,7 +4,7 @@
 //! can run witnesses as separate processes of its own binary.
 
 use crate::config::{ConfigFile, LogFormat, Settings};
-use crate::http::{AppState, MetricsAccess, bind, bind_admin};
+use crate::http::{AppState, MetricsAccess, bind_admin, bind_with_tls};
 use crate::state::sqlite::{ClockReset, Record, StateInfo};
 use crate::state::{EvidenceKind, SqliteState};
 use crate::witness::{SystemClock, Witness};
@@ -227,8 +227,10 @@ fn serve(
         logs,
         admin_listen,
         metrics_token,
+        tls,
         ..
     } = settings;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if admin_listen.is_none() && metrics_token.is_none() {
         tracing::warn!(
             "/metrics is not served: set admin_listen or metrics_token (docs/operations.md)"
@@ -247,11 +249,12 @@ fn serve(
     let run = actix_web::rt::System::new().block_on({
         let data = data.clone();
         async move {
-            let bound = match bind(data.clone(), listen, &prefix, None, true) {
+            let bound = match bind_with_tls(data.clone(), listen, &prefix, None, true, tls.as_ref())
+            {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(Setup(format!("cannot listen on {listen}: {e}")))),
             };
-            let admin = match admin_listen.map(|a| (a, bind_admin(data, a, true))) {
+            let admin = match admin_listen.map(|a| (a, bind_admin(data, a, true, tls.as_ref()))) {
                 None => None,
                 Some((_, Ok(b))) => Some(b),
                 Some((a, Err(e))) => {
@@ -264,19 +267,30 @@ fn serve(
             // admin listener's first, so that it is known once it is seen).
             let mut out = std::io::stdout().lock();
             let admin = admin.map(|b| {
-                let _ = writeln!(out, "notarium-witness admin listening on http://{}", b.addr);
+                let _ = writeln!(
+                    out,
+                    "notarium-witness admin listening on {scheme}://{}",
+                    b.addr
+                );
                 let handle = b.server.handle();
                 (handle, actix_web::rt::spawn(b.server))
             });
             writeln!(
                 out,
-                "notarium-witness listening on http://{}{prefix}",
+                "notarium-witness listening on {scheme}://{}{prefix}",
                 bound.addr
             )?;
             out.flush()?;
             drop(out);
-            tracing::info!(addr = %bound.addr, prefix = %prefix, "listening");
+            // The TLS certificate and key are re-read on SIGHUP.
+            #[cfg(unix)]
+            let reload = tls.map(|t| actix_web::rt::spawn(t.reload_on_sighup()));
+            tracing::info!(addr = %bound.addr, prefix = %prefix, %scheme, "listening");
             bound.server.await?;
+            #[cfg(unix)]
+            if let Some(r) = reload {
+                r.abort();
+            }
             if let Some((handle, task)) = admin {
                 handle.stop(true).await;
                 let _ = task.await;

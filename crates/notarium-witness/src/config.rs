@@ -5,6 +5,9 @@
 //! `/metrics` is served on `admin_listen` when it is set, else on the main
 //! listener only behind `metrics_token` (a bearer token), else not at all.
 //!
+//! `tls_cert_file` and `tls_key_file` (PEM) make both listeners speak only
+//! TLS; the pair is re-read on SIGHUP (`notarium_http::tls`).
+//!
 //! Relative paths in the file are resolved from the file's folder. Two
 //! environment variables override the file: `NOTARIUM_WITNESS_LISTEN` and
 //! `NOTARIUM_WITNESS_STATE` (a relative state path there is taken from the
@@ -69,6 +72,13 @@ pub struct ConfigFile {
     /// this is set; with neither, `/metrics` is not served.
     #[serde(default)]
     pub metrics_token: Option<String>,
+    /// The HTTPS certificate (then its intermediates), PEM. Set with
+    /// `tls_key_file`, the listeners speak only TLS.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of `tls_cert_file`, PEM. Never logged.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
     pub witness: WitnessSection,
     #[serde(rename = "log", default)]
     pub logs: Vec<LogSection>,
@@ -183,6 +193,8 @@ pub struct Settings {
     pub max_evidence_per_log: u32,
     pub admin_listen: Option<SocketAddr>,
     pub metrics_token: Option<String>,
+    /// Set: the listeners speak only TLS with this certificate and key.
+    pub tls: Option<std::sync::Arc<notarium_http::tls::CertReloader>>,
     pub identity: Identity,
     pub logs: Vec<LogKeys>,
 }
@@ -218,6 +230,12 @@ impl ConfigFile {
         resolve(&mut file.state);
         resolve(&mut file.witness.certificate);
         resolve(&mut file.witness.key);
+        if let Some(p) = &mut file.tls_cert_file {
+            resolve(p);
+        }
+        if let Some(p) = &mut file.tls_key_file {
+            resolve(p);
+        }
         file.witness.trust_roots.iter_mut().for_each(resolve);
         for log in &mut file.logs {
             log.notary_certificates
@@ -310,6 +328,17 @@ impl Settings {
                 "metrics_token: must be at least 16 characters, without spaces around".into(),
             );
         }
+        let tls = match (&file.tls_cert_file, &file.tls_key_file) {
+            (None, None) => None,
+            (Some(c), Some(k)) => {
+                Some(notarium_http::tls::CertReloader::load(c, k).map_err(|e| e.to_string())?)
+            }
+            _ => {
+                return Err(
+                    "tls_cert_file and tls_key_file go together: set both, or neither".into(),
+                );
+            }
+        };
         if file.max_evidence_per_log > MAX_MAX_EVIDENCE_PER_LOG {
             return Err(format!(
                 "max_evidence_per_log: {} is more than {MAX_MAX_EVIDENCE_PER_LOG}",
@@ -493,6 +522,7 @@ impl Settings {
             max_evidence_per_log: file.max_evidence_per_log,
             admin_listen,
             metrics_token: file.metrics_token,
+            tls,
             identity: Identity {
                 name,
                 role,

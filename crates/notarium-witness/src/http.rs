@@ -8,7 +8,9 @@ use crate::witness::{Refusal, Witness};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, CONTENT_LENGTH};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use notarium_http::tls::CertReloader;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -280,14 +282,17 @@ pub fn bind_admin(
     data: web::Data<AppState>,
     listen: SocketAddr,
     signals: bool,
+    tls: Option<&Arc<CertReloader>>,
 ) -> std::io::Result<Bound> {
     let listener = TcpListener::bind(listen)?;
     let addr = listener.local_addr()?;
-    let mut server =
-        HttpServer::new(move || App::new().app_data(data.clone()).configure(admin_routes))
-            .workers(1)
-            .shutdown_timeout(5)
-            .listen(listener)?;
+    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(admin_routes))
+        .workers(1)
+        .shutdown_timeout(5);
+    let mut server = match tls {
+        Some(t) => server.listen_rustls_0_23(listener, t.server_config())?,
+        None => server.listen(listener)?,
+    };
     if !signals {
         server = server.disable_signals();
     }
@@ -320,17 +325,32 @@ pub fn bind(
     workers: Option<usize>,
     signals: bool,
 ) -> std::io::Result<Bound> {
+    bind_with_tls(data, listen, prefix, workers, signals, None)
+}
+
+/// [`bind`], speaking only TLS with `tls`'s certificate when given.
+pub fn bind_with_tls(
+    data: web::Data<AppState>,
+    listen: SocketAddr,
+    prefix: &str,
+    workers: Option<usize>,
+    signals: bool,
+    tls: Option<&Arc<CertReloader>>,
+) -> std::io::Result<Bound> {
     let listener = TcpListener::bind(listen)?;
     let addr = listener.local_addr()?;
     let prefix = prefix.to_string();
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         let prefix = prefix.clone();
         App::new()
             .app_data(data.clone())
             .configure(move |cfg| routes(cfg, &prefix))
     })
-    .shutdown_timeout(10)
-    .listen(listener)?;
+    .shutdown_timeout(10);
+    let mut server = match tls {
+        Some(t) => server.listen_rustls_0_23(listener, t.server_config())?,
+        None => server.listen(listener)?,
+    };
     if let Some(n) = workers {
         server = server.workers(n);
     }

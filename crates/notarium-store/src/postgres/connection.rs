@@ -5,7 +5,6 @@ use super::PostgresStore;
 use crate::{Result, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 /// Pooled connections at most.
@@ -13,18 +12,23 @@ const POOL_SIZE: usize = 16;
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db`,
-    /// plain TCP) and checks that it answers.
+    /// with `sslmode` and `sslrootcert` as libpq reads them: see
+    /// [`super::tls`]) and checks that it answers.
     pub async fn connect(url: &str) -> Result<Self> {
-        let mut base: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Database(format!("invalid database URL: {e}")))?;
+        let super::tls::Parsed {
+            config: mut base,
+            mode,
+            tls,
+        } = super::tls::parse(url)?;
         if base.get_application_name().is_none() {
             base.application_name("notarium");
         }
         let cfg = with_settings(base, &["synchronous_commit=on"]);
         let store = PostgresStore {
-            pool: pool(cfg.clone())?,
+            pool: pool(cfg.clone(), tls.clone())?,
             lease_config: lease_settings(cfg),
+            tls,
+            ssl_mode: mode,
             lease: tokio::sync::Mutex::new(None),
         };
         store.check_synchronous_commit().await?;
@@ -39,8 +43,9 @@ impl PostgresStore {
     async fn check_synchronous_commit(&self) -> Result<()> {
         let client = self.pool.get().await.map_err(|e| {
             StoreError::Database(format!(
-                "cannot connect to PostgreSQL ({}): {}",
+                "cannot connect to PostgreSQL ({}, sslmode={}): {}",
                 describe(&self.lease_config),
+                self.ssl_mode.as_str(),
                 match e {
                     deadpool_postgres::PoolError::Backend(e) => pg_text(&e),
                     e => e.to_string(),
@@ -61,10 +66,13 @@ impl PostgresStore {
     }
 }
 
-fn pool(cfg: tokio_postgres::Config) -> Result<Pool> {
+fn pool(
+    cfg: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+) -> Result<Pool> {
     let mgr = Manager::from_config(
         cfg,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

@@ -16,7 +16,7 @@ use super::tree::read_log_state;
 use crate::{Batch, Lease, Result, StoreError};
 use deadpool_postgres::GenericClient;
 use std::time::Duration;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 /// The session advisory lock that makes one process the sequencer
 /// ("Notarium" in ASCII). Advisory locks are per database.
@@ -40,13 +40,17 @@ impl PostgresStore {
             // The old lease connection died: that lease is gone.
             *held = None;
         }
-        let (client, connection) = self.lease_config.connect(NoTls).await.map_err(|e| {
-            StoreError::Database(format!(
-                "opening the sequencer lease connection ({}): {}",
-                describe(&self.lease_config),
-                pg_text(&e)
-            ))
-        })?;
+        let (client, connection) =
+            self.lease_config
+                .connect(self.tls.clone())
+                .await
+                .map_err(|e| {
+                    StoreError::Database(format!(
+                        "opening the sequencer lease connection ({}): {}",
+                        describe(&self.lease_config),
+                        pg_text(&e)
+                    ))
+                })?;
         // The connection task ends when `client` is dropped, which closes
         // the session and so releases the advisory lock.
         tokio::spawn(async move {

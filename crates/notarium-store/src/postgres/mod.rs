@@ -42,6 +42,7 @@ mod lease;
 mod lookup;
 mod queue;
 mod tenants;
+mod tls;
 mod tree;
 
 pub use lease::SEQUENCER_LOCK_KEY;
@@ -66,6 +67,9 @@ pub struct PostgresStore {
     pool: Pool,
     /// Settings for the dedicated lease connection.
     lease_config: tokio_postgres::Config,
+    /// TLS as the URL's `sslmode` asks (the lease connection's too).
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    ssl_mode: tls::Mode,
     lease: tokio::sync::Mutex<Option<lease::HeldLease>>,
 }
 
