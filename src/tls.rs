@@ -21,20 +21,13 @@ pub fn error_chain(e: &(dyn Error + 'static)) -> String {
     s
 }
 
-type BoxError = Box<dyn Error + Send + Sync>;
-
-/// `c` as a rustls error, looking through an `io::Error` and a boxed error
-/// (hyper's connector hands the handshake's `io::Error` on boxed, whose
-/// `source()` would skip it).
-fn as_rustls(c: &(dyn Error + 'static)) -> Option<&rustls::Error> {
+/// `c` as a rustls error, looking through an `io::Error`.
+fn as_rustls<'a>(c: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
     if let Some(t) = c.downcast_ref::<rustls::Error>() {
         return Some(t);
     }
-    if let Some(b) = c.downcast_ref::<BoxError>() {
-        return as_rustls(&**b);
-    }
     let io = c.downcast_ref::<std::io::Error>()?;
-    io.get_ref().and_then(|i| as_rustls(i))
+    io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
 }
 
 /// The TLS error under `e`, if the connection failed in the handshake

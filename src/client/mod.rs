@@ -195,9 +195,19 @@ fn bar(total: u64, quiet: bool, template: &str) -> ProgressBar {
 /// A failed request as the client reports it: a TLS refusal apart (it is
 /// not retried), anything else with its causes.
 fn network(e: reqwest::Error) -> CallError {
+    let chain = crate::tls::error_chain(&e);
     match crate::tls::tls_problem(&e) {
         Some(t) => CallError::Tls(crate::tls::describe_tls(&t)),
-        None => CallError::Network(crate::tls::error_chain(&e)),
+        // hyper's connector may hide the rustls error behind a box: its
+        // text still says what failed.
+        None if chain.contains("invalid peer certificate") => CallError::Tls(format!(
+            "the server's TLS certificate is not accepted ({}): it is not signed by a CA this client trusts (the system's roots and --ca), or it does not name this host, or it has expired",
+            chain
+                .rsplit("invalid peer certificate: ")
+                .next()
+                .unwrap_or(&chain)
+        )),
+        None => CallError::Network(chain),
     }
 }
 
