@@ -11,7 +11,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: submit_http SERVER_URL API_KEY FILE".into());
     };
     let digest = hex::encode(Sha256::digest(std::fs::read(file)?));
-    let client = notarium::client::Client::new(server, key);
+    let client = notarium::client::Client::new(server, key, &[]);
     let item = serde_json::json!({"sha256": digest, "metadata": {"file_name": file}});
     let accepted = client.submit(&[item], 3).await.map_err(|e| e.to_string())?;
     println!("id: {}", accepted[0]["id"]);
