@@ -1,6 +1,7 @@
 //! `notarium submit` against a real notary and witnesses, through a proxy
 //! that loses requests and responses: the client retries without
-//! double-submitting (an attempt that landed is adopted, not repeated), a
+//! double-submitting (every attempt carries the same Idempotency-Key, so
+//! the notary answers a retry of a stored request with its first answer), a
 //! file it cannot read is reported while the others go on, and files that
 //! share a name in different folders keep separate certificates.
 
@@ -142,7 +143,7 @@ impl Proxy {
                 return;
             }
             let mut req = http.request(method.parse().unwrap(), format!("{upstream}{path}"));
-            for name in ["authorization", "content-type"] {
+            for name in ["authorization", "content-type", "idempotency-key"] {
                 if let Some(v) = header(name) {
                     req = req.header(name, v);
                 }
@@ -260,8 +261,7 @@ async fn submit_retries_without_double_submitting_and_reports_per_file_errors() 
     let http = reqwest::Client::new();
 
     // The evidence: two files named a.txt with the same content in different
-    // folders (same digest, same metadata: each stored entry may be adopted
-    // only once), a link to b.txt (same digest, its own name), and a
+    // folders (same digest, same metadata, two entries), a link to b.txt (same digest, its own name), and a
     // broken link that cannot be read.
     let ev = dir.path().join("evidence");
     std::fs::create_dir_all(ev.join("sub")).unwrap();
@@ -276,7 +276,8 @@ async fn submit_retries_without_double_submitting_and_reports_per_file_errors() 
     std::os::unix::fs::symlink(ev.join("gone.pdf"), ev.join("missing.pdf")).unwrap();
 
     // The batch is lost once before the notary sees it, then once after it
-    // stored it: the third attempt must adopt, not resubmit.
+    // stored it: the third attempt gets the second's answer, and nothing
+    // is stored twice.
     proxy.fail_next(&[Fault::LoseRequest, Fault::LoseResponse]);
     let out = dir.path().join("out");
     let (code, stdout, stderr) = submit_cli(&[&ev], &proxy.url, &key, &out).await;
@@ -288,8 +289,8 @@ async fn submit_retries_without_double_submitting_and_reports_per_file_errors() 
     assert!(stderr.contains("1 of 5 files failed"), "{stderr}");
     assert_eq!(
         proxy.forwarded_posts(),
-        1,
-        "the batch reached the notary once"
+        2,
+        "the batch reached the notary twice (the lost answer, the retry)"
     );
     assert!(proxy.faults.lock().unwrap().is_empty());
 
@@ -329,16 +330,17 @@ async fn submit_retries_without_double_submitting_and_reports_per_file_errors() 
         })
         .count();
     assert_eq!(saved, 4, "nothing saved for the unreadable file");
-    // The batch was adopted, so its receipts were lost with the response;
-    // the client says so for each file.
-    assert_eq!(
-        stdout.matches("stored by an earlier attempt").count(),
-        4,
-        "{stdout}"
-    );
+    // The retry got the first answer again, receipts included.
+    for e in stored_a.iter().chain(&stored_b) {
+        let id = e["id"].as_str().unwrap();
+        assert!(
+            out.join(format!("{id}.receipt")).is_file(),
+            "{id}'s receipt is saved\n{stdout}"
+        );
+    }
 
     // A single file (the single-item endpoint): its response is lost; the
-    // retry finds the stored entry and adopts it.
+    // retry gets the first answer.
     let c = ev.join("c.txt");
     let c_bytes = b"minutes of the meeting\n".as_slice();
     std::fs::write(&c, c_bytes).unwrap();
@@ -346,12 +348,13 @@ async fn submit_retries_without_double_submitting_and_reports_per_file_errors() 
     let before = proxy.forwarded_posts();
     let (code, stdout, stderr) = submit_cli(&[&c], &proxy.url, &key, &out).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert_eq!(proxy.forwarded_posts() - before, 1);
+    assert_eq!(proxy.forwarded_posts() - before, 2);
     let stored_c = entries_with(&http, &notary.url, &key, &sha256_hex(c_bytes)).await;
     assert_eq!(stored_c.len(), 1, "{stored_c:#?}");
     let index = check_certificate(&out.join("c.txt.certificate.json"), c_bytes);
     assert_eq!(stored_c[0]["index"], index);
-    assert!(stdout.contains("stored by an earlier attempt"), "{stdout}");
+    let id_c = stored_c[0]["id"].as_str().unwrap();
+    assert!(out.join(format!("{id_c}.receipt")).is_file(), "{stdout}");
     assert!(
         stdout.contains("final") && stdout.contains("c.txt"),
         "{stdout}"

@@ -95,9 +95,11 @@ fn authenticated_responses(own: Value) -> Value {
 /// The header parameters of both submission endpoints (`POST /v1/evidence`
 /// and `POST /v1/evidence:batch`); the API key is a security requirement.
 fn submission_headers() -> Vec<Value> {
-    vec![json!({"name": "Idempotency-Key", "in": "header", "required": false,
+    vec![
+        json!({"name": "Idempotency-Key", "in": "header", "required": false,
         "description": "Exactly-once submission (contract §9, IETF httpapi Idempotency-Key): the same key and body (bytes) within 24 hours gets the first answer again and stores nothing new; the same key with another body is 422. The key is a structured-field string (\"...\": 1 to 255 printable ASCII characters, \\\" and \\\\ escaped) or a bare key of 1 to 255 visible ASCII characters; keys are per submitter",
-        "schema": {"type": "string", "pattern": r#"^([!#-~][!-~]{0,254}|"([ !#-\[\]-~]|\\["\\]){1,255}")$"#}})]
+        "schema": {"type": "string", "pattern": r#"^([!#-~][!-~]{0,254}|"([ !#-\[\]-~]|\\["\\]){1,255}")$"#}}),
+    ]
 }
 
 fn id_param() -> Value {

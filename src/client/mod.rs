@@ -2,8 +2,8 @@
 //! with a progress bar), submits only their digests (the batch endpoint for
 //! several files), shows the receipts, waits for finality with a deadline,
 //! and saves each certificate as JSON and PDF. A network failure is retried
-//! without double-submitting: before resubmitting, the client asks the
-//! notary whether the earlier attempt was stored.
+//! without double-submitting: every attempt carries the same
+//! `Idempotency-Key`, so the notary answers a retry with its first answer.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
@@ -211,8 +211,15 @@ fn network(e: reqwest::Error) -> CallError {
     }
 }
 
-/// How far the notary's clock may be behind ours when adopting entries.
-pub const CLOCK_SKEW_MS: i64 = 120_000;
+/// A fresh `Idempotency-Key`: 128 random bits, hex (a bare key).
+fn idempotency_key() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the operating system's random source");
+    format!("notarium-submit-{}", hex::encode(bytes))
+}
 
 /// An HTTP client for the notary API.
 #[derive(Debug, Clone)]
@@ -302,28 +309,32 @@ impl Client {
     }
 
     /// Submits items (`{"sha256", "metadata"}`); returns one accepted
-    /// response per item. Retries network failures up to `tries` times,
-    /// adopting entries an earlier attempt stored instead of resubmitting.
+    /// response per item. Every attempt carries the same `Idempotency-Key`
+    /// (random, one per call) and the same body bytes, so a retry after a
+    /// lost answer gets the first answer, receipts included, and stores
+    /// nothing twice (contract §9). Network failures, 429 and 503 are
+    /// retried up to `tries` times.
     pub async fn submit(&self, items: &[Value], tries: u32) -> Result<Vec<Value>, CallError> {
-        let started = notarium_log::clock::now();
+        let key = idempotency_key();
+        let (url, body) = if items.len() == 1 {
+            (format!("{}/v1/evidence", self.server), items[0].to_string())
+        } else {
+            (
+                format!("{}/v1/evidence:batch", self.server),
+                json!({ "items": items }).to_string(),
+            )
+        };
         let mut last = None;
         for attempt in 0..tries.max(1) {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(500 << attempt.min(4))).await;
-                // Did an earlier attempt land? Then adopt it.
-                if let Ok(Some(found)) = self.adopt(items, started).await {
-                    return Ok(found);
-                }
             }
-            let req = if items.len() == 1 {
-                self.http
-                    .post(format!("{}/v1/evidence", self.server))
-                    .json(&items[0])
-            } else {
-                self.http
-                    .post(format!("{}/v1/evidence:batch", self.server))
-                    .json(&json!({ "items": items }))
-            };
+            let req = self
+                .http
+                .post(&url)
+                .header("Idempotency-Key", &key)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
             match self.json(req).await {
                 Ok(v) if items.len() == 1 => return Ok(vec![v]),
                 Ok(v) => return Ok(v["items"].as_array().cloned().unwrap_or_default()),
@@ -343,47 +354,6 @@ impl Client {
             }
         }
         Err(last.unwrap_or_else(|| CallError::Network("no attempt made".into())))
-    }
-
-    /// The entries an earlier attempt stored for these items, or None if any
-    /// is missing. An entry is adopted when its digest and metadata are the
-    /// item's and it was received no earlier than `since` less
-    /// [`CLOCK_SKEW_MS`] (the notary's clock, not ours, stamps it); each entry
-    /// is adopted once. The worst case is adopting an identical deposit
-    /// made moments before this run, which proves the same thing.
-    async fn adopt(
-        &self,
-        items: &[Value],
-        since: notarium_core::time::UtcMillis,
-    ) -> Result<Option<Vec<Value>>, CallError> {
-        let mut out = Vec::with_capacity(items.len());
-        for it in items {
-            let digest = it["sha256"].as_str().unwrap_or_default();
-            let metadata = it.get("metadata").unwrap_or(&Value::Null);
-            let found = self
-                .json(
-                    self.http
-                        .get(format!("{}/v1/evidence?sha256={digest}", self.server)),
-                )
-                .await?;
-            let hit = found["items"].as_array().and_then(|a| {
-                a.iter()
-                    .filter(|e| {
-                        e["metadata"] == *metadata
-                            && e["received_at"]
-                                .as_str()
-                                .and_then(|t| notarium_core::time::UtcMillis::parse(t).ok())
-                                .is_some_and(|t| t.millis() + CLOCK_SKEW_MS >= since.millis())
-                    })
-                    .find(|e| !out.iter().any(|o: &Value| o["id"] == e["id"]))
-                    .cloned()
-            });
-            match hit {
-                Some(e) => out.push(e),
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(out))
     }
 
     pub async fn status(&self, id: &str) -> Result<Value, CallError> {
@@ -462,7 +432,6 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
                     let r = &mut results[*i];
                     r.id = a["id"].as_str().map(str::to_string);
                     if let Some(trust) = &opts.trust
-                        && a["receipt"].is_string()
                         && let Err(e) = trust.check_receipt(item, &a)
                     {
                         // Nothing of it is saved, and its certificate is
@@ -475,17 +444,10 @@ pub async fn submit_files(files: &[PathBuf], opts: &SubmitOptions) -> Vec<FileRe
                     }
                     if !opts.quiet {
                         println!(
-                            "received  {}  id {}  at {}{}",
+                            "received  {}  id {}  at {}",
                             r.path.display(),
                             r.id.as_deref().unwrap_or("?"),
                             a["received_at"].as_str().unwrap_or("?"),
-                            if a["receipt"].is_string() {
-                                ""
-                            } else {
-                                // Adopted after a lost response: the receipt
-                                // went with it; the certificate will prove it.
-                                "  (stored by an earlier attempt whose answer was lost; no receipt)"
-                            }
                         );
                     }
                     if let (Some(id), Some(receipt)) = (&r.id, a["receipt"].as_str()) {
