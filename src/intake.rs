@@ -53,7 +53,7 @@ pub enum IntakeError {
 /// A submission's `Idempotency-Key` and what it is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnceKey {
-    /// The header's value (see `api::idempotency_key`).
+    /// The key the header names (`notarium_request::parse_idempotency_key`).
     pub key: String,
     /// SHA-256 of the endpoint and the request body.
     pub request: Hash,

@@ -384,7 +384,7 @@ async fn judge_page_in_headless_chromium() {
     let cfg = write_notary_config(dir.path(), &court.url, &arb.url, "");
     let key = tenant_with_key(&cfg, None, TENANT);
     let notary = start_notary(&cfg, None);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let base = notary.url.trim_end_matches('/').to_string();
 
     // Submit the evidence digest, as the business client does.

@@ -73,7 +73,7 @@ async fn grow_then_serve(db: Option<&str>) {
     );
 
     let notary = start_notary(&cfg, db);
-    let http = reqwest::Client::new();
+    let http = http_client();
     // The loaded log gets witnessed: the final checkpoint reaches 2,500.
     eventually(
         "final checkpoint of the loaded log",

@@ -82,7 +82,7 @@ impl Proxy {
         };
         let (p, upstream) = (proxy.clone(), upstream.to_string());
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = http_client();
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
                     return;
@@ -258,7 +258,7 @@ async fn submit_retries_without_double_submitting_and_reports_per_file_errors() 
     let key = tenant_with_key(&cfg, None, "acme");
     let notary = start_notary(&cfg, None);
     let proxy = Proxy::start(&notary.url).await;
-    let http = reqwest::Client::new();
+    let http = http_client();
 
     // The evidence: two files named a.txt with the same content in different
     // folders (same digest, same metadata, two entries), a link to b.txt (same digest, its own name), and a

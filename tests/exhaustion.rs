@@ -30,7 +30,7 @@ fn notary(dir: &TempDir, limits: &str) -> Proc {
 /// Until `stop`, GETs /healthz every 10 ms; the slowest answer, in ms
 /// (a failed request counts as 10 s).
 async fn watch_health(url: String, stop: Arc<AtomicBool>, slowest: Arc<AtomicU64>) -> u64 {
-    let http = reqwest::Client::builder()
+    let http = http_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
@@ -74,7 +74,7 @@ async fn hostile_pdfs_keep_the_notary_small_and_healthy() {
             a,
         ])
     };
-    let http = reqwest::Client::builder()
+    let http = http_builder()
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();
@@ -141,7 +141,7 @@ async fn hostile_pdfs_keep_the_notary_small_and_healthy() {
 async fn verify_is_rate_limited_per_client_with_429_and_retry_after() {
     let dir = TempDir::new("verify-rate");
     let notary = notary(&dir, "[limits]\nverify_rate = 1\nverify_burst = 3\n");
-    let http = reqwest::Client::new();
+    let http = http_client();
     let post = || {
         http.post(format!("{}/v1/verify", notary.url))
             .header("content-type", "application/json")

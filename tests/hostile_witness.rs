@@ -134,7 +134,7 @@ async fn a_hostile_witness_leaves_the_notary_flat_and_the_honest_one_cosigning()
     let key = tenant_with_key(&cfg, None, "acme");
     let notary = start_notary(&cfg, None);
     let pid = notary.child.id();
-    let http = reqwest::Client::new();
+    let http = http_client();
 
     let first = submit_text(&http, &notary.url, &key, "warm-up").await;
     wait_final(&http, &notary.url, &key, &first).await;

@@ -178,7 +178,7 @@ async fn at_once(
             tokio::spawn(async move {
                 // One client (connection pool) per copy: separate
                 // connections, so the copies really are concurrent.
-                let http = reqwest::Client::new();
+                let http = http_client();
                 post(&http, &base, &path, &api_key, Some(idem.as_bytes()), &body).await
             })
         })
@@ -194,7 +194,7 @@ async fn at_once(
 
 async fn exactly_once(pg: bool) {
     let mut n = Notary::start(pg);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let tag = if pg { "pg" } else { "sqlite" };
     let (key, other_key) = (n.key.clone(), n.other_key.clone());
 

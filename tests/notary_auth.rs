@@ -22,7 +22,7 @@ fn lookups(metrics: &str, result: &str) -> u64 {
 }
 
 async fn metrics(base: &str) -> String {
-    reqwest::Client::new()
+    http_client()
         .get(format!("{base}/metrics"))
         .bearer_auth(METRICS_TOKEN)
         .send()
@@ -36,7 +36,7 @@ async fn metrics(base: &str) -> String {
 /// A client whose connections come from `ip` (any 127/8 address reaches
 /// the notary on 127.0.0.1).
 fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
+    http_builder()
         .local_address(ip.parse::<IpAddr>().unwrap())
         .build()
         .unwrap()

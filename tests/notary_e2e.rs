@@ -71,7 +71,7 @@ fn start(pg: bool) -> Env {
         notary,
         key,
         other_key,
-        http: reqwest::Client::new(),
+        http: http_client(),
         _db: db,
     }
 }

@@ -47,7 +47,7 @@ async fn the_survivor_takes_over_and_the_log_stays_whole() {
         start_notary(&cfg_b, Some(&db.url)),
     ];
     let targets = [Target::new(&nodes[0].url), Target::new(&nodes[1].url)];
-    let http = http_client(Duration::from_secs(5));
+    let http = timed_client(Duration::from_secs(5));
 
     // Exactly one of them sequences.
     let leader = eventually("one sequencer", Duration::from_secs(10), || async {

@@ -104,7 +104,7 @@ async fn wave(
         let (sent, entries, ledger, heavy) =
             (sent.clone(), entries.clone(), ledger.clone(), heavy.clone());
         workers.push(tokio::spawn(async move {
-            let http = http_client(Duration::from_secs(10));
+            let http = timed_client(Duration::from_secs(10));
             let mut i = 0u64;
             while Instant::now() < end && sent.fetch_add(1, Ordering::Relaxed) < WAVE_REQUESTS {
                 i += 1;
@@ -171,7 +171,7 @@ async fn a_flood_is_refused_politely_and_loses_nothing() {
     let notary = start_notary(&cfg, None);
     let pid = notary.child.id();
     let url = notary.url.clone();
-    let http = http_client(Duration::from_secs(10));
+    let http = timed_client(Duration::from_secs(10));
 
     // Warm up (one normal submission per key), then the baseline RSS.
     let ledger = Arc::new(Ledger::default());

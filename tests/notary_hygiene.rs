@@ -47,7 +47,7 @@ fn start_notary_env(cfg: &std::path::Path, env: &[(&str, &str)]) -> (Proc, Optio
 }
 
 async fn get(url: &str, token: Option<&str>) -> (u16, String) {
-    let mut req = reqwest::Client::new().get(url);
+    let mut req = http_client().get(url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -131,7 +131,7 @@ async fn verify_takes_only_json() {
     let cfg = write_notary_config(dir.path(), &court.url, &arb.url, "");
     let key = tenant_with_key(&cfg, None, "acme-trading");
     let notary = start_notary(&cfg, None);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let id = submit_text(&http, &notary.url, &key, "verified").await;
     let (_, cert) = final_certificate(&http, &notary.url, &key, &id).await;
     let body = json!({"certificate": String::from_utf8(cert).unwrap()}).to_string();
@@ -241,7 +241,7 @@ async fn readyz_says_why_without_internal_detail() {
     })
     .await;
     let b = start_notary(&cfg_b, Some(&db.url));
-    let http = reqwest::Client::new();
+    let http = http_client();
     let id = submit_text(&http, &b.url, &key, "before").await;
     wait_final(&http, &b.url, &key, &id).await;
     assert_eq!(get(&format!("{}/readyz", b.url), None).await.0, 200);

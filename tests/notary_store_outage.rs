@@ -40,7 +40,7 @@ async fn an_unreachable_store_is_503_with_retry_after_and_the_notary_recovers() 
     let key = tenant_with_key(&cfg, Some(&db.url), "acme-trading");
     let notary = start_notary(&cfg, Some(&db.url));
     let base = notary.url.clone();
-    let http = reqwest::Client::new();
+    let http = http_client();
 
     // Before: an entry, final (the key is now in the notary's cache).
     let id = submit_text(&http, &base, &key, "before the outage").await;

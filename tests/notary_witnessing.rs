@@ -22,7 +22,7 @@ async fn entries_wait_for_the_quorum_and_a_restarted_notary_resynchronises() {
     let cfg = write_notary_config(dir.path(), &court.url, &arb_url, "");
     let key = tenant_with_key(&cfg, None, "acme");
     let mut notary = start_notary(&cfg, None);
-    let http = reqwest::Client::new();
+    let http = http_client();
 
     let a = submit_text(&http, &notary.url, &key, "a").await;
     wait_final(&http, &notary.url, &key, &a).await;

@@ -235,7 +235,7 @@ async fn notary_key_rotation_keeps_old_and_new_certificates_valid() {
     let cfg = write_notary_config(dir, &court_url, &arb_url, "");
     let key = tenant_with_key(&cfg, None, "acme");
     let mut notary = start_notary(&cfg, None);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let a = submit_text(&http, &notary.url, &key, "before the rotation").await;
     let (_, cert_a) = final_certificate(&http, &notary.url, &key, &a).await;
 
@@ -406,7 +406,7 @@ async fn witness_certificate_renewal_keeps_old_and_new_certificates_valid() {
     let cfg = write_notary_config(dir, &court_url, &arb_url, "");
     let key = tenant_with_key(&cfg, None, "acme");
     let mut notary = start_notary(&cfg, None);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let a = submit_text(&http, &notary.url, &key, "before the renewal").await;
     let (_, cert_a) = final_certificate(&http, &notary.url, &key, &a).await;
 

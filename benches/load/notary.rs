@@ -147,7 +147,7 @@ fn spawn_notary(cfg: &Path, db: Option<&str>, k: &Knobs) -> Proc {
 
 /// Numeric samples of the notary's /metrics (no labels).
 pub(crate) async fn scrape(url: &str) -> BTreeMap<String, f64> {
-    let text = match reqwest::Client::new()
+    let text = match common::http_client()
         .get(format!("{url}/metrics"))
         .bearer_auth(common::METRICS_TOKEN)
         .send()
@@ -215,7 +215,10 @@ pub(crate) async fn drain(url: &str, k: &Knobs) -> (f64, f64, bool) {
 pub(crate) async fn wait_ready(url: &str) {
     let end = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+        if let Ok(r) = common::http_client()
+            .get(format!("{url}/readyz"))
+            .send()
+            .await
             && r.status().is_success()
         {
             return;

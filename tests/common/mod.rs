@@ -376,6 +376,19 @@ pub(crate) fn restart_witness(dir: &Path, role: &str, url: &str) -> Proc {
     spawn_until_listening(cmd, "listening on ")
 }
 
+/// An HTTP client for the tests. reqwest is built with rustls but without
+/// its default provider (aws-lc-rs, a long C build): the workspace uses
+/// ring, which must be the process's provider before a client is built.
+pub(crate) fn http_client() -> reqwest::Client {
+    http_builder().build().expect("an HTTP client")
+}
+
+/// The same, to be configured further.
+pub(crate) fn http_builder() -> reqwest::ClientBuilder {
+    notarium_http::tls::install_default_provider();
+    reqwest::Client::builder()
+}
+
 /// GET `url` with the API key; its JSON body (panics if there is none).
 pub(crate) async fn get_json(http: &reqwest::Client, url: &str, key: &str) -> serde_json::Value {
     http.get(url)

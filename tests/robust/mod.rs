@@ -187,8 +187,8 @@ pub(crate) fn hex_digest(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-pub(crate) fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+pub(crate) fn timed_client(timeout: Duration) -> reqwest::Client {
+    http_builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(2))
         .build()
@@ -343,7 +343,7 @@ pub(crate) async fn submitter(
     max_batch: u64,
     pace: Duration,
 ) {
-    let http = http_client(Duration::from_secs(10));
+    let http = timed_client(Duration::from_secs(10));
     let mut rng = Rng::new(seed);
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -376,7 +376,7 @@ pub(crate) async fn snapshot_certificates(
     stop: Arc<AtomicBool>,
     seed: u64,
 ) {
-    let http = http_client(Duration::from_secs(5));
+    let http = timed_client(Duration::from_secs(5));
     let mut rng = Rng::new(seed);
     while !stop.load(Ordering::Relaxed) {
         let picks: Vec<Acked> = {
@@ -478,7 +478,7 @@ pub(crate) async fn watch_checkpoints(
     seen: Arc<Checkpoints>,
     stop: Arc<AtomicBool>,
 ) {
-    let http = http_client(Duration::from_secs(5));
+    let http = timed_client(Duration::from_secs(5));
     let notary = notary_cert();
     while !stop.load(Ordering::Relaxed) {
         for t in &targets {
@@ -561,7 +561,7 @@ pub(crate) async fn wait_all_final(http: &reqwest::Client, url: &str, deadline: 
 /// The final audit, against the front end at `url` (which must be the
 /// sequencer) once submissions stopped.
 pub(crate) async fn audit(url: &str, ledger: &Ledger, seen: &Checkpoints) -> Audit {
-    let http = http_client(Duration::from_secs(30));
+    let http = timed_client(Duration::from_secs(30));
     let started = Instant::now();
     let log_size = wait_all_final(&http, url, Duration::from_secs(60)).await;
     println!(

@@ -194,6 +194,7 @@ fn load(url: String, bodies: Arc<Vec<Vec<String>>>) -> Measured {
         .build()
         .unwrap();
     rt.block_on(async move {
+        notarium_http::tls::install_default_provider();
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(LOGS)
             .build()

@@ -134,6 +134,8 @@ pub(crate) fn check_cosignature(body: &str, cp: &Checkpoint, witness_cert: &Path
 }
 
 pub(crate) fn client() -> reqwest::blocking::Client {
+    // reqwest has rustls without a default provider: install ring's.
+    notarium_http::tls::install_default_provider();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
