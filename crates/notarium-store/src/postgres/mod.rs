@@ -47,7 +47,7 @@ mod tree;
 
 pub use lease::SEQUENCER_LOCK_KEY;
 
-use crate::common::{POSTGRES_MIGRATIONS, pending_migrations, to_tenant};
+use crate::common::{POSTGRES_MIGRATIONS, pending_migrations, to_i64, to_tenant};
 use crate::{
     Batch, CheckpointRow, Claim, Earlier, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf,
     Result, Store, StoreError, StoredEntry,
@@ -226,6 +226,20 @@ impl Store for PostgresStore {
             return Ok(Vec::new());
         }
         tree::read_nodes(&self.client().await?, ids).await
+    }
+
+    async fn read_level(&self, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
+        tree::read_level(&self.client().await?, level, start, end).await
+    }
+
+    async fn sequenced_entries(&self, start: u64, end: u64) -> Result<Vec<StoredEntry>> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let (lo, hi) = (to_i64(start, "log index")?, to_i64(end, "log index")?);
+        let entries = lookup::sequenced_entries(&self.client().await?, lo, hi).await?;
+        crate::check_sequenced(&entries, start, end)?;
+        Ok(entries)
     }
 
     async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>> {
