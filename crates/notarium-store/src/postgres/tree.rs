@@ -115,14 +115,12 @@ pub(super) async fn read_level(
     // The chunks' hashes end to end, from node `first * TREE_CHUNK`; only
     // the last chunk of a level may be partial.
     let mut bytes = Vec::with_capacity(rows.len() * TREE_CHUNK as usize * 32);
-    let mut next = first;
-    for row in &rows {
+    for (next, row) in (first..).zip(rows.iter()) {
         let chunk = to_u64(row.get(0), "tree chunk")?;
         if chunk != next || bytes.len() as u64 != (chunk - first) * TREE_CHUNK * 32 {
             break;
         }
         bytes.extend_from_slice(row.get::<_, &[u8]>(1));
-        next += 1;
     }
     let have = first * TREE_CHUNK + bytes.len() as u64 / 32;
     if have < end {
