@@ -343,6 +343,54 @@ pub async fn write_directory(
     Ok(written + 1)
 }
 
+/// How often [`publish`] looks for a new final checkpoint.
+const PUBLISH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// `[tiles] directory`: while this process sequences the log, writes each
+/// new final checkpoint and its tiles to `dir` ([`write_directory`]). A
+/// failure (a full disk, a directory of another log) is logged and tried
+/// again; it never stops the notary.
+pub async fn publish(
+    store: std::sync::Arc<dyn Store>,
+    dir: std::path::PathBuf,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    use std::sync::atomic::Ordering;
+    let mut published = published_size(&dir);
+    let mut warned = false;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if metrics.leader.load(Ordering::Relaxed) {
+            match store.latest_final().await {
+                Ok(Some(f)) if f.size > published => {
+                    let started = std::time::Instant::now();
+                    match write_directory(&*store, &dir, &f.note, f.size).await {
+                        Ok(files) => {
+                            tracing::info!(size = f.size, files, elapsed_ms = started.elapsed().as_millis() as u64, dir = %dir.display(), "tiles published");
+                            published = f.size;
+                            warned = false;
+                        }
+                        Err(e) if !warned => {
+                            tracing::error!(error = %e, dir = %dir.display(), "tiles not published; retrying");
+                            warned = true;
+                        }
+                        Err(_) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "tiles: reading the final checkpoint"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PUBLISH_EVERY) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,8 @@ fn c2sp_path(t: &tlog_tiles::Tile) -> String {
 /// flips one byte of one tile as it arrives.
 struct HttpTiles {
     base: String,
+    /// Read from this directory instead (the `[tiles] directory`).
+    dir: Option<std::path::PathBuf>,
     http: reqwest::Client,
     tamper: Option<(String, usize)>,
     fetched: Mutex<Vec<String>>,
@@ -50,6 +52,7 @@ impl HttpTiles {
     fn new(base: &str, http: &reqwest::Client, tamper: Option<(&str, usize)>) -> Self {
         HttpTiles {
             base: base.to_string(),
+            dir: None,
             http: http.clone(),
             tamper: tamper.map(|(p, i)| (p.to_string(), i)),
             fetched: Mutex::new(Vec::new()),
@@ -69,6 +72,13 @@ impl TileReader for HttpTiles {
                 let mut out = Vec::new();
                 for t in tiles {
                     let path = c2sp_path(t);
+                    if let Some(dir) = &self.dir {
+                        let bytes = std::fs::read(dir.join(&path))
+                            .unwrap_or_else(|e| panic!("{path} in the directory: {e}"));
+                        self.fetched.lock().unwrap().push(path);
+                        out.push(bytes);
+                        continue;
+                    }
                     let r = self
                         .http
                         .get(format!("{}/{path}", self.base))
@@ -141,7 +151,13 @@ async fn tiles_agree_with_tlog_tiles(pg: bool) {
     let dbu = db.as_ref().map(|d| d.url.clone());
     let _court = start_witness(dir.path(), "court");
     let _arb = start_witness(dir.path(), "arbitration");
-    let cfg = write_notary_config(dir.path(), &_court.url, &_arb.url, "");
+    let public = dir.path().join("public");
+    let cfg = write_notary_config(
+        dir.path(),
+        &_court.url,
+        &_arb.url,
+        &format!("[tiles]\ndirectory = \"{}\"\n", public.display()),
+    );
     let key = tenant_with_key(&cfg, dbu.as_deref(), "acme-trading");
     let notary = start_notary(&cfg, dbu.as_deref());
     let base = notary.url.trim_end_matches('/').to_string();
@@ -406,6 +422,69 @@ async fn tiles_agree_with_tlog_tiles(pg: bool) {
             "{path}"
         );
     }
+    // The static directory: the same checkpoint and the same bytes, and
+    // the crate recomputes the root from its files alone.
+    let on_disk = eventually(
+        "the directory's checkpoint",
+        Duration::from_secs(30),
+        || async {
+            let t = std::fs::read_to_string(public.join("checkpoint")).ok()?;
+            (t == note).then_some(t)
+        },
+    )
+    .await;
+    assert_eq!(on_disk, note);
+    for path in [
+        "tile/0/000",
+        "tile/0/001",
+        "tile/0/002.p/17",
+        "tile/1/000.p/2",
+        "tile/entries/000",
+        "tile/entries/001",
+        "tile/entries/002.p/17",
+    ] {
+        let served = get(&http, &format!("{base}/{path}"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        let written = std::fs::read(public.join(path)).unwrap();
+        assert_eq!(written, served[..], "{path}");
+    }
+    // Partial tiles superseded by their full tile are gone; no temporary
+    // file is left behind.
+    assert!(!public.join("tile/0/000.p").exists());
+    assert!(!public.join("tile/entries/001.p").exists());
+    let mut stack = vec![public.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            assert!(
+                !e.file_name().to_string_lossy().contains(".tmp-"),
+                "{:?}",
+                e.path()
+            );
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    let files = HttpTiles {
+        dir: Some(public.clone()),
+        ..HttpTiles::new(&base, &http, None)
+    };
+    let from_files = TileHashReader::new(size, root, &files);
+    assert_eq!(tlog_tiles::tree_hash(size, &from_files).unwrap(), root);
+    let proof = tlog_tiles::prove_record(size, 300, &from_files).unwrap();
+    tlog_tiles::check_record(
+        &proof,
+        size,
+        root,
+        300,
+        tlog_tiles::record_hash(&published[&300]),
+    )
+    .unwrap();
+
     // Only GET.
     let r = http
         .post(format!("{base}/tile/0/000"))
