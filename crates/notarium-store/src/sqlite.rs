@@ -988,7 +988,9 @@ impl Store for SqliteStore {
         if start >= end {
             return Ok(Vec::new());
         }
-        let (lo, hi) = (to_i64(start, "node index")?, to_i64(end, "node index")?);
+        // No stored index exceeds i64::MAX.
+        let lo = i64::try_from(start).map_err(|_| node_not_found(NodeId::new(level, start)))?;
+        let hi = i64::try_from(end).unwrap_or(i64::MAX);
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(READ_LEVEL).map_err(db_err)?;
             let rows = stmt
@@ -1017,7 +1019,10 @@ impl Store for SqliteStore {
         if start >= end {
             return Ok(Vec::new());
         }
-        let (lo, hi) = (to_i64(start, "log index")?, to_i64(end, "log index")?);
+        // No log index exceeds i64::MAX.
+        let lo = i64::try_from(start)
+            .map_err(|_| StoreError::NotFound(format!("sequenced entry {start}")))?;
+        let hi = i64::try_from(end).unwrap_or(i64::MAX);
         let entries = self
             .read(move |conn| {
                 let mut stmt = conn.prepare_cached(SEQUENCED_ENTRIES).map_err(db_err)?;
@@ -1180,6 +1185,8 @@ mod tests {
             PENDING_COUNT,
             NEXT_PENDING,
             READ_NODE,
+            READ_LEVEL,
+            SEQUENCED_ENTRIES,
             CHECKPOINT,
             COSIGNATURES,
             FIRST_FINAL_COVERING,

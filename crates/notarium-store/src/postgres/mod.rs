@@ -47,7 +47,7 @@ mod tree;
 
 pub use lease::SEQUENCER_LOCK_KEY;
 
-use crate::common::{POSTGRES_MIGRATIONS, pending_migrations, to_i64, to_tenant};
+use crate::common::{POSTGRES_MIGRATIONS, pending_migrations, to_tenant};
 use crate::{
     Batch, CheckpointRow, Claim, Earlier, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf,
     Result, Store, StoreError, StoredEntry,
@@ -236,7 +236,10 @@ impl Store for PostgresStore {
         if start >= end {
             return Ok(Vec::new());
         }
-        let (lo, hi) = (to_i64(start, "log index")?, to_i64(end, "log index")?);
+        // No log index exceeds i64::MAX.
+        let lo = i64::try_from(start)
+            .map_err(|_| StoreError::NotFound(format!("sequenced entry {start}")))?;
+        let hi = i64::try_from(end).unwrap_or(i64::MAX);
         let entries = lookup::sequenced_entries(&self.client().await?, lo, hi).await?;
         crate::check_sequenced(&entries, start, end)?;
         Ok(entries)
