@@ -504,3 +504,162 @@ async fn tiles_agree_with_tlog_tiles_sqlite() {
 async fn tiles_agree_with_tlog_tiles_postgres() {
     tiles_agree_with_tlog_tiles(true).await;
 }
+
+/// Sum of file sizes, space on disk (allocated blocks) and file count of
+/// the tree under `dir`.
+fn disk_usage(dir: &std::path::Path) -> (u64, u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let (mut bytes, mut blocks, mut files) = (0, 0, 0);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                bytes += m.len();
+                blocks += m.blocks() * 512;
+                files += 1;
+            }
+        }
+    }
+    (bytes, blocks, files)
+}
+
+/// The cost of the tiles (docs/tiles.md gives the numbers): notarizes
+/// `NOTARIUM_TILES_COST_ENTRIES` entries (default 20,000) on the embedded
+/// store with `[tiles] directory`, then, the notary stopped, publishes the
+/// whole log again and single batches of it from the store in this
+/// process, and prints bytes per entry and the time of a batch as a share
+/// of the batch interval. Run alone:
+///
+///   cargo nextest run -p notarium --test tiles tiles_cost --run-ignored only --no-capture
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: docs/tiles.md"]
+async fn tiles_cost() {
+    let n: u64 = std::env::var("NOTARIUM_TILES_COST_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let dir = TempDir::new("tiles-cost");
+    let court = start_witness(dir.path(), "court");
+    let arb = start_witness(dir.path(), "arbitration");
+    let public = dir.path().join("public");
+    let cfg = write_notary_config(
+        dir.path(),
+        &court.url,
+        &arb.url,
+        &format!(
+            "[limits]\nper_key_rate = 0\n[tiles]\ndirectory = \"{}\"\n",
+            public.display()
+        ),
+    );
+    let key = tenant_with_key(&cfg, None, "acme-trading");
+    let mut notary = start_notary(&cfg, None);
+    let base = notary.url.trim_end_matches('/').to_string();
+    notarium_http::tls::install_default_provider();
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while sent < n {
+        let k = (n - sent).min(1000);
+        let items: Vec<Value> = (sent..sent + k)
+            .map(|i| {
+                json!({"sha256": hex::encode(Sha256::digest(format!("cost {i}"))),
+                       "metadata": {"file_name": format!("exhibit-{i}.pdf")}})
+            })
+            .collect();
+        let r = http
+            .post(format!("{base}/v1/evidence:batch"))
+            .bearer_auth(&key)
+            .json(&json!({ "items": items }))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 503 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        assert_eq!(r.status().as_u16(), 202);
+        sent += k;
+    }
+    eventually(
+        "the directory at the last entry",
+        Duration::from_secs(600),
+        || async {
+            let t = std::fs::read_to_string(public.join("checkpoint")).ok()?;
+            (t.lines().nth(1)? == n.to_string()).then_some(())
+        },
+    )
+    .await;
+    let notarize_s = started.elapsed().as_secs_f64();
+    notary.kill9();
+
+    let store = notarium_store::SqliteStore::open(dir.path().join("data/notarium.db")).unwrap();
+    let fin = notarium_store::Store::latest_final(&store)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fin.size, n);
+    let (written_bytes, _, written_files) = disk_usage(&public.join("tile"));
+
+    // The whole log again, into an empty directory.
+    let again = dir.path().join("again");
+    let t = std::time::Instant::now();
+    notarium::tiles::write_directory(&store, &again, &fin.note, n)
+        .await
+        .unwrap();
+    let all_s = t.elapsed().as_secs_f64();
+    // The directory written as the log grew holds the same, and the
+    // partial tiles of earlier checkpoints whose full tile is not complete.
+    let (bytes, blocks, files) = disk_usage(&again.join("tile"));
+    let entries_bytes = disk_usage(&again.join("tile/entries")).0;
+    assert!(written_bytes >= bytes && written_files >= files);
+
+    // One batch: the tiles a checkpoint `b` entries after the previous one
+    // publishes (the directory says it holds the tree of n - b).
+    let interval_s = 0.1; // batch_interval_ms of the tests' configuration
+    let mut report = Vec::new();
+    for b in [100u64, 1000, 4096] {
+        let mut times = Vec::new();
+        for rep in 0..5 {
+            let d = dir.path().join(format!("batch-{b}-{rep}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("checkpoint"), format!("x\n{}\nx\n", n - b)).unwrap();
+            let t = std::time::Instant::now();
+            notarium::tiles::write_directory(&store, &d, &fin.note, n)
+                .await
+                .unwrap();
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        report.push(format!(
+            "batch of {b}: {:.2} of the {} ms batch interval; {:.2}x the per-entry time of publishing the whole log",
+            median / interval_s,
+            (interval_s * 1000.0) as u64,
+            (median / b as f64) / (all_s / n as f64)
+        ));
+    }
+    let per_million = |v: u64| v as f64 / n as f64 * 1e6 / 1e6;
+    eprintln!(
+        "tiles cost, {n} entries (notarized and published in {notarize_s:.1} s):\n\
+         kept partial tiles of earlier checkpoints: {} files, {} bytes\n\
+         files {files}; bytes {bytes} ({:.1} per entry: hash tiles {:.1}, bundles {:.1}); on disk {blocks} ({:.2}x the bytes)\n\
+         per million entries: {:.1} MB of files, {:.1} MB on disk; at 10 M: {:.0} MB, {:.0} files\n\
+         publishing the whole log from the store: {:.2}x the time its notarization took\n{}",
+        written_files - files,
+        written_bytes - bytes,
+        bytes as f64 / n as f64,
+        (bytes - entries_bytes) as f64 / n as f64,
+        entries_bytes as f64 / n as f64,
+        blocks as f64 / bytes as f64,
+        per_million(bytes),
+        per_million(blocks),
+        per_million(blocks) * 10.0,
+        files as f64 / n as f64 * 1e7,
+        all_s / notarize_s,
+        report.join("\n")
+    );
+}
