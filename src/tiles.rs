@@ -365,7 +365,9 @@ pub async fn publish(
         }
         if metrics.leader.load(Ordering::Relaxed) {
             match store.latest_final().await {
-                Ok(Some(f)) if f.size > published => {
+                // A directory ahead of the log (another log's) is refused
+                // by write_directory, and said once.
+                Ok(Some(f)) if f.size != published => {
                     let started = std::time::Instant::now();
                     match write_directory(&*store, &dir, &f.note, f.size).await {
                         Ok(files) => {
@@ -456,6 +458,28 @@ mod tests {
         ] {
             assert!(Tile::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// A directory whose checkpoint is ahead of the log is not another
+    /// version of this log: nothing is written to it.
+    #[tokio::test]
+    async fn a_directory_ahead_of_the_log_is_refused() {
+        let dir = std::env::temp_dir().join(format!("notarium-tiles-ahead-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let theirs = "other.example/log\n900\nAAAA\n\n— other sig\n";
+        std::fs::write(dir.join("checkpoint"), theirs).unwrap();
+        let store = notarium_store::SqliteStore::open(dir.join("store.db")).unwrap();
+        let err = write_directory(&store, &dir, "ours", 500)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("size 900"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("checkpoint")).unwrap(),
+            theirs
+        );
+        assert!(!dir.join("tile").exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
