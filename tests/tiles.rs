@@ -422,6 +422,54 @@ async fn tiles_agree_with_tlog_tiles(pg: bool) {
             "{path}"
         );
     }
+    // Bundles are gzip-compressed for a client that accepts it, and only
+    // then; hash tiles never (they do not compress).
+    let plain = get(&http, &format!("{base}/tile/entries/000")).await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["vary"], "Accept-Encoding");
+    let plain = plain.bytes().await.unwrap();
+    for (accept, gzip) in [
+        ("gzip", true),
+        ("br;q=1.0, gzip;q=0.5", true),
+        ("*", true),
+        ("gzip;q=0", false),
+        ("identity", false),
+    ] {
+        let r = http
+            .get(format!("{base}/tile/entries/000"))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let encoding = r.headers().get("content-encoding").cloned();
+        let body = r.bytes().await.unwrap();
+        if gzip {
+            assert_eq!(encoding.unwrap(), "gzip", "{accept}");
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut out)
+                .unwrap();
+            assert_eq!(out, plain, "{accept}");
+            assert!(
+                body.len() < plain.len() * 2 / 3,
+                "{} of {}",
+                body.len(),
+                plain.len()
+            );
+        } else {
+            assert!(encoding.is_none(), "{accept}");
+            assert_eq!(body, plain, "{accept}");
+        }
+    }
+    let r = http
+        .get(format!("{base}/tile/0/000"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    assert_eq!(r.bytes().await.unwrap().len(), 8192);
+
     // The static directory: the same checkpoint and the same bytes, and
     // the crate recomputes the root from its files alone.
     let on_disk = eventually(

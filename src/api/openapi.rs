@@ -333,7 +333,7 @@ fn tile(operation_id: &str, summary: &str, param: &str, example: &str) -> Value 
         "description": format!("The rest of the C2SP tlog-tiles path, slashes included (e.g. {example}): the index N in 3-digit groups, all but the last prefixed with x (1234067 is x001/x234/067), then .p/<W> (W from 1 to 255, no leading zeros) for a partial tile"),
         "schema": {"type": "string"}}],
     "responses": responses(json!({
-        "200": {"description": "The tile's bytes",
+        "200": {"description": "The tile's bytes (an entry bundle gzip-compressed, Content-Encoding: gzip, when Accept-Encoding takes gzip)",
             "headers": {"Cache-Control": cache_header("public, max-age=31536000, immutable for a full tile; public, max-age=60 for a partial one")},
             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
         "400": error("Not a tile path in the spec's one spelling (code invalid_path)"),
