@@ -28,6 +28,17 @@ pub struct FileConfig {
     pub witnesses: Vec<WitnessSection>,
     #[serde(default)]
     pub limits: LimitsSection,
+    #[serde(default)]
+    pub tiles: TilesSection,
+}
+
+/// `[tiles]`: the log as C2SP tlog-tiles in a plain directory (docs/tiles.md).
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TilesSection {
+    /// Where the sequencer writes `checkpoint` and `tile/...` after each
+    /// final checkpoint, for any static web server or CDN to serve.
+    pub directory: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -327,6 +338,8 @@ pub struct Config {
     pub batch_interval_ms: u64,
     pub batch_size: u32,
     pub limits: LimitsSection,
+    /// `[tiles] directory`, resolved.
+    pub tiles_directory: Option<PathBuf>,
 }
 
 impl Config {
@@ -686,6 +699,7 @@ impl FileConfig {
             batch_interval_ms,
             batch_size: self.log.batch_size,
             limits: self.limits,
+            tiles_directory: self.tiles.directory.map(|d| resolve_path(base, &d)),
         })
     }
 }

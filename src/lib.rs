@@ -16,5 +16,6 @@ pub mod sequencer;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod tiles;
 pub mod tls;
 pub mod witnessing;

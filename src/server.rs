@@ -113,10 +113,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         timeout: Duration::from_millis(config.limits.witness_timeout_ms),
         stuck: Default::default(),
     };
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(sequencer.run(shutdown_rx.clone())),
         tokio::spawn(witnessing.run(cp_rx, shutdown_rx.clone())),
     ];
+    if let Some(dir) = config.tiles_directory.clone() {
+        tasks.push(tokio::spawn(crate::tiles::publish(
+            store.clone(),
+            dir,
+            metrics.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
     let state = web::Data::new(AppState::new(
         store,
         intake,

@@ -203,6 +203,15 @@ mod tests {
             ),
             (Error::NotFound(Missing::Route), 404, "not_found", None),
             (
+                Error::NotFound(Missing::Tile {
+                    path: "tile/0/001".into(),
+                    size: 17,
+                }),
+                404,
+                "not_found",
+                None,
+            ),
+            (
                 Error::MethodNotAllowed {
                     allow: "GET, POST".into(),
                 },

@@ -125,6 +125,21 @@ pub static ROUTES: &[Endpoint] = &[
         path: "/v1/proof/consistency",
         methods: &[("GET", || web::get().to(log::consistency))],
     },
+    // C2SP tlog-tiles (contract §9, docs/tiles.md): at the root, as the
+    // spec's `<prefix>/checkpoint` and `<prefix>/tile/...`. The bundles'
+    // route comes first: `/tile/{tile}` would match it too.
+    Endpoint {
+        path: "/checkpoint",
+        methods: &[("GET", || web::get().to(log::tlog_checkpoint))],
+    },
+    Endpoint {
+        path: "/tile/entries/{bundle:.+}",
+        methods: &[("GET", || web::get().to(log::entry_bundle))],
+    },
+    Endpoint {
+        path: "/tile/{tile:.+}",
+        methods: &[("GET", || web::get().to(log::tile))],
+    },
     Endpoint {
         path: "/v1/verify",
         methods: &[("POST", || web::post().to(verify::verify))],
@@ -311,7 +326,11 @@ mod tests {
     async fn methods_of(config: fn(&mut web::ServiceConfig), endpoints: &[Endpoint]) {
         let app = atest::init_service(App::new().configure(config)).await;
         for e in endpoints {
-            let path = e.path.replace("{id}", &"0".repeat(32));
+            let path = e
+                .path
+                .replace("{id}", &"0".repeat(32))
+                .replace("{bundle:.+}", "000")
+                .replace("{tile:.+}", "0/000");
             for m in ALL {
                 let req = atest::TestRequest::default()
                     .method(Method::from_bytes(m.as_bytes()).unwrap())

@@ -310,6 +310,38 @@ fn checkpoint() -> Value {
     }))})
 }
 
+/// `GET /checkpoint`: the tlog-tiles checkpoint.
+fn tlog_checkpoint() -> Value {
+    json!({"operationId": "getTlogCheckpoint", "summary": "C2SP tlog-tiles checkpoint: the latest final checkpoint with its cosignatures, the same note as /v1/checkpoint; Cache-Control: no-cache",
+    "responses": responses(json!({
+        "200": {"description": "Signed note", "headers": {"Cache-Control": cache_header("no-cache")},
+            "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "404": error("None final yet (code not_found)"),
+        "503": retry_error("The store cannot be reached (code store_unreachable); see Retry-After")
+    }))})
+}
+
+/// The `Cache-Control` header of a tile answer.
+fn cache_header(desc: &str) -> Value {
+    json!({"description": desc, "schema": {"type": "string"}})
+}
+
+/// `GET /tile/...`: a hash tile or an entry bundle (docs/tiles.md).
+fn tile(operation_id: &str, summary: &str, param: &str, example: &str) -> Value {
+    json!({"operationId": operation_id, "summary": summary,
+    "parameters": [{"name": param, "in": "path", "required": true,
+        "description": format!("The rest of the C2SP tlog-tiles path, slashes included (e.g. {example}): the index N in 3-digit groups, all but the last prefixed with x (1234067 is x001/x234/067), then .p/<W> (W from 1 to 255, no leading zeros) for a partial tile"),
+        "schema": {"type": "string"}}],
+    "responses": responses(json!({
+        "200": {"description": "The tile's bytes (an entry bundle gzip-compressed, Content-Encoding: gzip, when Accept-Encoding takes gzip)",
+            "headers": {"Cache-Control": cache_header("public, max-age=31536000, immutable for a full tile; public, max-age=60 for a partial one")},
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        "400": error("Not a tile path in the spec's one spelling (code invalid_path)"),
+        "404": error("The tree of the latest final checkpoint does not have this tile: beyond it, a full tile not yet complete, a partial width it has not reached, or no final checkpoint yet (code not_found)"),
+        "503": retry_error("The store cannot be reached (code store_unreachable); see Retry-After")
+    }))})
+}
+
 fn proof(operation_id: &str, summary: &str, params: Value, schema: &str, range: &str) -> Value {
     json!({"operationId": operation_id, "summary": summary, "parameters": params,
     "responses": responses(json!({
@@ -372,6 +404,13 @@ pub fn document() -> Value {
             "/v1/proof/consistency": {"get": proof("getConsistencyProof", "RFC 9162 consistency proof between the trees of sizes old and new",
                 json!([count_param("old", 0, "The older tree size, at most new"), count_param("new", 0, "The newer tree size, at most the log's size")]),
                 "ConsistencyProof", "need old <= new <= the log's size")},
+            "/checkpoint": {"get": tlog_checkpoint()},
+            "/tile/entries/{bundle}": {"get": tile("getEntryBundle",
+                "C2SP tlog-tiles entry bundle: the entry texts of up to 256 consecutive leaves, exactly as leaf-hashed, each a big-endian uint16 length then the text",
+                "bundle", "x001/234 or 001.p/17")},
+            "/tile/{tile}": {"get": tile("getTile",
+                "C2SP tlog-tiles hash tile: up to 256 SHA-256 node hashes at tree height 8*L",
+                "tile", "0/x001/234 or 1/000.p/2")},
             "/v1/verify": {"post": verify()},
             "/v1/openapi.json": {"get": plain("getOpenApi", "This document",
                 json!({"description": "OpenAPI 3.0", "content": {"application/json": {"schema": {"type": "object"}}}}))},
@@ -427,10 +466,27 @@ mod tests {
             .flat_map(|e| {
                 e.methods
                     .iter()
-                    .map(move |(m, _)| (e.path.to_string(), m.to_string()))
+                    .map(move |(m, _)| (without_patterns(e.path), m.to_string()))
             })
             .collect();
         assert_eq!(described, routed);
+    }
+
+    /// A route's path as OpenAPI writes it: `{name:regex}` is `{name}`.
+    fn without_patterns(path: &str) -> String {
+        let (mut out, mut in_name, mut in_pattern) = (String::new(), false, false);
+        for c in path.chars() {
+            match c {
+                '{' => in_name = true,
+                ':' if in_name => in_pattern = true,
+                '}' => (in_name, in_pattern) = (false, false),
+                _ => {}
+            }
+            if !in_pattern {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// Each operation: an id, JSON errors for every 4xx/5xx, 405 with

@@ -81,6 +81,9 @@ pub enum Missing {
     Evidence(String),
     #[error("no checkpoint is final yet")]
     FinalCheckpoint,
+    /// A tlog-tiles tile or bundle the latest final tree does not have.
+    #[error("no {path} in the tree of the latest final checkpoint (size {size})")]
+    Tile { path: String, size: u64 },
 }
 
 /// A proof request beyond the log.

@@ -2,6 +2,7 @@
 
 use super::{AppState, Error, Missing, OutOfRange};
 use crate::store::prove;
+use crate::tiles::{self, Tile};
 use notarium_core::merkle::Hash;
 use notarium_log::tree::Plan;
 
@@ -13,6 +14,19 @@ impl AppState {
             Some(f) => Ok(f.note),
             None => Err(Error::NotFound(Missing::FinalCheckpoint)),
         }
+    }
+
+    /// `GET /checkpoint` (tlog-tiles) and `GET /v1/checkpoint`'s tree
+    /// size: that of the latest final checkpoint (0 before the first).
+    pub async fn final_size(&self) -> Result<u64, Error> {
+        Ok(self.store.latest_final().await?.map_or(0, |f| f.size))
+    }
+
+    /// `GET /tile/...`: a tlog-tiles tile or entry bundle of the latest
+    /// final checkpoint's tree (404 beyond it).
+    pub async fn tile(&self, tile: Tile) -> Result<Vec<u8>, Error> {
+        let size = self.final_size().await?;
+        tiles::read(&*self.store, tile, size).await
     }
 
     /// `GET /v1/proof/inclusion`: RFC 9162 inclusion proof of leaf `index`

@@ -282,7 +282,7 @@ fn take<K: StdHash + Eq>(
 }
 
 /// Rebuilds the core entry of a stored row.
-fn entry_of(e: &StoredEntry) -> Result<Entry, Error> {
+pub(crate) fn entry_of(e: &StoredEntry) -> Result<Entry, Error> {
     let r = &e.entry;
     fn stored(e: impl std::fmt::Display) -> Error {
         Error::internal("a stored entry", e)

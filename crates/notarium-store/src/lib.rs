@@ -107,6 +107,22 @@ pub(crate) fn unclaimed_rows(
     (0..len).filter(|&i| keep[i]).collect()
 }
 
+/// Checks that `entries` are exactly the log indices `start..end`, in
+/// order (what [`Store::sequenced_entries`] answers).
+pub(crate) fn check_sequenced(entries: &[StoredEntry], start: u64, end: u64) -> Result<()> {
+    let mut want = start;
+    for e in entries {
+        if e.log_index != Some(want) {
+            return Err(StoreError::NotFound(format!("sequenced entry {want}")));
+        }
+        want += 1;
+    }
+    if want != end {
+        return Err(StoreError::NotFound(format!("sequenced entry {want}")));
+    }
+    Ok(())
+}
+
 /// An entry and, once sequenced, its index in the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEntry {
@@ -259,6 +275,19 @@ pub trait Store: Send + Sync + 'static {
     /// Hashes of stored perfect subtrees, in the order asked; `NotFound`
     /// if any is missing.
     async fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>>;
+    /// The hashes of the consecutive perfect subtrees `start..end` of
+    /// 2^`level` leaves each, in order (a C2SP tlog-tiles hash tile is
+    /// 256 of them at a level that is a multiple of 8); `NotFound` if any
+    /// is missing. The stores read them in one query; this default asks
+    /// [`Store::read_hashes`].
+    async fn read_level(&self, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
+        let ids: Vec<NodeId> = (start..end).map(|i| NodeId::new(level, i)).collect();
+        self.read_hashes(&ids).await
+    }
+    /// The sequenced entries with log indices `start..end`, in index order
+    /// (each with its `log_index`), in one query; `NotFound` if any index
+    /// in the range is not sequenced. For tlog-tiles entry bundles.
+    async fn sequenced_entries(&self, start: u64, end: u64) -> Result<Vec<StoredEntry>>;
 
     // Checkpoints and witnessing.
     async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>>;

@@ -25,7 +25,7 @@ use crate::common::{
 };
 use crate::{
     Batch, CheckpointRow, Claim, Earlier, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf,
-    Result, Store, StoreError, StoredEntry, unclaimed_rows,
+    Result, Store, StoreError, StoredEntry, check_sequenced, unclaimed_rows,
 };
 use async_trait::async_trait;
 use notarium_core::entry::{Metadata, SubmitterId};
@@ -387,6 +387,19 @@ const NEXT_PENDING: &str = concat!(
 );
 const INSERT_RUN: &str = "INSERT INTO runs (hi_seq, lo_seq, first_index) VALUES (?1, ?2, ?3)";
 const READ_NODE: &str = "SELECT hash FROM tree_nodes WHERE level = ?1 AND idx = ?2";
+const READ_LEVEL: &str =
+    "SELECT idx, hash FROM tree_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx";
+/// The sequenced entries with indices `?1 .. ?2`: the runs from the one
+/// holding `?1` (searched on `first_index`'s index) to the last starting
+/// before `?2`, each joined to its entries by a seq range (rowid search).
+const SEQUENCED_ENTRIES: &str = "SELECT e.id, e.tenant, e.evidence_sha256, e.salt, e.metadata,
+       e.received_ms, e.leaf_hash, r.first_index + e.seq - r.lo_seq
+     FROM runs AS r JOIN entries AS e
+       ON e.seq >= max(r.lo_seq, r.lo_seq + ?1 - r.first_index)
+      AND e.seq <= min(r.hi_seq, r.lo_seq + ?2 - 1 - r.first_index)
+     WHERE r.first_index >= coalesce((SELECT max(first_index) FROM runs WHERE first_index <= ?1), 0)
+       AND r.first_index < ?2
+     ORDER BY r.first_index, e.seq";
 const LATEST_CHECKPOINT: &str =
     "SELECT size, root, note, created_ms FROM checkpoints ORDER BY size DESC LIMIT 1";
 const CHECKPOINT: &str = "SELECT size, root, note, created_ms FROM checkpoints WHERE size = ?1";
@@ -971,6 +984,59 @@ impl Store for SqliteStore {
         self.read(move |conn| read_nodes(conn, &ids)).await
     }
 
+    async fn read_level(&self, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        // No stored index exceeds i64::MAX.
+        let lo = i64::try_from(start).map_err(|_| node_not_found(NodeId::new(level, start)))?;
+        let hi = i64::try_from(end).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(READ_LEVEL).map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![level, lo, hi], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(db_err)?;
+            let mut out = Vec::with_capacity((end - start) as usize);
+            for (i, row) in rows.enumerate() {
+                let (idx, hash) = row.map_err(db_err)?;
+                let want = start + i as u64;
+                if to_u64(idx, "node index")? != want {
+                    return Err(node_not_found(NodeId::new(level, want)));
+                }
+                out.push(to_hash(hash, "tree node hash")?);
+            }
+            if out.len() as u64 != end - start {
+                return Err(node_not_found(NodeId::new(level, start + out.len() as u64)));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn sequenced_entries(&self, start: u64, end: u64) -> Result<Vec<StoredEntry>> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        // No log index exceeds i64::MAX.
+        let lo = i64::try_from(start)
+            .map_err(|_| StoreError::NotFound(format!("sequenced entry {start}")))?;
+        let hi = i64::try_from(end).unwrap_or(i64::MAX);
+        let entries = self
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(SEQUENCED_ENTRIES).map_err(db_err)?;
+                let rows = stmt
+                    .query_map(params![lo, hi], entry_from_row)
+                    .map_err(db_err)?;
+                rows.map(|r| r.map_err(db_err).and_then(RawEntry::check))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .await?;
+        check_sequenced(&entries, start, end)?;
+        Ok(entries)
+    }
+
     async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>> {
         self.read(|conn| {
             conn.prepare_cached(LATEST_CHECKPOINT)
@@ -1119,6 +1185,8 @@ mod tests {
             PENDING_COUNT,
             NEXT_PENDING,
             READ_NODE,
+            READ_LEVEL,
+            SEQUENCED_ENTRIES,
             CHECKPOINT,
             COSIGNATURES,
             FIRST_FINAL_COVERING,

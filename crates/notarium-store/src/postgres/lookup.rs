@@ -244,6 +244,35 @@ pub(super) async fn find_entries(
     rows.iter().map(entry_from_row).collect()
 }
 
+/// The sequenced entries with log indices `start..end`, in index order:
+/// the runs of `group_positions` from the one holding `start` (searched
+/// on `first_index`'s unique index) to the last starting before `end`,
+/// each entry read from its group's row as [`get_entry`] reads one.
+/// Whether every index is there is the caller's check.
+pub(super) async fn sequenced_entries(
+    client: &impl GenericClient,
+    start: i64,
+    end: i64,
+) -> Result<Vec<StoredEntry>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "WITH r AS (
+               SELECT grp, lo, hi, first_index FROM group_positions
+               WHERE first_index >= coalesce(
+                       (SELECT max(first_index) FROM group_positions WHERE first_index <= $1), 0)
+                 AND first_index < $2),
+             c AS (
+               SELECT r.grp, (r.lo + (i - r.first_index))::int AS slot
+               FROM r, generate_series(greatest(r.first_index, $1),
+                                       least(r.first_index + (r.hi - r.lo), $2) - 1) AS i)
+             SELECT {ENTRY_COLUMNS} FROM c {ENTRY_JOINS} ORDER BY 11"
+        ))
+        .await
+        .map_err(db_err)?;
+    let rows = client.query(&stmt, &[&start, &end]).await.map_err(db_err)?;
+    rows.iter().map(entry_from_row).collect()
+}
+
 /// Creates, in the batch's transaction, the `group_lookup` partitions
 /// that the indices `old .. new` need and that do not exist yet (usually
 /// none: one is created every 2^20 entries; rolled back with the batch if

@@ -228,6 +228,23 @@ impl Store for PostgresStore {
         tree::read_nodes(&self.client().await?, ids).await
     }
 
+    async fn read_level(&self, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
+        tree::read_level(&self.client().await?, level, start, end).await
+    }
+
+    async fn sequenced_entries(&self, start: u64, end: u64) -> Result<Vec<StoredEntry>> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        // No log index exceeds i64::MAX.
+        let lo = i64::try_from(start)
+            .map_err(|_| StoreError::NotFound(format!("sequenced entry {start}")))?;
+        let hi = i64::try_from(end).unwrap_or(i64::MAX);
+        let entries = lookup::sequenced_entries(&self.client().await?, lo, hi).await?;
+        crate::check_sequenced(&entries, start, end)?;
+        Ok(entries)
+    }
+
     async fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>> {
         tree::latest_checkpoint(&self.client().await?).await
     }

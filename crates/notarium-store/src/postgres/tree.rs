@@ -82,6 +82,57 @@ pub(super) async fn read_nodes(c: &impl GenericClient, ids: &[NodeId]) -> Result
         .collect()
 }
 
+/// The nodes `start..end` of `level`, in order, from the `tree_chunks`
+/// rows that hold them (one range search of the primary key).
+pub(super) async fn read_level(
+    c: &impl GenericClient,
+    level: u8,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Hash>> {
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    let (first, last) = (start / TREE_CHUNK, (end - 1) / TREE_CHUNK);
+    let stmt = c
+        .prepare_cached(
+            "SELECT chunk, hashes FROM tree_chunks
+             WHERE level = $1 AND chunk >= $2 AND chunk <= $3 ORDER BY chunk",
+        )
+        .await
+        .map_err(db_err)?;
+    let rows = c
+        .query(
+            &stmt,
+            &[
+                &i16::from(level),
+                &to_i64(first, "tree chunk")?,
+                &to_i64(last, "tree chunk")?,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    // The chunks' hashes end to end, from node `first * TREE_CHUNK`; only
+    // the last chunk of a level may be partial.
+    let mut bytes = Vec::with_capacity(rows.len() * TREE_CHUNK as usize * 32);
+    for (next, row) in (first..).zip(rows.iter()) {
+        let chunk = to_u64(row.get(0), "tree chunk")?;
+        if chunk != next || bytes.len() as u64 != (chunk - first) * TREE_CHUNK * 32 {
+            break;
+        }
+        bytes.extend_from_slice(row.get::<_, &[u8]>(1));
+    }
+    let have = first * TREE_CHUNK + bytes.len() as u64 / 32;
+    if have < end {
+        return Err(node_not_found(NodeId::new(level, have.max(start))));
+    }
+    let from = ((start - first * TREE_CHUNK) * 32) as usize;
+    bytes[from..from + ((end - start) * 32) as usize]
+        .chunks_exact(32)
+        .map(|h| to_hash(h.to_vec(), "tree node hash"))
+        .collect()
+}
+
 /// Nodes per row of `tree_chunks` (migration 0004): row (level, chunk)
 /// holds the hashes of nodes `chunk * TREE_CHUNK ..` of that level, a
 /// contiguous prefix of at most `TREE_CHUNK` of them. The SQL spells the

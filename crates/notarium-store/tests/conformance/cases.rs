@@ -853,6 +853,101 @@ pub(crate) async fn proofs_over_stored_tree_match_memory_tree(fx: &Fixture) {
     }
 }
 
+/// The reads of a tlog-tiles tile and entry bundle: a run of nodes of one
+/// level, a run of sequenced entries, each in index order, across commit
+/// groups, sequencer batches and (PostgreSQL) 32-node chunks; anything
+/// not (yet) in the log is `NotFound`.
+pub(crate) async fn levels_and_entry_ranges(fx: &Fixture) {
+    let s = fx.store();
+    with_tenants(s).await;
+    let mut entries = Vec::new();
+    let mut n = 0;
+    for group in [250u64, 200, 150] {
+        entries.extend(put(s, (n..n + group).map(|i| entry(TENANT, i)).collect()).await);
+        n += group;
+    }
+    let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    for b in [1u32, 7, 100, 150, 42, 250, 50] {
+        seq.sequence(s, &lease, b).await;
+    }
+    // Waiting entries are not in the log.
+    put(s, (n..n + 5).map(|i| entry(TENANT, i)).collect()).await;
+    let size = n;
+    for level in [0u8, 1, 4, 8, 9] {
+        let count = size >> level;
+        for (a, b) in [
+            (0, count),
+            (0, 1),
+            (1, count),
+            (31, 33),
+            (32, 64),
+            (33, count.min(300)),
+            (count - 1, count),
+            (count / 2, count / 2),
+        ] {
+            if a > b || b > count {
+                continue;
+            }
+            let ids: Vec<NodeId> = (a..b).map(|i| NodeId::new(level, i)).collect();
+            assert_eq!(
+                s.read_level(level, a, b).await.unwrap(),
+                seq.memory.hashes(&ids).unwrap(),
+                "level {level} {a}..{b}"
+            );
+        }
+        for (a, b) in [(0, count + 1), (count, count + 1), (u64::MAX - 1, u64::MAX)] {
+            let got = s.read_level(level, a, b).await;
+            assert!(
+                matches!(got, Err(StoreError::NotFound(_))),
+                "level {level} {a}..{b}: {got:?}"
+            );
+        }
+    }
+    for (a, b) in [
+        (0, size),
+        (0, 1),
+        (0, 256),
+        (1, 8),
+        (7, 108),
+        (249, 251),
+        (256, 512),
+        (512, size),
+        (size - 1, size),
+        (9, 9),
+    ] {
+        let got = s.sequenced_entries(a, b).await.unwrap();
+        assert_eq!(got.len() as u64, b - a, "{a}..{b}");
+        for (i, e) in got.iter().enumerate() {
+            let want = &entries[a as usize + i];
+            assert_eq!(e.log_index, Some(a + i as u64));
+            assert_eq!(
+                (
+                    &e.entry.id,
+                    &e.entry.leaf_hash,
+                    &e.entry.salt,
+                    e.entry.received_ms
+                ),
+                (&want.id, &want.leaf_hash, &want.salt, want.received_ms),
+                "entry {}",
+                a + i as u64
+            );
+        }
+    }
+    for (a, b) in [
+        (0, size + 1),
+        (size, size + 1),
+        (size + 2, size + 4),
+        (u64::MAX - 1, u64::MAX),
+    ] {
+        let got = s.sequenced_entries(a, b).await;
+        assert!(
+            matches!(got, Err(StoreError::NotFound(_))),
+            "{a}..{b}: {got:?}"
+        );
+    }
+}
+
 pub(crate) async fn concurrent_inserts_all_land(fx: &Fixture) {
     let s = fx.store.clone();
     with_tenants(s.as_ref()).await;
@@ -914,6 +1009,7 @@ macro_rules! every_case {
             finalize_is_idempotent_and_covering,
             read_hashes_missing_is_not_found,
             proofs_over_stored_tree_match_memory_tree,
+            levels_and_entry_ranges,
             concurrent_inserts_all_land,
         );
     };
