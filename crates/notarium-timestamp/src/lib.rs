@@ -17,12 +17,13 @@
 //! signatures, X.509 chains in the profile of `notarium-core` (ECDSA P-256).
 //! Everything else is refused with a message that says what. The ASN.1 is
 //! the RustCrypto crates' (`der`, `cms`, `x509-cert`, `x509-tsp`); this crate
-//! only adds the ESS structures `cms` lacks, as `der` declarations.
+//! only declares, with `der`, the few structures those crates lack or get
+//! wrong (module `asn1`).
 //! No I/O, no clock, no randomness: the caller gives times and nonces.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations, missing_docs)]
 
-mod ess;
+mod asn1;
 mod request;
 #[cfg(feature = "tsa")]
 pub mod tsa;
@@ -43,8 +44,7 @@ pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
 pub const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
 /// id-kp-timeStamping 1.3.6.1.5.5.7.3.8 (RFC 3161 §2.3).
-pub const ID_KP_TIME_STAMPING: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+pub const ID_KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 /// The policy of the development TSA, 1.2.3.4.3161.1: unregistered, in the
 /// style of OpenSSL's example TSA policy 1.2.3.4.1, so that no token of it
 /// passes for a real TSA's. (Notarium's UUID arc 2.25.… and the example arc
@@ -103,7 +103,10 @@ pub enum TimestampError {
 }
 
 pub(crate) fn malformed(what: &'static str, why: impl std::fmt::Display) -> TimestampError {
-    TimestampError::Malformed { what, why: why.to_string() }
+    TimestampError::Malformed {
+        what,
+        why: why.to_string(),
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

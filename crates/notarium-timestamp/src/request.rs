@@ -1,6 +1,7 @@
 //! The client's side of RFC 3161 §2.4: the request, and the checks of the
 //! response against it. (The HTTP transport is the caller's, RFC 3161 §3.4.)
 
+use crate::asn1::{TimeStampResp, failure_names};
 use crate::verify::{TimestampInfo, verify_token};
 use crate::{TimestampError, hex, malformed};
 use cmpv2::status::PkiStatus;
@@ -10,7 +11,7 @@ use der::{Decode, Encode};
 use notarium_core::identity::{CertInfo, TrustRoots};
 use notarium_core::merkle::Hash;
 use x509_cert::spki::AlgorithmIdentifierOwned;
-use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion};
+use x509_tsp::{MessageImprint, TimeStampReq, TspVersion};
 
 /// One timestamp request: SHA-256 imprint, a nonce, certReq set (the token
 /// must carry the TSA's certificate), no policy (the TSA's default).
@@ -32,7 +33,10 @@ impl TimestampRequest {
         let req = TimeStampReq {
             version: TspVersion::V1,
             message_imprint: MessageImprint {
-                hash_algorithm: AlgorithmIdentifierOwned { oid: ID_SHA_256, parameters: None },
+                hash_algorithm: AlgorithmIdentifierOwned {
+                    oid: ID_SHA_256,
+                    parameters: None,
+                },
                 hashed_message: OctetString::new(imprint).map_err(fail)?,
             },
             req_policy: None,
@@ -40,7 +44,11 @@ impl TimestampRequest {
             cert_req: true,
             extensions: None,
         };
-        Ok(TimestampRequest { der: req.to_der().map_err(fail)?, imprint, nonce })
+        Ok(TimestampRequest {
+            der: req.to_der().map_err(fail)?,
+            imprint,
+            nonce,
+        })
     }
 
     /// The DER TimeStampReq, the body of the HTTP POST
@@ -60,21 +68,36 @@ impl TimestampRequest {
     ) -> Result<(Vec<u8>, TimestampInfo), TimestampError> {
         let resp = TimeStampResp::from_der(response)
             .map_err(|e| malformed("response", format!("not a DER TimeStampResp: {e}")))?;
-        if !matches!(resp.status.status, PkiStatus::Accepted | PkiStatus::GrantedWithMods) {
-            let text: Vec<&str> =
-                resp.status.status_string.iter().flatten().map(|s| s.as_str()).collect();
-            let fail: Vec<String> = resp
+        if !matches!(
+            resp.status.status,
+            PkiStatus::Accepted | PkiStatus::GrantedWithMods
+        ) {
+            let text: Vec<&str> = resp
+                .status
+                .status_string
+                .iter()
+                .flatten()
+                .map(|s| s.as_str())
+                .collect();
+            let fail = resp
                 .status
                 .fail_info
-                .iter()
-                .flat_map(|f| f.into_iter())
-                .map(|v| format!("{v:?}"))
-                .collect();
+                .as_ref()
+                .map(failure_names)
+                .unwrap_or_default();
             return Err(TimestampError::NotGranted(format!(
                 "status {:?}{}{}",
                 resp.status.status,
-                if text.is_empty() { String::new() } else { format!(", \"{}\"", text.join(" ")) },
-                if fail.is_empty() { String::new() } else { format!(", {}", fail.join(" ")) }
+                if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(", \"{}\"", text.join(" "))
+                },
+                if fail.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", fail.join(" "))
+                }
             )));
         }
         let token = resp

@@ -3,14 +3,18 @@
 //! development key, and it has no clock or randomness of its own (the
 //! caller gives genTime and the serial number).
 
-use crate::ess::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
+use crate::asn1::{
+    EssCertIdV2, IssuerSerial, PkiStatusInfo, SigningCertificateV2, TimeStampResp, failure_bit,
+};
 use crate::{DEV_TSA_POLICY, ID_AA_SIGNING_CERTIFICATE_V2, ID_CT_TST_INFO, TimestampError};
-use cmpv2::status::{PkiFailureInfoValues as Fail, PkiStatus, PkiStatusInfo};
+use cmpv2::status::PkiStatus;
 use cms::builder::{SignedDataBuilder, SignerInfoBuilder};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
 use const_oid::db::rfc5912::ID_SHA_256;
-use der::asn1::{GeneralizedTime, Int, ObjectIdentifier, OctetString, SetOfVec, Uint, Utf8StringRef};
+use der::asn1::{
+    GeneralizedTime, Int, ObjectIdentifier, OctetString, SetOfVec, Uint, Utf8StringRef,
+};
 use der::{Any, Decode, Encode, Tag};
 use notarium_core::encoding::pem_decode_all;
 use notarium_core::merkle::sha256;
@@ -21,7 +25,17 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::spki::AlgorithmIdentifierOwned;
-use x509_tsp::{Accuracy, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+use x509_tsp::{Accuracy, TimeStampReq, TspVersion, TstInfo};
+
+/// RFC 3161 §2.4.2 PKIFailureInfo bits the TSA may answer.
+#[derive(Clone, Copy, Debug)]
+enum Fail {
+    BadAlg = 0,
+    BadDataFormat = 5,
+    UnacceptedPolicy = 15,
+    UnacceptedExtension = 16,
+    SystemFailure = 25,
+}
 
 /// A TSA key and certificate.
 #[derive(Debug)]
@@ -36,7 +50,10 @@ impl DevTsa {
     /// From a PKCS#8 PEM P-256 key and the PEM of its certificate (first
     /// CERTIFICATE block), under the policy [`DEV_TSA_POLICY`].
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self, TimestampError> {
-        let bad = |why: String| TimestampError::Malformed { what: "TSA key or certificate", why };
+        let bad = |why: String| TimestampError::Malformed {
+            what: "TSA key or certificate",
+            why,
+        };
         let key = SigningKey::from_pkcs8_pem(key_pem)
             .map_err(|e| bad(format!("not a PKCS#8 P-256 key: {e}")))?;
         let blocks = pem_decode_all(cert_pem).map_err(|e| bad(e.to_string()))?;
@@ -47,12 +64,21 @@ impl DevTsa {
             .der;
         let cert = Certificate::from_der(&cert_der).map_err(|e| bad(e.to_string()))?;
         let point = key.verifying_key().to_encoded_point(false);
-        if cert.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes()
+        if cert
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes()
             != point.as_bytes()
         {
             return Err(bad("the key is not the certificate's".into()));
         }
-        Ok(DevTsa { key, cert, cert_der, policy: DEV_TSA_POLICY })
+        Ok(DevTsa {
+            key,
+            cert,
+            cert_der,
+            policy: DEV_TSA_POLICY,
+        })
     }
 
     /// The TSA certificate's DER.
@@ -67,16 +93,32 @@ impl DevTsa {
     /// serve.
     pub fn respond(&self, request: &[u8], gen_time: u64, serial: &[u8]) -> Vec<u8> {
         let (status, token) = match self.grant(request, gen_time, serial) {
-            Ok(token) => (PkiStatusInfo { status: PkiStatus::Accepted, status_string: None, fail_info: None }, Some(token)),
-            Err((fail, why)) => (PkiStatusInfo {
-                status: PkiStatus::Rejection,
-                status_string: Utf8StringRef::new(why).ok().map(|s| vec![s]),
-                fail_info: Some(fail.into()),
-            }, None),
+            Ok(token) => {
+                let ok = PkiStatusInfo {
+                    status: PkiStatus::Accepted,
+                    status_string: None,
+                    fail_info: None,
+                };
+                (
+                    ok,
+                    Some(Any::encode_from(&token).expect("a built token encodes")),
+                )
+            }
+            Err((fail, why)) => {
+                let no = PkiStatusInfo {
+                    status: PkiStatus::Rejection,
+                    status_string: Some(vec![Utf8StringRef::new(why).expect("UTF-8")]),
+                    fail_info: Some(failure_bit(fail as usize)),
+                };
+                (no, None)
+            }
         };
-        TimeStampResp { status, time_stamp_token: token }
-            .to_der()
-            .expect("a TimeStampResp of valid parts encodes")
+        TimeStampResp {
+            status,
+            time_stamp_token: token,
+        }
+        .to_der()
+        .expect("a TimeStampResp of valid parts encodes")
     }
 
     fn grant(
@@ -92,10 +134,16 @@ impl DevTsa {
             return Err((Fail::BadAlg, "only SHA-256 message imprints are supported"));
         }
         if req.req_policy.is_some_and(|p| p != self.policy) {
-            return Err((Fail::UnacceptedPolicy, "this TSA issues under policy 1.2.3.4.3161.1 only"));
+            return Err((
+                Fail::UnacceptedPolicy,
+                "this TSA issues under policy 1.2.3.4.3161.1 only",
+            ));
         }
         if req.extensions.is_some() {
-            return Err((Fail::UnacceptedExtension, "no request extension is supported"));
+            return Err((
+                Fail::UnacceptedExtension,
+                "no request extension is supported",
+            ));
         }
         let tbs = &self.cert.tbs_certificate;
         let tst = TstInfo {
@@ -105,7 +153,11 @@ impl DevTsa {
             serial_number: Int::from(Uint::new(serial).map_err(failed)?),
             gen_time: GeneralizedTime::from_unix_duration(Duration::from_secs(gen_time))
                 .map_err(failed)?,
-            accuracy: Some(Accuracy { seconds: Some(1), millis: None, micros: None }),
+            accuracy: Some(Accuracy {
+                seconds: Some(1),
+                millis: None,
+                micros: None,
+            }),
             ordering: false,
             nonce: req.nonce.clone(),
             tsa: Some(GeneralName::DirectoryName(tbs.subject.clone())),
@@ -113,7 +165,9 @@ impl DevTsa {
         };
         let eci = EncapsulatedContentInfo {
             econtent_type: ID_CT_TST_INFO,
-            econtent: Some(Any::new(Tag::OctetString, tst.to_der().map_err(failed)?).map_err(failed)?),
+            econtent: Some(
+                Any::new(Tag::OctetString, tst.to_der().map_err(failed)?).map_err(failed)?,
+            ),
         };
         // SPEC: RFC 5816 §2.2.1 / RFC 5035 §3: ESSCertIDv2 with SHA-256 (the
         // DEFAULT, so hashAlgorithm is omitted) and issuerSerial.
@@ -133,7 +187,10 @@ impl DevTsa {
             values: SetOfVec::try_from(vec![Any::encode_from(&ess).map_err(failed)?])
                 .map_err(failed)?,
         };
-        let sha256_id = AlgorithmIdentifierOwned { oid: ID_SHA_256, parameters: None };
+        let sha256_id = AlgorithmIdentifierOwned {
+            oid: ID_SHA_256,
+            parameters: None,
+        };
         let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
             issuer: tbs.issuer.clone(),
             serial_number: tbs.serial_number.clone(),
@@ -149,7 +206,8 @@ impl DevTsa {
             sd.add_certificate(CertificateChoices::Certificate(self.cert.clone()))
                 .map_err(failed)?;
         }
-        sd.add_signer_info::<SigningKey, DerSignature>(signer).map_err(failed)?;
+        sd.add_signer_info::<SigningKey, DerSignature>(signer)
+            .map_err(failed)?;
         sd.build().map_err(failed)
     }
 }

@@ -1,6 +1,6 @@
 //! Offline verification of one RFC 3161 TimeStampToken.
 
-use crate::ess::SigningCertificateV2;
+use crate::asn1::SigningCertificateV2;
 use crate::{
     ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V2, ID_CT_TST_INFO, ID_KP_TIME_STAMPING,
     TimestampError, hex, malformed,
@@ -9,9 +9,7 @@ use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
-use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ID_CE_EXT_KEY_USAGE, ID_SHA_256,
-};
+use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ID_CE_EXT_KEY_USAGE, ID_SHA_256};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Any, Decode, Encode, Tag, Tagged};
 use notarium_core::identity::{CertInfo, TrustRoots, seconds_text};
@@ -63,16 +61,24 @@ pub fn verify_token(
     untrusted: &[CertInfo],
 ) -> Result<TimestampInfo, TimestampError> {
     let bad = |why: String| malformed("token", why);
-    let ci = ContentInfo::from_der(token)
-        .map_err(|e| bad(format!("not a DER CMS ContentInfo: {e}")))?;
+    let ci =
+        ContentInfo::from_der(token).map_err(|e| bad(format!("not a DER CMS ContentInfo: {e}")))?;
     if ci.content_type != ID_SIGNED_DATA {
-        return Err(bad(format!("content type {} is not signedData", ci.content_type)));
+        return Err(bad(format!(
+            "content type {} is not signedData",
+            ci.content_type
+        )));
     }
-    let sd: SignedData =
-        ci.content.decode_as().map_err(|e| bad(format!("not a CMS SignedData: {e}")))?;
+    let sd: SignedData = ci
+        .content
+        .decode_as()
+        .map_err(|e| bad(format!("not a CMS SignedData: {e}")))?;
     let eci = &sd.encap_content_info;
     if eci.econtent_type != ID_CT_TST_INFO {
-        return Err(bad(format!("encapsulated content {} is not a TSTInfo", eci.econtent_type)));
+        return Err(bad(format!(
+            "encapsulated content {} is not a TSTInfo",
+            eci.econtent_type
+        )));
     }
     let tst_der = match &eci.econtent {
         Some(c) if c.tag() == Tag::OctetString => c.value(),
@@ -81,13 +87,20 @@ pub fn verify_token(
     let tst = TstInfo::from_der(tst_der).map_err(|e| bad(format!("TSTInfo: {e}")))?;
     let signer_infos: Vec<_> = sd.signer_infos.0.iter().collect();
     let [si] = signer_infos.as_slice() else {
-        return Err(bad(format!("{} SignerInfos, expected one", signer_infos.len())));
+        return Err(bad(format!(
+            "{} SignerInfos, expected one",
+            signer_infos.len()
+        )));
     };
 
     // SPEC: RFC 3161 §2.4.2 and RFC 5652 §5.3-5.4: the signature is over
     // the DER of the signed attributes, which carry the eContent's digest.
     if si.digest_alg.oid != ID_SHA_256 {
-        return Err(unsupported("digest algorithm", &si.digest_alg.oid, "SHA-256"));
+        return Err(unsupported(
+            "digest algorithm",
+            &si.digest_alg.oid,
+            "SHA-256",
+        ));
     }
     if si.signature_algorithm.oid != ECDSA_WITH_SHA_256 {
         return Err(unsupported(
@@ -96,13 +109,18 @@ pub fn verify_token(
             "ecdsa-with-SHA256 (P-256)",
         ));
     }
-    let attrs = si.signed_attrs.as_ref().ok_or_else(|| bad("no signed attributes".into()))?;
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or_else(|| bad("no signed attributes".into()))?;
     let attr = |oid: ObjectIdentifier, name: &str| -> Result<Option<&Any>, TimestampError> {
         let found: Vec<_> = attrs.iter().filter(|a| a.oid == oid).collect();
         match found.as_slice() {
             [] => Ok(None),
             [a] if a.values.len() == 1 => Ok(a.values.iter().next()),
-            _ => Err(bad(format!("{name}: one attribute with one value expected"))),
+            _ => Err(bad(format!(
+                "{name}: one attribute with one value expected"
+            ))),
         }
     };
     let need = |oid, name: &str| {
@@ -112,7 +130,9 @@ pub fn verify_token(
         .decode_as()
         .map_err(|e| bad(format!("content-type: {e}")))?;
     if content_type != ID_CT_TST_INFO {
-        return Err(bad(format!("the content-type attribute is {content_type}, not id-ct-TSTInfo")));
+        return Err(bad(format!(
+            "the content-type attribute is {content_type}, not id-ct-TSTInfo"
+        )));
     }
     let digest: OctetString = need(ID_MESSAGE_DIGEST, "message-digest")?
         .decode_as()
@@ -127,14 +147,17 @@ pub fn verify_token(
     // SHA-1 no longer binds a certificate against a deliberate collision.
     let Some(scv2) = attr(ID_AA_SIGNING_CERTIFICATE_V2, "signing-certificate-v2")? else {
         let why = match attr(ID_AA_SIGNING_CERTIFICATE, "signing-certificate")? {
-            Some(_) => "the token names its TSA certificate only by ESSCertID (SHA-1, RFC 2634); \
-                        Notarium requires ESSCertIDv2 (RFC 5816)",
+            Some(_) => {
+                "the token names its TSA certificate only by ESSCertID (SHA-1, RFC 2634); \
+                        Notarium requires ESSCertIDv2 (RFC 5816)"
+            }
             None => "the token has no signing-certificate-v2 attribute (ESSCertIDv2, RFC 5816)",
         };
         return Err(TimestampError::Unsupported(why.into()));
     };
-    let scv2: SigningCertificateV2 =
-        scv2.decode_as().map_err(|e| bad(format!("signing-certificate-v2: {e}")))?;
+    let scv2: SigningCertificateV2 = scv2
+        .decode_as()
+        .map_err(|e| bad(format!("signing-certificate-v2: {e}")))?;
 
     // The signer's certificate: in the token (certReq) or given.
     let mut candidates: Vec<Certificate> = sd
@@ -171,7 +194,10 @@ pub fn verify_token(
         )
     })?;
     let signer_der = signer.to_der().map_err(|e| bad(e.to_string()))?;
-    let id = scv2.certs.first().ok_or_else(|| bad("signing-certificate-v2 is empty".into()))?;
+    let id = scv2
+        .certs
+        .first()
+        .ok_or_else(|| bad("signing-certificate-v2 is empty".into()))?;
     if let Some(AlgorithmIdentifierOwned { oid, .. }) = &id.hash_algorithm
         && *oid != ID_SHA_256
     {
@@ -184,8 +210,10 @@ pub fn verify_token(
     }
     if let Some(is) = &id.issuer_serial {
         let tbs = &signer.tbs_certificate;
-        let issuer_named =
-            is.issuer.iter().any(|g| matches!(g, GeneralName::DirectoryName(n) if *n == tbs.issuer));
+        let issuer_named = is
+            .issuer
+            .iter()
+            .any(|g| matches!(g, GeneralName::DirectoryName(n) if *n == tbs.issuer));
         if is.serial_number != tbs.serial_number || !issuer_named {
             return Err(TimestampError::BadSignature(
                 "ESSCertIDv2 names another certificate than the signer's (issuerSerial)".into(),
@@ -194,13 +222,15 @@ pub fn verify_token(
     }
     let info = CertInfo::from_der(&signer_der).map_err(TimestampError::Untrusted)?;
     let signed = attrs.to_der().map_err(|e| bad(e.to_string()))?;
-    info.key.verify(&signed, si.signature.as_bytes()).map_err(|_| {
-        TimestampError::BadSignature(
-            "the ECDSA signature over the signed attributes does not verify with the TSA \
+    info.key
+        .verify(&signed, si.signature.as_bytes())
+        .map_err(|_| {
+            TimestampError::BadSignature(
+                "the ECDSA signature over the signed attributes does not verify with the TSA \
              certificate's key"
-                .into(),
-        )
-    })?;
+                    .into(),
+            )
+        })?;
     check_tsa_certificate(signer, &info)?;
 
     // SPEC: RFC 3161 §4.3: the TSA's certificate must be valid at genTime
@@ -212,13 +242,23 @@ pub fn verify_token(
         .filter_map(|c| c.to_der().ok().and_then(|d| CertInfo::from_der(&d).ok()))
         .collect();
     pool.extend(untrusted.iter().cloned());
-    let chain = roots.path(&info, &pool, gen_time).map_err(TimestampError::Untrusted)?;
+    let chain = roots
+        .path(&info, &pool, gen_time)
+        .map_err(TimestampError::Untrusted)?;
 
     let mi = &tst.message_imprint;
     if mi.hash_algorithm.oid != ID_SHA_256
-        || mi.hash_algorithm.parameters.as_ref().is_some_and(|p| p.tag() != Tag::Null)
+        || mi
+            .hash_algorithm
+            .parameters
+            .as_ref()
+            .is_some_and(|p| p.tag() != Tag::Null)
     {
-        return Err(unsupported("message imprint algorithm", &mi.hash_algorithm.oid, "SHA-256"));
+        return Err(unsupported(
+            "message imprint algorithm",
+            &mi.hash_algorithm.oid,
+            "SHA-256",
+        ));
     }
     if mi.hashed_message.as_bytes() != imprint {
         return Err(TimestampError::WrongImprint {
@@ -261,15 +301,21 @@ fn check_tsa_certificate(cert: &Certificate, info: &CertInfo) -> Result<(), Time
         .filter(|e| e.extn_id == ID_CE_EXT_KEY_USAGE)
         .collect();
     let [eku] = ekus.as_slice() else {
-        return Err(refuse("it needs exactly one extendedKeyUsage extension (RFC 3161 §2.3)"));
+        return Err(refuse(
+            "it needs exactly one extendedKeyUsage extension (RFC 3161 §2.3)",
+        ));
     };
     if !eku.critical {
-        return Err(refuse("its extendedKeyUsage is not critical (RFC 3161 §2.3)"));
+        return Err(refuse(
+            "its extendedKeyUsage is not critical (RFC 3161 §2.3)",
+        ));
     }
     let purposes = ExtendedKeyUsage::from_der(eku.extn_value.as_bytes())
         .map_err(|e| refuse(&format!("unreadable extendedKeyUsage: {e}")))?;
     if purposes.0 != [ID_KP_TIME_STAMPING] {
-        return Err(refuse("its extendedKeyUsage is not exactly timeStamping (RFC 3161 §2.3)"));
+        return Err(refuse(
+            "its extendedKeyUsage is not exactly timeStamping (RFC 3161 §2.3)",
+        ));
     }
     if info.is_ca {
         return Err(refuse("it is a CA certificate"));
