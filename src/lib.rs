@@ -17,4 +17,5 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod tls;
+pub mod tsa;
 pub mod witnessing;
