@@ -12,7 +12,8 @@ fn main() {
     let read = |p: &str| std::fs::read_to_string(p).expect("run from the repository root");
     let tsa = DevTsa::from_pem(&read("certs/tsa.key"), &read("certs/tsa.pem")).unwrap();
     let roots = TrustRoots::from_pem(&read("certs/root.pem")).unwrap();
-    let imprint = sha256(b"notarium.example/log\n5\nLAEBxAviCe4aTN+x74vhLAUPRBzedEuZQu/T9WMxQx0=\n");
+    let imprint =
+        sha256(b"notarium.example/log\n5\nLAEBxAviCe4aTN+x74vhLAUPRBzedEuZQu/T9WMxQx0=\n");
     let n = 2000u32;
     let request = TimestampRequest::new(imprint, &[7; 8]).unwrap();
     let start = Instant::now();

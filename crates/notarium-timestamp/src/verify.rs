@@ -6,7 +6,7 @@ use crate::{
     TimestampError, hex, malformed,
 };
 use cms::cert::CertificateChoices;
-use cms::content_info::ContentInfo;
+use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{SignedData, SignerIdentifier};
 use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ID_CE_EXT_KEY_USAGE, ID_SHA_256};
@@ -92,17 +92,37 @@ pub fn verify_token(
             signer_infos.len()
         )));
     };
+    // The unsigned fields around the signature are checked too, so that no
+    // byte of a token can change unnoticed. SPEC: RFC 5652 §5.1: version 3
+    // (eContentType is not id-data); §5.3: SignerInfo version 1 with
+    // issuerAndSerialNumber, 3 with subjectKeyIdentifier.
+    let si_version = match si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(_) => CmsVersion::V1,
+        SignerIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V3,
+    };
+    if sd.version != CmsVersion::V3 || si.version != si_version {
+        return Err(bad(
+            "SignedData or SignerInfo version is not RFC 5652's".into()
+        ));
+    }
+    let digests: Vec<_> = sd.digest_algorithms.iter().collect();
+    if !matches!(digests.as_slice(), [d] if is_sha256(d)) {
+        return Err(bad("digestAlgorithms is not exactly SHA-256".into()));
+    }
 
     // SPEC: RFC 3161 §2.4.2 and RFC 5652 §5.3-5.4: the signature is over
     // the DER of the signed attributes, which carry the eContent's digest.
-    if si.digest_alg.oid != ID_SHA_256 {
+    if !is_sha256(&si.digest_alg) {
         return Err(unsupported(
             "digest algorithm",
             &si.digest_alg.oid,
             "SHA-256",
         ));
     }
-    if si.signature_algorithm.oid != ECDSA_WITH_SHA_256 {
+    // SPEC: RFC 5758 §3.2: ecdsa-with-SHA256 "MUST omit the parameters".
+    if si.signature_algorithm.oid != ECDSA_WITH_SHA_256
+        || si.signature_algorithm.parameters.is_some()
+    {
         return Err(unsupported(
             "signature algorithm",
             &si.signature_algorithm.oid,
@@ -247,13 +267,7 @@ pub fn verify_token(
         .map_err(TimestampError::Untrusted)?;
 
     let mi = &tst.message_imprint;
-    if mi.hash_algorithm.oid != ID_SHA_256
-        || mi
-            .hash_algorithm
-            .parameters
-            .as_ref()
-            .is_some_and(|p| p.tag() != Tag::Null)
-    {
+    if !is_sha256(&mi.hash_algorithm) {
         return Err(unsupported(
             "message imprint algorithm",
             &mi.hash_algorithm.oid,
@@ -324,6 +338,15 @@ fn check_tsa_certificate(cert: &Certificate, info: &CertInfo) -> Result<(), Time
         return Err(refuse("it lacks the digitalSignature key usage"));
     }
     Ok(())
+}
+
+/// SHA-256, its parameters absent or NULL (RFC 5754 §2: both are seen).
+fn is_sha256(id: &AlgorithmIdentifierOwned) -> bool {
+    id.oid == ID_SHA_256
+        && id
+            .parameters
+            .as_ref()
+            .is_none_or(|p| p.tag() == Tag::Null && p.value().is_empty())
 }
 
 fn unsupported(what: &str, oid: &ObjectIdentifier, only: &str) -> TimestampError {

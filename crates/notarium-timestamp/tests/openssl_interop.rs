@@ -652,3 +652,38 @@ fn a_token_outside_the_tsa_certificate_validity_is_refused() {
         "{e}"
     );
 }
+
+/// Every byte of a token is covered: changing any one of them (two ways)
+/// makes the token refused, for the development TSA's tokens and OpenSSL's.
+#[test]
+fn every_changed_byte_of_a_token_is_refused() {
+    let request = TimestampRequest::new(sha256(BODY), &[4; 8]).unwrap();
+    let (ours, _) = request
+        .check_response(
+            &dev_tsa().respond(request.der(), NOW, &SERIAL),
+            &dev_roots(),
+        )
+        .unwrap();
+    let openssl_tsa = OpensslTsa::new("every-byte", CRITICAL_TSA_EXT, "sha256");
+    let theirs = openssl_tsa.token_over(BODY);
+    for (name, token, roots) in [
+        ("ours", ours, dev_roots()),
+        ("OpenSSL's", theirs, openssl_tsa.roots()),
+    ] {
+        verify_token(&token, &sha256(BODY), &roots, &[]).unwrap();
+        let mut accepted = Vec::new();
+        for i in 0..token.len() {
+            for flip in [0x01u8, 0x80] {
+                let mut changed = token.clone();
+                changed[i] ^= flip;
+                if verify_token(&changed, &sha256(BODY), &roots, &[]).is_ok() {
+                    accepted.push((i, flip));
+                }
+            }
+        }
+        assert!(
+            accepted.is_empty(),
+            "{name} token accepted with changed bytes at {accepted:?}"
+        );
+    }
+}
