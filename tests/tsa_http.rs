@@ -305,3 +305,23 @@ async fn the_client_refuses_garbage_and_wrong_nonces_and_says_when_a_tsa_is_down
         .unwrap_err();
     assert!(matches!(&e, TsaClientError::Unreachable { .. }), "{e}");
 }
+
+#[test]
+fn a_wrong_key_or_a_missing_file_is_a_usage_error() {
+    for (key, cert_file, says) in [
+        ("court.key", "tsa.pem", "the key is not the certificate's"),
+        ("no-such.key", "tsa.pem", "cannot read"),
+        ("tsa.key", "root.key", "no CERTIFICATE in the PEM"),
+    ] {
+        let out = Command::new(notarium_bin())
+            .args(["tsa", "--listen", "127.0.0.1:0", "--key"])
+            .arg(cert(key))
+            .arg("--cert")
+            .arg(cert(cert_file))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key} {cert_file}: {stderr}");
+        assert!(stderr.contains(says), "{key} {cert_file}: {stderr}");
+    }
+}
