@@ -12,6 +12,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use notarium_core::TrustRoots;
+use notarium_core::identity::CertInfo;
 use notarium_core::merkle::Hash;
 use notarium_timestamp::tsa::DevTsa;
 use notarium_timestamp::{TimestampError, TimestampInfo, TimestampRequest};
@@ -159,12 +160,14 @@ pub enum TsaClientError {
 /// a request with a fresh random 64-bit nonce and certReq, POSTed as
 /// `application/timestamp-query`; the reply must be
 /// `application/timestamp-reply`, granted, with a token that verifies
-/// against `roots` over this imprint, with this nonce.
+/// against `roots` (through `intermediates`, CA certificates the token may
+/// not carry) over this imprint, with this nonce.
 pub async fn request_timestamp(
     http: &reqwest::Client,
     url: &str,
     imprint: Hash,
     roots: &TrustRoots,
+    intermediates: &[CertInfo],
 ) -> Result<(Vec<u8>, TimestampInfo), TsaClientError> {
     let refused = |why| TsaClientError::Refused {
         url: url.to_string(),
@@ -223,7 +226,9 @@ pub async fn request_timestamp(
             body: text,
         });
     }
-    request.check_response(&body, roots).map_err(refused)
+    request
+        .check_response(&body, roots, intermediates)
+        .map_err(refused)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -104,7 +104,7 @@ async fn the_client_gets_verified_tokens_and_refuses_an_untrusted_tsa() {
     let tsa = start_tsa();
     let http = http();
     let roots = dev_roots();
-    let (token, info) = request_timestamp(&http, &tsa.url, sha256(BODY), &roots)
+    let (token, info) = request_timestamp(&http, &tsa.url, sha256(BODY), &roots, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -124,7 +124,7 @@ async fn the_client_gets_verified_tokens_and_refuses_an_untrusted_tsa() {
         verify_token(&token, &sha256(BODY), &roots, &[]).unwrap(),
         info
     );
-    let (_, second) = request_timestamp(&http, &tsa.url, sha256(BODY), &roots)
+    let (_, second) = request_timestamp(&http, &tsa.url, sha256(BODY), &roots, &[])
         .await
         .unwrap();
     assert_ne!(
@@ -137,7 +137,7 @@ async fn the_client_gets_verified_tokens_and_refuses_an_untrusted_tsa() {
         &std::fs::read_to_string(common::repo().join("tests/fixtures/pki/other-root.pem")).unwrap(),
     )
     .unwrap();
-    let e = request_timestamp(&http, &tsa.url, sha256(BODY), &other)
+    let e = request_timestamp(&http, &tsa.url, sha256(BODY), &other, &[])
         .await
         .unwrap_err();
     assert!(
@@ -243,7 +243,7 @@ async fn the_client_refuses_garbage_and_wrong_nonces_and_says_when_a_tsa_is_down
     let imprint = sha256(BODY);
 
     let garbage = fake_tsa("200 OK", REPLY_TYPE, b"\x30\x03\x02\x01".to_vec());
-    let e = request_timestamp(&http, &garbage, imprint, &roots)
+    let e = request_timestamp(&http, &garbage, imprint, &roots, &[])
         .await
         .unwrap_err();
     assert!(
@@ -267,9 +267,9 @@ async fn the_client_refuses_garbage_and_wrong_nonces_and_says_when_a_tsa_is_down
     .unwrap();
     let earlier = TimestampRequest::new(imprint, &[9; 8]).unwrap();
     let replay = dev.respond(earlier.der(), 1_764_900_000, &[1; 16]);
-    earlier.check_response(&replay, &roots).unwrap();
+    earlier.check_response(&replay, &roots, &[]).unwrap();
     let replayer = fake_tsa("200 OK", REPLY_TYPE, replay);
-    let e = request_timestamp(&http, &replayer, imprint, &roots)
+    let e = request_timestamp(&http, &replayer, imprint, &roots, &[])
         .await
         .unwrap_err();
     assert!(
@@ -285,7 +285,7 @@ async fn the_client_refuses_garbage_and_wrong_nonces_and_says_when_a_tsa_is_down
     assert!(e.to_string().contains("is not the request's nonce"), "{e}");
 
     let proxy = fake_tsa("502 Bad Gateway", "text/html", b"<h1>502</h1>".to_vec());
-    let e = request_timestamp(&http, &proxy, imprint, &roots)
+    let e = request_timestamp(&http, &proxy, imprint, &roots, &[])
         .await
         .unwrap_err();
     assert!(
@@ -300,9 +300,15 @@ async fn the_client_refuses_garbage_and_wrong_nonces_and_says_when_a_tsa_is_down
         .local_addr()
         .unwrap()
         .port();
-    let e = request_timestamp(&http, &format!("http://127.0.0.1:{port}/"), imprint, &roots)
-        .await
-        .unwrap_err();
+    let e = request_timestamp(
+        &http,
+        &format!("http://127.0.0.1:{port}/"),
+        imprint,
+        &roots,
+        &[],
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(&e, TsaClientError::Unreachable { .. }), "{e}");
 }
 

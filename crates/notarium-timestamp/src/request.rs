@@ -59,12 +59,14 @@ impl TimestampRequest {
 
     /// Checks a DER TimeStampResp to this request: status granted, a token
     /// that [`verify_token`] accepts over this request's imprint (its
-    /// certificate in the token, as certReq asked), and this request's
-    /// nonce. Returns the token's DER and what it says.
+    /// certificate in the token, as certReq asked; `intermediates`: CA
+    /// certificates between it and `roots` that the token may not carry),
+    /// and this request's nonce. Returns the token's DER and what it says.
     pub fn check_response(
         &self,
         response: &[u8],
         roots: &TrustRoots,
+        intermediates: &[CertInfo],
     ) -> Result<(Vec<u8>, TimestampInfo), TimestampError> {
         let resp = TimeStampResp::from_der(response)
             .map_err(|e| malformed("response", format!("not a DER TimeStampResp: {e}")))?;
@@ -105,7 +107,8 @@ impl TimestampRequest {
             .ok_or_else(|| malformed("response", "granted without a token"))?
             .to_der()
             .map_err(|e| malformed("response", e))?;
-        let info = verify_token(&token, &self.imprint, roots, &[] as &[CertInfo])?;
+        let cas: Vec<CertInfo> = intermediates.iter().filter(|c| c.is_ca).cloned().collect();
+        let info = verify_token(&token, &self.imprint, roots, &cas)?;
         if info.nonce.as_deref() != Some(self.nonce.as_bytes()) {
             return Err(TimestampError::WrongNonce {
                 expected: hex(self.nonce.as_bytes()),

@@ -253,7 +253,9 @@ fn dev_tsa_tokens_verify_with_openssl_ts_verify() {
     let tsa = dev_tsa();
     let request = TimestampRequest::new(sha256(BODY), &[0x5a; 8]).unwrap();
     let response = tsa.respond(request.der(), NOW, &SERIAL);
-    let (token, info) = request.check_response(&response, &dev_roots()).unwrap();
+    let (token, info) = request
+        .check_response(&response, &dev_roots(), &[])
+        .unwrap();
     assert_eq!(info.gen_time, NOW as i64);
     assert_eq!(info.policy, DEV_TSA_POLICY.to_string());
     assert_eq!(
@@ -411,7 +413,7 @@ fn openssl_tsa_tokens_verify_with_ours() {
     // certificate included as certReq asked) pass.
     let request = TimestampRequest::new(sha256(BODY), &[0xa5, 1, 2, 3, 4, 5, 6, 7]).unwrap();
     let (_, info) = request
-        .check_response(&tsa.reply(request.der()), &tsa.roots())
+        .check_response(&tsa.reply(request.der()), &tsa.roots(), &[])
         .unwrap();
     assert_eq!(
         info.nonce.as_deref(),
@@ -497,7 +499,11 @@ fn a_tsa_certificate_without_a_critical_timestamping_eku_is_refused() {
         .unwrap();
         let request = TimestampRequest::new(sha256(BODY), &[7; 8]).unwrap();
         let e = request
-            .check_response(&tsa.respond(request.der(), NOW, &SERIAL), &made.roots())
+            .check_response(
+                &tsa.respond(request.der(), NOW, &SERIAL),
+                &made.roots(),
+                &[],
+            )
             .unwrap_err();
         assert!(
             matches!(e, TimestampError::BadTsaCertificate { .. }),
@@ -513,7 +519,7 @@ fn tampered_tokens_and_responses_are_refused() {
     let roots = dev_roots();
     let request = TimestampRequest::new(sha256(BODY), &[1; 8]).unwrap();
     let response = tsa.respond(request.der(), NOW, &SERIAL);
-    let (token, _) = request.check_response(&response, &roots).unwrap();
+    let (token, _) = request.check_response(&response, &roots, &[]).unwrap();
 
     // A flipped byte of the signature (the token's last bytes: a
     // SignerInfo without unsigned attributes ends with it), by us and
@@ -565,19 +571,23 @@ fn tampered_tokens_and_responses_are_refused() {
     // Another root.
     let other =
         TrustRoots::from_pem(&read(&repo().join("tests/fixtures/pki/other-root.pem"))).unwrap();
-    let e = request.check_response(&response, &other).unwrap_err();
+    let e = request.check_response(&response, &other, &[]).unwrap_err();
     assert!(matches!(e, TimestampError::Untrusted(_)), "{e}");
 
     // The response to another request (same data, other nonce).
     let other_request = TimestampRequest::new(sha256(BODY), &[2; 8]).unwrap();
-    let e = other_request.check_response(&response, &roots).unwrap_err();
+    let e = other_request
+        .check_response(&response, &roots, &[])
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "the token's nonce 0101010101010101 is not the request's nonce 0202020202020202"
     );
     // The response for other data.
     let other_data = TimestampRequest::new(sha256(b"x"), &[1; 8]).unwrap();
-    let e = other_data.check_response(&response, &roots).unwrap_err();
+    let e = other_data
+        .check_response(&response, &roots, &[])
+        .unwrap_err();
     assert!(matches!(e, TimestampError::WrongImprint { .. }), "{e}");
 
     // Garbage, truncation, a rejection.
@@ -585,7 +595,7 @@ fn tampered_tokens_and_responses_are_refused() {
         &b"<html>502 Bad Gateway</html>"[..],
         &response[..response.len() - 1],
     ] {
-        let e = request.check_response(garbage, &roots).unwrap_err();
+        let e = request.check_response(garbage, &roots, &[]).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("malformed timestamp response: not a DER TimeStampResp"),
@@ -593,7 +603,7 @@ fn tampered_tokens_and_responses_are_refused() {
         );
     }
     let e = request
-        .check_response(&tsa.respond(b"junk", NOW, &SERIAL), &roots)
+        .check_response(&tsa.respond(b"junk", NOW, &SERIAL), &roots, &[])
         .unwrap_err();
     assert!(matches!(e, TimestampError::NotGranted(_)), "{e}");
     assert!(e.to_string().contains("not a DER TimeStampReq"), "{e}");
@@ -645,7 +655,9 @@ fn a_token_outside_the_tsa_certificate_validity_is_refused() {
     // genTime 2040: the development TSA certificate expired in 2035.
     let request = TimestampRequest::new(sha256(BODY), &[3; 8]).unwrap();
     let response = dev_tsa().respond(request.der(), 2_208_988_800, &SERIAL);
-    let e = request.check_response(&response, &dev_roots()).unwrap_err();
+    let e = request
+        .check_response(&response, &dev_roots(), &[])
+        .unwrap_err();
     assert!(
         e.to_string()
             .contains("is not valid at 2040-01-01T00:00:00Z"),
@@ -662,6 +674,7 @@ fn every_changed_byte_of_a_token_is_refused() {
         .check_response(
             &dev_tsa().respond(request.der(), NOW, &SERIAL),
             &dev_roots(),
+            &[],
         )
         .unwrap();
     let openssl_tsa = OpensslTsa::new("every-byte", CRITICAL_TSA_EXT, "sha256");
@@ -686,4 +699,89 @@ fn every_changed_byte_of_a_token_is_refused() {
             "{name} token accepted with changed bytes at {accepted:?}"
         );
     }
+}
+
+#[test]
+fn a_tsa_behind_an_intermediate_ca_needs_the_intermediate() {
+    // A TSA certificate issued by the fixtures' intermediate CA (under the
+    // development root); its tokens carry the TSA certificate only.
+    let dir = TempDir::new("intermediate");
+    let fix = repo().join("tests/fixtures/pki");
+    let (ca, ca_key) = (fix.join("intermediate.pem"), fix.join("intermediate.key"));
+    std::fs::write(
+        dir.join("ext.cnf"),
+        format!("[tsa]\nbasicConstraints = critical, CA:FALSE\n{CRITICAL_TSA_EXT}\n"),
+    )
+    .unwrap();
+    openssl_ok(
+        &dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "tsa.key",
+        ],
+    );
+    openssl_ok(
+        &dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "tsa.key",
+            "-subj",
+            "/CN=Sub TSA",
+            "-out",
+            "tsa.csr",
+        ],
+    );
+    openssl_ok(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            ca.to_str().unwrap(),
+            "-CAkey",
+            ca_key.to_str().unwrap(),
+            "-set_serial",
+            "9",
+            "-days",
+            "3650",
+            "-sha256",
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            "tsa",
+            "-out",
+            "tsa.pem",
+        ],
+    );
+    let tsa = DevTsa::from_pem(&read(&dir.join("tsa.key")), &read(&dir.join("tsa.pem"))).unwrap();
+    let request = TimestampRequest::new(sha256(BODY), &[5; 8]).unwrap();
+    // Now: the certificate made above is valid from now on.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let response = tsa.respond(request.der(), now.as_secs() + 1, &SERIAL);
+    let e = request
+        .check_response(&response, &dev_roots(), &[])
+        .unwrap_err();
+    assert!(matches!(e, TimestampError::Untrusted(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("does not chain to a configured trust root"),
+        "{e}"
+    );
+    let intermediate = certs_from_pem_file(&read(&ca)).unwrap();
+    let (_, info) = request
+        .check_response(&response, &dev_roots(), &intermediate)
+        .unwrap();
+    assert_eq!(info.chain.len(), 3, "TSA, intermediate, root");
+    assert_eq!(info.tsa_common_name.as_deref(), Some("Sub TSA"));
 }
