@@ -103,10 +103,7 @@ pub enum TimestampError {
 }
 
 pub(crate) fn malformed(what: &'static str, why: impl std::fmt::Display) -> TimestampError {
-    TimestampError::Malformed {
-        what,
-        why: why.to_string(),
-    }
+    TimestampError::Malformed { what, why: why.to_string() }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

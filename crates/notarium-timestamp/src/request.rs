@@ -33,10 +33,7 @@ impl TimestampRequest {
         let req = TimeStampReq {
             version: TspVersion::V1,
             message_imprint: MessageImprint {
-                hash_algorithm: AlgorithmIdentifierOwned {
-                    oid: ID_SHA_256,
-                    parameters: None,
-                },
+                hash_algorithm: AlgorithmIdentifierOwned { oid: ID_SHA_256, parameters: None },
                 hashed_message: OctetString::new(imprint).map_err(fail)?,
             },
             req_policy: None,
@@ -44,11 +41,7 @@ impl TimestampRequest {
             cert_req: true,
             extensions: None,
         };
-        Ok(TimestampRequest {
-            der: req.to_der().map_err(fail)?,
-            imprint,
-            nonce,
-        })
+        Ok(TimestampRequest { der: req.to_der().map_err(fail)?, imprint, nonce })
     }
 
     /// The DER TimeStampReq, the body of the HTTP POST
@@ -70,36 +63,15 @@ impl TimestampRequest {
     ) -> Result<(Vec<u8>, TimestampInfo), TimestampError> {
         let resp = TimeStampResp::from_der(response)
             .map_err(|e| malformed("response", format!("not a DER TimeStampResp: {e}")))?;
-        if !matches!(
-            resp.status.status,
-            PkiStatus::Accepted | PkiStatus::GrantedWithMods
-        ) {
-            let text: Vec<&str> = resp
-                .status
-                .status_string
-                .iter()
-                .flatten()
-                .map(|s| s.as_str())
-                .collect();
-            let fail = resp
-                .status
-                .fail_info
-                .as_ref()
-                .map(failure_names)
-                .unwrap_or_default();
+        if !matches!(resp.status.status, PkiStatus::Accepted | PkiStatus::GrantedWithMods) {
+            let text: Vec<&str> =
+                resp.status.status_string.iter().flatten().map(|s| s.as_str()).collect();
+            let fail = resp.status.fail_info.as_ref().map(failure_names).unwrap_or_default();
             return Err(TimestampError::NotGranted(format!(
                 "status {:?}{}{}",
                 resp.status.status,
-                if text.is_empty() {
-                    String::new()
-                } else {
-                    format!(", \"{}\"", text.join(" "))
-                },
-                if fail.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {}", fail.join(" "))
-                }
+                if text.is_empty() { String::new() } else { format!(", \"{}\"", text.join(" ")) },
+                if fail.is_empty() { String::new() } else { format!(", {}", fail.join(" ")) }
             )));
         }
         let token = resp

@@ -50,10 +50,7 @@ impl DevTsa {
     /// From a PKCS#8 PEM P-256 key and the PEM of its certificate (first
     /// CERTIFICATE block), under the policy [`DEV_TSA_POLICY`].
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self, TimestampError> {
-        let bad = |why: String| TimestampError::Malformed {
-            what: "TSA key or certificate",
-            why,
-        };
+        let bad = |why: String| TimestampError::Malformed { what: "TSA key or certificate", why };
         let key = SigningKey::from_pkcs8_pem(key_pem)
             .map_err(|e| bad(format!("not a PKCS#8 P-256 key: {e}")))?;
         let blocks = pem_decode_all(cert_pem).map_err(|e| bad(e.to_string()))?;
@@ -64,21 +61,12 @@ impl DevTsa {
             .der;
         let cert = Certificate::from_der(&cert_der).map_err(|e| bad(e.to_string()))?;
         let point = key.verifying_key().to_encoded_point(false);
-        if cert
-            .tbs_certificate
-            .subject_public_key_info
-            .subject_public_key
-            .raw_bytes()
+        if cert.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes()
             != point.as_bytes()
         {
             return Err(bad("the key is not the certificate's".into()));
         }
-        Ok(DevTsa {
-            key,
-            cert,
-            cert_der,
-            policy: DEV_TSA_POLICY,
-        })
+        Ok(DevTsa { key, cert, cert_der, policy: DEV_TSA_POLICY })
     }
 
     /// The TSA certificate's DER.
@@ -99,10 +87,7 @@ impl DevTsa {
                     status_string: None,
                     fail_info: None,
                 };
-                (
-                    ok,
-                    Some(Any::encode_from(&token).expect("a built token encodes")),
-                )
+                (ok, Some(Any::encode_from(&token).expect("a built token encodes")))
             }
             Err((fail, why)) => {
                 let no = PkiStatusInfo {
@@ -113,12 +98,9 @@ impl DevTsa {
                 (no, None)
             }
         };
-        TimeStampResp {
-            status,
-            time_stamp_token: token,
-        }
-        .to_der()
-        .expect("a TimeStampResp of valid parts encodes")
+        TimeStampResp { status, time_stamp_token: token }
+            .to_der()
+            .expect("a TimeStampResp of valid parts encodes")
     }
 
     fn grant(
@@ -140,10 +122,7 @@ impl DevTsa {
             ));
         }
         if req.extensions.is_some() {
-            return Err((
-                Fail::UnacceptedExtension,
-                "no request extension is supported",
-            ));
+            return Err((Fail::UnacceptedExtension, "no request extension is supported"));
         }
         let tbs = &self.cert.tbs_certificate;
         let tst = TstInfo {
@@ -153,11 +132,7 @@ impl DevTsa {
             serial_number: Int::from(Uint::new(serial).map_err(failed)?),
             gen_time: GeneralizedTime::from_unix_duration(Duration::from_secs(gen_time))
                 .map_err(failed)?,
-            accuracy: Some(Accuracy {
-                seconds: Some(1),
-                millis: None,
-                micros: None,
-            }),
+            accuracy: Some(Accuracy { seconds: Some(1), millis: None, micros: None }),
             ordering: false,
             nonce: req.nonce.clone(),
             tsa: Some(GeneralName::DirectoryName(tbs.subject.clone())),
@@ -187,10 +162,7 @@ impl DevTsa {
             values: SetOfVec::try_from(vec![Any::encode_from(&ess).map_err(failed)?])
                 .map_err(failed)?,
         };
-        let sha256_id = AlgorithmIdentifierOwned {
-            oid: ID_SHA_256,
-            parameters: None,
-        };
+        let sha256_id = AlgorithmIdentifierOwned { oid: ID_SHA_256, parameters: None };
         let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
             issuer: tbs.issuer.clone(),
             serial_number: tbs.serial_number.clone(),
@@ -206,8 +178,7 @@ impl DevTsa {
             sd.add_certificate(CertificateChoices::Certificate(self.cert.clone()))
                 .map_err(failed)?;
         }
-        sd.add_signer_info::<SigningKey, DerSignature>(signer)
-            .map_err(failed)?;
+        sd.add_signer_info::<SigningKey, DerSignature>(signer).map_err(failed)?;
         sd.build().map_err(failed)
     }
 }

@@ -64,21 +64,13 @@ pub fn verify_token(
     let ci =
         ContentInfo::from_der(token).map_err(|e| bad(format!("not a DER CMS ContentInfo: {e}")))?;
     if ci.content_type != ID_SIGNED_DATA {
-        return Err(bad(format!(
-            "content type {} is not signedData",
-            ci.content_type
-        )));
+        return Err(bad(format!("content type {} is not signedData", ci.content_type)));
     }
-    let sd: SignedData = ci
-        .content
-        .decode_as()
-        .map_err(|e| bad(format!("not a CMS SignedData: {e}")))?;
+    let sd: SignedData =
+        ci.content.decode_as().map_err(|e| bad(format!("not a CMS SignedData: {e}")))?;
     let eci = &sd.encap_content_info;
     if eci.econtent_type != ID_CT_TST_INFO {
-        return Err(bad(format!(
-            "encapsulated content {} is not a TSTInfo",
-            eci.econtent_type
-        )));
+        return Err(bad(format!("encapsulated content {} is not a TSTInfo", eci.econtent_type)));
     }
     let tst_der = match &eci.econtent {
         Some(c) if c.tag() == Tag::OctetString => c.value(),
@@ -87,10 +79,7 @@ pub fn verify_token(
     let tst = TstInfo::from_der(tst_der).map_err(|e| bad(format!("TSTInfo: {e}")))?;
     let signer_infos: Vec<_> = sd.signer_infos.0.iter().collect();
     let [si] = signer_infos.as_slice() else {
-        return Err(bad(format!(
-            "{} SignerInfos, expected one",
-            signer_infos.len()
-        )));
+        return Err(bad(format!("{} SignerInfos, expected one", signer_infos.len())));
     };
     // The unsigned fields around the signature are checked too, so that no
     // byte of a token can change unnoticed. SPEC: RFC 5652 §5.1: version 3
@@ -101,9 +90,7 @@ pub fn verify_token(
         SignerIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V3,
     };
     if sd.version != CmsVersion::V3 || si.version != si_version {
-        return Err(bad(
-            "SignedData or SignerInfo version is not RFC 5652's".into()
-        ));
+        return Err(bad("SignedData or SignerInfo version is not RFC 5652's".into()));
     }
     let digests: Vec<_> = sd.digest_algorithms.iter().collect();
     if !matches!(digests.as_slice(), [d] if is_sha256(d)) {
@@ -113,11 +100,7 @@ pub fn verify_token(
     // SPEC: RFC 3161 §2.4.2 and RFC 5652 §5.3-5.4: the signature is over
     // the DER of the signed attributes, which carry the eContent's digest.
     if !is_sha256(&si.digest_alg) {
-        return Err(unsupported(
-            "digest algorithm",
-            &si.digest_alg.oid,
-            "SHA-256",
-        ));
+        return Err(unsupported("digest algorithm", &si.digest_alg.oid, "SHA-256"));
     }
     // SPEC: RFC 5758 §3.2: ecdsa-with-SHA256 "MUST omit the parameters".
     if si.signature_algorithm.oid != ECDSA_WITH_SHA_256
@@ -129,18 +112,13 @@ pub fn verify_token(
             "ecdsa-with-SHA256 (P-256)",
         ));
     }
-    let attrs = si
-        .signed_attrs
-        .as_ref()
-        .ok_or_else(|| bad("no signed attributes".into()))?;
+    let attrs = si.signed_attrs.as_ref().ok_or_else(|| bad("no signed attributes".into()))?;
     let attr = |oid: ObjectIdentifier, name: &str| -> Result<Option<&Any>, TimestampError> {
         let found: Vec<_> = attrs.iter().filter(|a| a.oid == oid).collect();
         match found.as_slice() {
             [] => Ok(None),
             [a] if a.values.len() == 1 => Ok(a.values.iter().next()),
-            _ => Err(bad(format!(
-                "{name}: one attribute with one value expected"
-            ))),
+            _ => Err(bad(format!("{name}: one attribute with one value expected"))),
         }
     };
     let need = |oid, name: &str| {
@@ -175,9 +153,8 @@ pub fn verify_token(
         };
         return Err(TimestampError::Unsupported(why.into()));
     };
-    let scv2: SigningCertificateV2 = scv2
-        .decode_as()
-        .map_err(|e| bad(format!("signing-certificate-v2: {e}")))?;
+    let scv2: SigningCertificateV2 =
+        scv2.decode_as().map_err(|e| bad(format!("signing-certificate-v2: {e}")))?;
 
     // The signer's certificate: in the token (certReq) or given.
     let mut candidates: Vec<Certificate> = sd
@@ -214,10 +191,7 @@ pub fn verify_token(
         )
     })?;
     let signer_der = signer.to_der().map_err(|e| bad(e.to_string()))?;
-    let id = scv2
-        .certs
-        .first()
-        .ok_or_else(|| bad("signing-certificate-v2 is empty".into()))?;
+    let id = scv2.certs.first().ok_or_else(|| bad("signing-certificate-v2 is empty".into()))?;
     if let Some(AlgorithmIdentifierOwned { oid, .. }) = &id.hash_algorithm
         && *oid != ID_SHA_256
     {
@@ -242,15 +216,13 @@ pub fn verify_token(
     }
     let info = CertInfo::from_der(&signer_der).map_err(TimestampError::Untrusted)?;
     let signed = attrs.to_der().map_err(|e| bad(e.to_string()))?;
-    info.key
-        .verify(&signed, si.signature.as_bytes())
-        .map_err(|_| {
-            TimestampError::BadSignature(
-                "the ECDSA signature over the signed attributes does not verify with the TSA \
+    info.key.verify(&signed, si.signature.as_bytes()).map_err(|_| {
+        TimestampError::BadSignature(
+            "the ECDSA signature over the signed attributes does not verify with the TSA \
              certificate's key"
-                    .into(),
-            )
-        })?;
+                .into(),
+        )
+    })?;
     check_tsa_certificate(signer, &info)?;
 
     // SPEC: RFC 3161 §4.3: the TSA's certificate must be valid at genTime
@@ -262,23 +234,25 @@ pub fn verify_token(
         .filter_map(|c| c.to_der().ok().and_then(|d| CertInfo::from_der(&d).ok()))
         .collect();
     pool.extend(untrusted.iter().cloned());
-    let chain = roots
-        .path(&info, &pool, gen_time)
-        .map_err(TimestampError::Untrusted)?;
+    let chain = roots.path(&info, &pool, gen_time).map_err(TimestampError::Untrusted)?;
 
     let mi = &tst.message_imprint;
     if !is_sha256(&mi.hash_algorithm) {
-        return Err(unsupported(
-            "message imprint algorithm",
-            &mi.hash_algorithm.oid,
-            "SHA-256",
-        ));
+        return Err(unsupported("message imprint algorithm", &mi.hash_algorithm.oid, "SHA-256"));
     }
     if mi.hashed_message.as_bytes() != imprint {
         return Err(TimestampError::WrongImprint {
             expected: hex(imprint),
             got: hex(mi.hashed_message.as_bytes()),
         });
+    }
+    // RFC 3161 defines no TSTInfo extension; one marked critical is one this
+    // verifier cannot honour (RFC 5280 §4.2 reasoning).
+    if let Some(e) = tst.extensions.iter().flatten().find(|e| e.critical) {
+        return Err(TimestampError::Unsupported(format!(
+            "a critical TSTInfo extension {}",
+            e.extn_id
+        )));
     }
     if let Some(GeneralName::DirectoryName(n)) = &tst.tsa
         && *n != signer.tbs_certificate.subject
@@ -315,21 +289,15 @@ fn check_tsa_certificate(cert: &Certificate, info: &CertInfo) -> Result<(), Time
         .filter(|e| e.extn_id == ID_CE_EXT_KEY_USAGE)
         .collect();
     let [eku] = ekus.as_slice() else {
-        return Err(refuse(
-            "it needs exactly one extendedKeyUsage extension (RFC 3161 §2.3)",
-        ));
+        return Err(refuse("it needs exactly one extendedKeyUsage extension (RFC 3161 §2.3)"));
     };
     if !eku.critical {
-        return Err(refuse(
-            "its extendedKeyUsage is not critical (RFC 3161 §2.3)",
-        ));
+        return Err(refuse("its extendedKeyUsage is not critical (RFC 3161 §2.3)"));
     }
     let purposes = ExtendedKeyUsage::from_der(eku.extn_value.as_bytes())
         .map_err(|e| refuse(&format!("unreadable extendedKeyUsage: {e}")))?;
     if purposes.0 != [ID_KP_TIME_STAMPING] {
-        return Err(refuse(
-            "its extendedKeyUsage is not exactly timeStamping (RFC 3161 §2.3)",
-        ));
+        return Err(refuse("its extendedKeyUsage is not exactly timeStamping (RFC 3161 §2.3)"));
     }
     if info.is_ca {
         return Err(refuse("it is a CA certificate"));
@@ -343,10 +311,7 @@ fn check_tsa_certificate(cert: &Certificate, info: &CertInfo) -> Result<(), Time
 /// SHA-256, its parameters absent or NULL (RFC 5754 §2: both are seen).
 fn is_sha256(id: &AlgorithmIdentifierOwned) -> bool {
     id.oid == ID_SHA_256
-        && id
-            .parameters
-            .as_ref()
-            .is_none_or(|p| p.tag() == Tag::Null && p.value().is_empty())
+        && id.parameters.as_ref().is_none_or(|p| p.tag() == Tag::Null && p.value().is_empty())
 }
 
 fn unsupported(what: &str, oid: &ObjectIdentifier, only: &str) -> TimestampError {

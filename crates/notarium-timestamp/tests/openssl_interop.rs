@@ -55,11 +55,8 @@ fn openssl(dir: &TempDir, args: &[&str]) -> (bool, String) {
         .current_dir(&dir.0)
         .output()
         .expect("openssl must be installed");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
@@ -99,10 +96,7 @@ impl OpensslTsa {
         )
         .unwrap();
         let ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
-        openssl_ok(
-            &dir,
-            &[&["genpkey"][..], &ec, &["-out", "root.key"]].concat(),
-        );
+        openssl_ok(&dir, &[&["genpkey"][..], &ec, &["-out", "root.key"]].concat());
         openssl_ok(
             &dir,
             &[
@@ -124,22 +118,10 @@ impl OpensslTsa {
                 "root.pem",
             ],
         );
+        openssl_ok(&dir, &[&["genpkey"][..], &ec, &["-out", "tsa.key"]].concat());
         openssl_ok(
             &dir,
-            &[&["genpkey"][..], &ec, &["-out", "tsa.key"]].concat(),
-        );
-        openssl_ok(
-            &dir,
-            &[
-                "req",
-                "-new",
-                "-key",
-                "tsa.key",
-                "-subj",
-                "/CN=OpenSSL Test TSA",
-                "-out",
-                "tsa.csr",
-            ],
+            &["req", "-new", "-key", "tsa.key", "-subj", "/CN=OpenSSL Test TSA", "-out", "tsa.csr"],
         );
         openssl_ok(
             &dir,
@@ -189,16 +171,7 @@ impl OpensslTsa {
         std::fs::write(self.dir.join("q.tsq"), query).unwrap();
         openssl_ok(
             &self.dir,
-            &[
-                "ts",
-                "-reply",
-                "-config",
-                "tsa.cnf",
-                "-queryfile",
-                "q.tsq",
-                "-out",
-                "r.tsr",
-            ],
+            &["ts", "-reply", "-config", "tsa.cnf", "-queryfile", "q.tsq", "-out", "r.tsr"],
         );
         std::fs::read(self.dir.join("r.tsr")).unwrap()
     }
@@ -208,35 +181,13 @@ impl OpensslTsa {
         std::fs::write(self.dir.join("data"), data).unwrap();
         openssl_ok(
             &self.dir,
-            &[
-                "ts", "-query", "-data", "data", "-sha256", "-cert", "-out", "q.tsq",
-            ],
+            &["ts", "-query", "-data", "data", "-sha256", "-cert", "-out", "q.tsq"],
         );
         openssl_ok(
             &self.dir,
-            &[
-                "ts",
-                "-reply",
-                "-config",
-                "tsa.cnf",
-                "-queryfile",
-                "q.tsq",
-                "-out",
-                "r.tsr",
-            ],
+            &["ts", "-reply", "-config", "tsa.cnf", "-queryfile", "q.tsq", "-out", "r.tsr"],
         );
-        openssl_ok(
-            &self.dir,
-            &[
-                "ts",
-                "-reply",
-                "-in",
-                "r.tsr",
-                "-token_out",
-                "-out",
-                "t.der",
-            ],
-        );
+        openssl_ok(&self.dir, &["ts", "-reply", "-in", "r.tsr", "-token_out", "-out", "t.der"]);
         std::fs::read(self.dir.join("t.der")).unwrap()
     }
 }
@@ -253,21 +204,12 @@ fn dev_tsa_tokens_verify_with_openssl_ts_verify() {
     let tsa = dev_tsa();
     let request = TimestampRequest::new(sha256(BODY), &[0x5a; 8]).unwrap();
     let response = tsa.respond(request.der(), NOW, &SERIAL);
-    let (token, info) = request
-        .check_response(&response, &dev_roots(), &[])
-        .unwrap();
+    let (token, info) = request.check_response(&response, &dev_roots(), &[]).unwrap();
     assert_eq!(info.gen_time, NOW as i64);
     assert_eq!(info.policy, DEV_TSA_POLICY.to_string());
-    assert_eq!(
-        info.tsa_common_name.as_deref(),
-        Some("Notarium Development TSA")
-    );
+    assert_eq!(info.tsa_common_name.as_deref(), Some("Notarium Development TSA"));
     assert_eq!(info.serial, "009c0102030405060708090a0b0c0d0e0f");
-    assert_eq!(
-        info.chain.len(),
-        2,
-        "TSA certificate and the development root"
-    );
+    assert_eq!(info.chain.len(), 2, "TSA certificate and the development root");
     std::fs::write(dir.join("token.der"), &token).unwrap();
     std::fs::write(dir.join("resp.tsr"), &response).unwrap();
     let root = cert("root.pem");
@@ -293,21 +235,14 @@ fn dev_tsa_tokens_verify_with_openssl_ts_verify() {
     );
     assert!(out.contains("Verification: OK"), "{out}");
     // The whole response, and OpenSSL's reading of it.
-    let out = openssl_ok(
-        &dir,
-        &[
-            "ts", "-verify", "-data", "body", "-in", "resp.tsr", "-CAfile", root,
-        ],
-    );
+    let out =
+        openssl_ok(&dir, &["ts", "-verify", "-data", "body", "-in", "resp.tsr", "-CAfile", root]);
     assert!(out.contains("Verification: OK"), "{out}");
     let text = openssl_ok(&dir, &["ts", "-reply", "-in", "resp.tsr", "-text"]);
     assert!(text.contains("Status: Granted."), "{text}");
     assert!(text.contains("Policy OID: 1.2.3.4.3161.1"), "{text}");
     assert!(text.contains("Nonce: 0x5A5A5A5A5A5A5A5A"), "{text}");
-    assert!(
-        text.contains("Time stamp: Dec  5 02:00:00 2025 GMT"),
-        "{text}"
-    );
+    assert!(text.contains("Time stamp: Dec  5 02:00:00 2025 GMT"), "{text}");
 
     // Other data: OpenSSL refuses the token too.
     std::fs::write(dir.join("other"), b"another checkpoint body\n").unwrap();
@@ -334,12 +269,7 @@ fn dev_tsa_tokens_verify_with_openssl_ts_verify() {
 fn dev_tsa_answers_openssl_queries_and_openssl_checks_the_nonce() {
     let dir = TempDir::new("dev-query");
     std::fs::write(dir.join("body"), BODY).unwrap();
-    openssl_ok(
-        &dir,
-        &[
-            "ts", "-query", "-data", "body", "-sha256", "-cert", "-out", "q.tsq",
-        ],
-    );
+    openssl_ok(&dir, &["ts", "-query", "-data", "body", "-sha256", "-cert", "-out", "q.tsq"]);
     let query = std::fs::read(dir.join("q.tsq")).unwrap();
     let response = dev_tsa().respond(&query, NOW, &SERIAL);
     std::fs::write(dir.join("r.tsr"), &response).unwrap();
@@ -362,30 +292,17 @@ fn dev_tsa_answers_openssl_queries_and_openssl_checks_the_nonce() {
     assert!(out.contains("Verification: OK"), "{out}");
 
     // A SHA-1 query is rejected with badAlg, in a response OpenSSL reads.
-    openssl_ok(
-        &dir,
-        &["ts", "-query", "-data", "body", "-sha1", "-out", "q1.tsq"],
-    );
+    openssl_ok(&dir, &["ts", "-query", "-data", "body", "-sha1", "-out", "q1.tsq"]);
     let query = std::fs::read(dir.join("q1.tsq")).unwrap();
     std::fs::write(dir.join("r1.tsr"), dev_tsa().respond(&query, NOW, &SERIAL)).unwrap();
     let text = openssl_ok(&dir, &["ts", "-reply", "-in", "r1.tsr", "-text"]);
     assert!(text.contains("Status: Rejected"), "{text}");
-    assert!(
-        text.contains("unrecognized or unsupported algorithm identifier"),
-        "{text}"
-    );
+    assert!(text.contains("unrecognized or unsupported algorithm identifier"), "{text}");
     // Garbage is rejected with badDataFormat.
-    std::fs::write(
-        dir.join("r2.tsr"),
-        dev_tsa().respond(b"not DER", NOW, &SERIAL),
-    )
-    .unwrap();
+    std::fs::write(dir.join("r2.tsr"), dev_tsa().respond(b"not DER", NOW, &SERIAL)).unwrap();
     let text = openssl_ok(&dir, &["ts", "-reply", "-in", "r2.tsr", "-text"]);
     assert!(text.contains("Status: Rejected"), "{text}");
-    assert!(
-        text.contains("the data submitted has the wrong format"),
-        "{text}"
-    );
+    assert!(text.contains("the data submitted has the wrong format"), "{text}");
 }
 
 #[test]
@@ -395,30 +312,16 @@ fn openssl_tsa_tokens_verify_with_ours() {
     let info = verify_token(&token, &sha256(BODY), &tsa.roots(), &[]).unwrap();
     assert_eq!(info.tsa_common_name.as_deref(), Some("OpenSSL Test TSA"));
     assert_eq!(info.policy, "1.2.3.4.1");
-    assert_eq!(
-        info.serial, "02",
-        "the serial file said 01; OpenSSL uses the next"
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    assert!(
-        (info.gen_time - now).abs() < 120,
-        "genTime {} is now",
-        info.gen_time_text()
-    );
+    assert_eq!(info.serial, "02", "the serial file said 01; OpenSSL uses the next");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        as i64;
+    assert!((info.gen_time - now).abs() < 120, "genTime {} is now", info.gen_time_text());
 
     // Our request, OpenSSL's reply: the client's checks (nonce echoed,
     // certificate included as certReq asked) pass.
     let request = TimestampRequest::new(sha256(BODY), &[0xa5, 1, 2, 3, 4, 5, 6, 7]).unwrap();
-    let (_, info) = request
-        .check_response(&tsa.reply(request.der()), &tsa.roots(), &[])
-        .unwrap();
-    assert_eq!(
-        info.nonce.as_deref(),
-        Some(&[0x00, 0xa5, 1, 2, 3, 4, 5, 6, 7][..])
-    );
+    let (_, info) = request.check_response(&tsa.reply(request.der()), &tsa.roots(), &[]).unwrap();
+    assert_eq!(info.nonce.as_deref(), Some(&[0x00, 0xa5, 1, 2, 3, 4, 5, 6, 7][..]));
 
     // Other data.
     let e = verify_token(&token, &sha256(b"other"), &tsa.roots(), &[]).unwrap_err();
@@ -427,11 +330,7 @@ fn openssl_tsa_tokens_verify_with_ours() {
     // Another root: the development root does not certify OpenSSL's TSA.
     let e = verify_token(&token, &sha256(BODY), &dev_roots(), &[]).unwrap_err();
     assert!(matches!(e, TimestampError::Untrusted(_)), "{e}");
-    assert!(
-        e.to_string()
-            .contains("does not chain to a configured trust root"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("does not chain to a configured trust root"), "{e}");
 }
 
 #[test]
@@ -441,10 +340,7 @@ fn a_token_with_essc_cert_id_v1_only_is_refused() {
     let token = tsa.token_over(BODY);
     let e = verify_token(&token, &sha256(BODY), &tsa.roots(), &[]).unwrap_err();
     assert!(matches!(e, TimestampError::Unsupported(_)), "{e}");
-    assert!(
-        e.to_string().contains("requires ESSCertIDv2 (RFC 5816)"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("requires ESSCertIDv2 (RFC 5816)"), "{e}");
 }
 
 #[test]
@@ -469,46 +365,22 @@ fn a_tsa_certificate_without_a_critical_timestamping_eku_is_refused() {
         // OpenSSL's own TSA refuses such a signer, so the development TSA
         // (which does not check its certificate) signs with it.
         let made = OpensslTsa::new(tag, ext, "sha256");
-        let (ok, out) = openssl(
-            &made.dir,
-            &["ts", "-query", "-data", "tsa.cnf", "-out", "q.tsq"],
-        );
+        let (ok, out) = openssl(&made.dir, &["ts", "-query", "-data", "tsa.cnf", "-out", "q.tsq"]);
         assert!(ok, "{out}");
         let (ok, out) = openssl(
             &made.dir,
-            &[
-                "ts",
-                "-reply",
-                "-config",
-                "tsa.cnf",
-                "-queryfile",
-                "q.tsq",
-                "-out",
-                "r.tsr",
-            ],
+            &["ts", "-reply", "-config", "tsa.cnf", "-queryfile", "q.tsq", "-out", "r.tsr"],
         );
-        assert!(
-            !ok,
-            "openssl ts -reply signed with a {tag} TSA certificate:\n{out}"
-        );
+        assert!(!ok, "openssl ts -reply signed with a {tag} TSA certificate:\n{out}");
 
-        let tsa = DevTsa::from_pem(
-            &read(&made.dir.join("tsa.key")),
-            &read(&made.dir.join("tsa.pem")),
-        )
-        .unwrap();
+        let tsa =
+            DevTsa::from_pem(&read(&made.dir.join("tsa.key")), &read(&made.dir.join("tsa.pem")))
+                .unwrap();
         let request = TimestampRequest::new(sha256(BODY), &[7; 8]).unwrap();
         let e = request
-            .check_response(
-                &tsa.respond(request.der(), NOW, &SERIAL),
-                &made.roots(),
-                &[],
-            )
+            .check_response(&tsa.respond(request.der(), NOW, &SERIAL), &made.roots(), &[])
             .unwrap_err();
-        assert!(
-            matches!(e, TimestampError::BadTsaCertificate { .. }),
-            "{tag}: {e}"
-        );
+        assert!(matches!(e, TimestampError::BadTsaCertificate { .. }), "{tag}: {e}");
         assert!(e.to_string().contains(why), "{tag}: {e}");
     }
 }
@@ -528,11 +400,7 @@ fn tampered_tokens_and_responses_are_refused() {
     *flipped.last_mut().unwrap() ^= 0x01;
     let e = verify_token(&flipped, &sha256(BODY), &roots, &[]).unwrap_err();
     assert!(matches!(e, TimestampError::BadSignature(_)), "{e}");
-    assert!(
-        e.to_string()
-            .contains("ECDSA signature over the signed attributes"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("ECDSA signature over the signed attributes"), "{e}");
     let dir = TempDir::new("flipped");
     std::fs::write(dir.join("body"), BODY).unwrap();
     std::fs::write(dir.join("t.der"), &flipped).unwrap();
@@ -555,18 +423,11 @@ fn tampered_tokens_and_responses_are_refused() {
 
     // A changed byte of the TSTInfo (the serial number's last byte): the
     // message-digest attribute no longer matches.
-    let at = token
-        .windows(SERIAL.len())
-        .position(|w| w == SERIAL)
-        .unwrap();
+    let at = token.windows(SERIAL.len()).position(|w| w == SERIAL).unwrap();
     let mut changed = token.clone();
     changed[at + 15] ^= 0x01;
     let e = verify_token(&changed, &sha256(BODY), &roots, &[]).unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("message-digest attribute is not the SHA-256"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("message-digest attribute is not the SHA-256"), "{e}");
 
     // Another root.
     let other =
@@ -576,35 +437,25 @@ fn tampered_tokens_and_responses_are_refused() {
 
     // The response to another request (same data, other nonce).
     let other_request = TimestampRequest::new(sha256(BODY), &[2; 8]).unwrap();
-    let e = other_request
-        .check_response(&response, &roots, &[])
-        .unwrap_err();
+    let e = other_request.check_response(&response, &roots, &[]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "the token's nonce 0101010101010101 is not the request's nonce 0202020202020202"
     );
     // The response for other data.
     let other_data = TimestampRequest::new(sha256(b"x"), &[1; 8]).unwrap();
-    let e = other_data
-        .check_response(&response, &roots, &[])
-        .unwrap_err();
+    let e = other_data.check_response(&response, &roots, &[]).unwrap_err();
     assert!(matches!(e, TimestampError::WrongImprint { .. }), "{e}");
 
     // Garbage, truncation, a rejection.
-    for garbage in [
-        &b"<html>502 Bad Gateway</html>"[..],
-        &response[..response.len() - 1],
-    ] {
+    for garbage in [&b"<html>502 Bad Gateway</html>"[..], &response[..response.len() - 1]] {
         let e = request.check_response(garbage, &roots, &[]).unwrap_err();
         assert!(
-            e.to_string()
-                .starts_with("malformed timestamp response: not a DER TimeStampResp"),
+            e.to_string().starts_with("malformed timestamp response: not a DER TimeStampResp"),
             "{e}"
         );
     }
-    let e = request
-        .check_response(&tsa.respond(b"junk", NOW, &SERIAL), &roots, &[])
-        .unwrap_err();
+    let e = request.check_response(&tsa.respond(b"junk", NOW, &SERIAL), &roots, &[]).unwrap_err();
     assert!(matches!(e, TimestampError::NotGranted(_)), "{e}");
     assert!(e.to_string().contains("not a DER TimeStampReq"), "{e}");
 
@@ -613,36 +464,18 @@ fn tampered_tokens_and_responses_are_refused() {
         // certReq false, built by OpenSSL (no -cert).
         let dir = TempDir::new("nocert");
         std::fs::write(dir.join("body"), BODY).unwrap();
-        openssl_ok(
-            &dir,
-            &["ts", "-query", "-data", "body", "-sha256", "-out", "q.tsq"],
-        );
+        openssl_ok(&dir, &["ts", "-query", "-data", "body", "-sha256", "-out", "q.tsq"]);
         std::fs::read(dir.join("q.tsq")).unwrap()
     };
     let resp = tsa.respond(&req_no_cert, NOW, &SERIAL);
     let token_no_cert = {
         let dir = TempDir::new("nocert-out");
         std::fs::write(dir.join("r.tsr"), &resp).unwrap();
-        openssl_ok(
-            &dir,
-            &[
-                "ts",
-                "-reply",
-                "-in",
-                "r.tsr",
-                "-token_out",
-                "-out",
-                "t.der",
-            ],
-        );
+        openssl_ok(&dir, &["ts", "-reply", "-in", "r.tsr", "-token_out", "-out", "t.der"]);
         std::fs::read(dir.join("t.der")).unwrap()
     };
     let e = verify_token(&token_no_cert, &sha256(BODY), &roots, &[]).unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("neither in the token nor among the given"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("neither in the token nor among the given"), "{e}");
     let given: Vec<CertInfo> = certs_from_pem_file(&read(&cert("tsa.pem"))).unwrap();
     verify_token(&token_no_cert, &sha256(BODY), &roots, &given).unwrap();
     // ... but not another certificate with the TSA's name and serial.
@@ -655,14 +488,8 @@ fn a_token_outside_the_tsa_certificate_validity_is_refused() {
     // genTime 2040: the development TSA certificate expired in 2035.
     let request = TimestampRequest::new(sha256(BODY), &[3; 8]).unwrap();
     let response = dev_tsa().respond(request.der(), 2_208_988_800, &SERIAL);
-    let e = request
-        .check_response(&response, &dev_roots(), &[])
-        .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("is not valid at 2040-01-01T00:00:00Z"),
-        "{e}"
-    );
+    let e = request.check_response(&response, &dev_roots(), &[]).unwrap_err();
+    assert!(e.to_string().contains("is not valid at 2040-01-01T00:00:00Z"), "{e}");
 }
 
 /// Every byte of a token is covered: changing any one of them (two ways)
@@ -671,18 +498,13 @@ fn a_token_outside_the_tsa_certificate_validity_is_refused() {
 fn every_changed_byte_of_a_token_is_refused() {
     let request = TimestampRequest::new(sha256(BODY), &[4; 8]).unwrap();
     let (ours, _) = request
-        .check_response(
-            &dev_tsa().respond(request.der(), NOW, &SERIAL),
-            &dev_roots(),
-            &[],
-        )
+        .check_response(&dev_tsa().respond(request.der(), NOW, &SERIAL), &dev_roots(), &[])
         .unwrap();
     let openssl_tsa = OpensslTsa::new("every-byte", CRITICAL_TSA_EXT, "sha256");
     let theirs = openssl_tsa.token_over(BODY);
-    for (name, token, roots) in [
-        ("ours", ours, dev_roots()),
-        ("OpenSSL's", theirs, openssl_tsa.roots()),
-    ] {
+    for (name, token, roots) in
+        [("ours", ours, dev_roots()), ("OpenSSL's", theirs, openssl_tsa.roots())]
+    {
         verify_token(&token, &sha256(BODY), &roots, &[]).unwrap();
         let mut accepted = Vec::new();
         for i in 0..token.len() {
@@ -694,10 +516,7 @@ fn every_changed_byte_of_a_token_is_refused() {
                 }
             }
         }
-        assert!(
-            accepted.is_empty(),
-            "{name} token accepted with changed bytes at {accepted:?}"
-        );
+        assert!(accepted.is_empty(), "{name} token accepted with changed bytes at {accepted:?}");
     }
 }
 
@@ -715,28 +534,11 @@ fn a_tsa_behind_an_intermediate_ca_needs_the_intermediate() {
     .unwrap();
     openssl_ok(
         &dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            "tsa.key",
-        ],
+        &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "tsa.key"],
     );
     openssl_ok(
         &dir,
-        &[
-            "req",
-            "-new",
-            "-key",
-            "tsa.key",
-            "-subj",
-            "/CN=Sub TSA",
-            "-out",
-            "tsa.csr",
-        ],
+        &["req", "-new", "-key", "tsa.key", "-subj", "/CN=Sub TSA", "-out", "tsa.csr"],
     );
     openssl_ok(
         &dir,
@@ -765,23 +567,13 @@ fn a_tsa_behind_an_intermediate_ca_needs_the_intermediate() {
     let tsa = DevTsa::from_pem(&read(&dir.join("tsa.key")), &read(&dir.join("tsa.pem"))).unwrap();
     let request = TimestampRequest::new(sha256(BODY), &[5; 8]).unwrap();
     // Now: the certificate made above is valid from now on.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
     let response = tsa.respond(request.der(), now.as_secs() + 1, &SERIAL);
-    let e = request
-        .check_response(&response, &dev_roots(), &[])
-        .unwrap_err();
+    let e = request.check_response(&response, &dev_roots(), &[]).unwrap_err();
     assert!(matches!(e, TimestampError::Untrusted(_)), "{e}");
-    assert!(
-        e.to_string()
-            .contains("does not chain to a configured trust root"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("does not chain to a configured trust root"), "{e}");
     let intermediate = certs_from_pem_file(&read(&ca)).unwrap();
-    let (_, info) = request
-        .check_response(&response, &dev_roots(), &intermediate)
-        .unwrap();
+    let (_, info) = request.check_response(&response, &dev_roots(), &intermediate).unwrap();
     assert_eq!(info.chain.len(), 3, "TSA, intermediate, root");
     assert_eq!(info.tsa_common_name.as_deref(), Some("Sub TSA"));
 }
