@@ -30,7 +30,7 @@ pub mod tsa;
 mod verify;
 
 pub use request::TimestampRequest;
-pub use verify::{TimestampInfo, verify_token};
+pub use verify::{TimestampInfo, TsaTrust, verify_token};
 
 use der::asn1::ObjectIdentifier;
 

@@ -14,6 +14,7 @@ use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Any, Decode, Encode, Tag, Tagged};
 use notarium_core::identity::{CertInfo, TrustRoots, seconds_text};
 use notarium_core::merkle::{Hash, sha256};
+use notarium_core::verify::{TimestampCheck, TsaAttestation};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
@@ -271,6 +272,35 @@ pub fn verify_token(
         nonce: tst.nonce.as_ref().map(|n| n.as_bytes().to_vec()),
         chain,
     })
+}
+
+/// The TSA trust of a certificate verifier (contract §9, `notarium-verify
+/// --tsa-trust`): checks the tokens of a certificate for the core's
+/// `Verifier`, which counts what they attest.
+#[derive(Debug)]
+pub struct TsaTrust {
+    roots: TrustRoots,
+    intermediates: Vec<CertInfo>,
+}
+
+impl TsaTrust {
+    /// TSA certificates must chain to `roots`, through the tokens'
+    /// certificates or `intermediates`.
+    pub fn new(roots: TrustRoots, intermediates: Vec<CertInfo>) -> Self {
+        TsaTrust { roots, intermediates }
+    }
+}
+
+impl TimestampCheck for TsaTrust {
+    fn check(&self, token: &[u8], imprint: &Hash) -> Result<TsaAttestation, String> {
+        let info = verify_token(token, imprint, &self.roots, &self.intermediates)
+            .map_err(|e| e.to_string())?;
+        Ok(TsaAttestation {
+            name: info.tsa_common_name.unwrap_or(info.tsa),
+            spki: info.chain[0].key.spki_der().to_vec(),
+            time: u64::try_from(info.gen_time).map_err(|_| "genTime before 1970".to_string())?,
+        })
+    }
 }
 
 /// SPEC: RFC 3161 §2.3: "The corresponding certificate MUST contain only one
