@@ -839,3 +839,81 @@ fn tampered_or_untrusted_timestamps_make_the_certificate_invalid() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("FAIL  format"), "{}", stdout(&o));
 }
+
+#[test]
+fn a_key_that_is_both_witness_and_tsa_counts_for_neither() {
+    // A TSA certificate (development root, critical timeStamping EKU) for
+    // the court witness's own key.
+    let dir = tmp("court-tsa");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = dev\n[dev]\ndatabase = ./index.txt\nnew_certs_dir = .\n\
+         serial = ./serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n\
+         [any]\ncommonName = supplied\n[tsa]\nbasicConstraints = critical, CA:FALSE\n\
+         keyUsage = critical, digitalSignature\nextendedKeyUsage = critical, timeStamping\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("serial"), "3000\n").unwrap();
+    let certs = repo().join("certs");
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
+    };
+    let court_key = certs.join("court.key");
+    let (root_pem, root_key) = (certs.join("root.pem"), certs.join("root.key"));
+    let court_key = court_key.to_str().unwrap();
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        court_key,
+        "-subj",
+        "/CN=Court TSA",
+        "-out",
+        "tsa.csr",
+    ]);
+    run(&[
+        "ca",
+        "-batch",
+        "-config",
+        "ca.cnf",
+        "-notext",
+        "-extensions",
+        "tsa",
+        "-cert",
+        root_pem.to_str().unwrap(),
+        "-keyfile",
+        root_key.to_str().unwrap(),
+        "-startdate",
+        "20250101000000Z",
+        "-enddate",
+        "20350101000000Z",
+        "-in",
+        "tsa.csr",
+        "-out",
+        "tsa.pem",
+    ]);
+    let tsa_pem = dir.join("tsa.pem");
+    let (key, pem) = (court_key, tsa_pem.to_str().unwrap());
+    // with_timestamps reads paths relative to the repository; absolute ones
+    // stay absolute when joined.
+    let cert = with_timestamps("ts-court-key.json", &[(None, TSA_TIME, key, pem)]);
+    let o = verify(&[
+        os(&cert),
+        os("--trust"),
+        os(&root()),
+        os("--tsa-trust"),
+        os(&root()),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("TSA Court TSA timestamped the checkpoint at 2026-11-29T06:00:30Z, not counted: its key or name is certified in two roles"), "{out}");
+    assert!(out.contains("court witness court.example/witness cosigned at 2026-11-29T06:00:02Z, not counted: its key or name is certified in two roles"), "{out}");
+    assert!(out.contains("1 court required, 0 counted"), "{out}");
+}
