@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates the DEVELOPMENT PKI of Notarium: a trust root, a notary, a court
-# witness and an arbitration witness (ECDSA P-256), plus the test fixtures
+# witness, an arbitration witness and a timestamping authority (ECDSA P-256),
+# plus the test fixtures
 # under tests/fixtures/pki (a second, foreign root and deliberately bad
 # certificates). NOT FOR PRODUCTION: these private keys are public.
 #
 #   bash certs/generate.sh        # from the repository root
+#   bash certs/generate.sh tsa    # only a new TSA key and certificate, from
+#                                 # the existing root (golden files unchanged)
 #
 # Needs only openssl (3.x). Validity windows are fixed dates so that the
 # golden certificates under tests/ keep verifying.
@@ -44,6 +47,13 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[tsa]
+# RFC 3161 §2.3: the only extended key usage is timeStamping, critical.
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = critical, timeStamping
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [no_digital_signature]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, keyEncipherment
@@ -69,6 +79,18 @@ sign() {
 }
 
 O="/O=Notarium Development (NOT FOR PRODUCTION)"
+# The development TSA, issued by the development root with serial 0x2000
+# (apart from the serials of the other certificates of that root).
+tsa_cert() {
+  echo 2000 >"$work/serial"
+  key "$here/tsa.key"
+  sign "$here/tsa.key" "$O/CN=Notarium Development TSA" tsa "$here/root.pem" "$here/root.key" 20250101000000Z 20350101000000Z "$here/tsa.pem"
+}
+if [ "${1:-}" = tsa ]; then
+  tsa_cert
+  echo "development TSA written to $here/tsa.pem and $here/tsa.key"
+  exit 0
+fi
 # The development trust root and the three signers.
 key "$here/root.key"
 sign "$here/root.key" "$O/CN=Notarium Development Root CA" root self "$here/root.key" 20250101000000Z 20450101000000Z "$here/root.pem"
@@ -97,4 +119,5 @@ key "$fix/intermediate.key"
 sign "$fix/intermediate.key" "$O/CN=Notarium Development Intermediate CA" intermediate "$here/root.pem" "$here/root.key" 20250101000000Z 20400101000000Z "$fix/intermediate.pem"
 key "$fix/court2.key"
 sign "$fix/court2.key" "$O/OU=court/CN=court2.example\/witness" signer "$fix/intermediate.pem" "$fix/intermediate.key" 20250101000000Z 20350101000000Z "$fix/court2.pem"
+tsa_cert
 echo "development PKI written to $here and $fix"

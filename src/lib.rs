@@ -18,4 +18,5 @@ pub mod service;
 pub mod store;
 pub mod tiles;
 pub mod tls;
+pub mod tsa;
 pub mod witnessing;

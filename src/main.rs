@@ -87,6 +87,19 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// A DEVELOPMENT RFC 3161 timestamping authority over HTTP
+    /// (POST / with application/timestamp-query), for the demo and tests.
+    Tsa {
+        /// Its key (PKCS#8 PEM, P-256): a development key.
+        #[arg(long, default_value = "certs/tsa.key")]
+        key: PathBuf,
+        /// Its certificate (PEM), with the critical timeStamping EKU.
+        #[arg(long, default_value = "certs/tsa.pem")]
+        cert: PathBuf,
+        /// Where it listens (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:3161")]
+        listen: String,
+    },
     /// Run a witness node (the notarium-witness command; used by the demo).
     #[command(hide = true)]
     Witness {
@@ -466,6 +479,10 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Witness { .. } => unreachable!("dispatched before the runtime starts"),
+            Command::Tsa { key, cert, listen } => {
+                let tsa = notarium::tsa::load(&key, &cert).map_err(Usage)?;
+                notarium::tsa::serve(tsa, &listen).await
+            }
             Command::Submit {
                 paths,
                 server,

@@ -224,7 +224,7 @@ fn output_schemas() -> Value {
                 "kind": {"type": "string", "enum": ["certificate", "tlog-proof", "receipt"]},
                 "valid": {"type": "boolean"}, "verified": {"type": "boolean"}, "witnessed": {"type": "boolean"},
                 "checks": {"type": "array", "items": {"type": "object", "required": ["id", "status", "detail"], "properties": {
-                    "id": {"type": "string", "enum": ["format", "file", "entry", "inclusion", "origin", "cosignature", "notary-signature", "policy", "certificates"]},
+                    "id": {"type": "string", "enum": ["format", "file", "entry", "inclusion", "origin", "cosignature", "timestamp", "notary-signature", "policy", "certificates"]},
                     "status": {"type": "string", "enum": ["pass", "fail", "skipped", "ignored"]},
                     "detail": {"type": "string"}}}},
                 "evidence_sha256": {"type": "string", "nullable": true},
@@ -234,6 +234,9 @@ fn output_schemas() -> Value {
                 "witnesses": {"type": "array", "items": {"type": "object", "required": ["role", "name", "time", "unix_time", "counted"], "properties": {
                     "role": {"type": "string", "enum": ["notary", "court", "arbitration"]}, "name": {"type": "string"},
                     "time": {"type": "string"}, "unix_time": {"type": "integer", "minimum": 0},
+                    "counted": {"type": "boolean"}, "reason": {"type": "string", "nullable": true}}}},
+                "timestamps": {"type": "array", "items": {"type": "object", "required": ["tsa", "time", "unix_time", "counted"], "properties": {
+                    "tsa": {"type": "string"}, "time": {"type": "string"}, "unix_time": {"type": "integer", "minimum": 0},
                     "counted": {"type": "boolean"}, "reason": {"type": "string", "nullable": true}}}},
                 "groups": {"type": "array", "items": {"type": "object"}},
                 "witnessed_at": {"type": "string", "nullable": true},

@@ -241,8 +241,18 @@ def satisfied_at(reqs, parties):
 def main():
     cert_path, root_path, origin = sys.argv[1], sys.argv[2], sys.argv[3]
     c = json.load(open(cert_path, encoding="utf-8"))
-    if set(c) != {"format", "evidence", "entry", "proof", "certificates"}:
+    fields = {"format", "evidence", "entry", "proof", "certificates"}
+    if set(c) - {"timestamps"} != fields:
         fail("unexpected top-level fields")
+    # RFC 3161 tokens (format.md §9) are optional; this cross-check does not
+    # implement CMS, so it checks their form only and counts none of them.
+    tokens = c.get("timestamps", [])
+    if not isinstance(tokens, list) or len(tokens) > 24:
+        fail("timestamps")
+    for t in tokens:
+        if not isinstance(t, str) or base64.b64encode(base64.b64decode(t, validate=True)).decode() != t:
+            fail("timestamps: not canonical base64")
+        print("NOT CHECKED: an RFC 3161 timestamp token (CMS is not implemented here)")
     if c["format"] != "notarium/certificate/v1":
         fail("format")
     ev = c["evidence"]

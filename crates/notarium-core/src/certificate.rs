@@ -26,6 +26,10 @@ pub struct CertificateJson {
     pub proof: String,
     /// PEM of every signer certificate and intermediate needed.
     pub certificates: Vec<String>,
+    /// Contract §9: base64 DER RFC 3161 TimeStampTokens over SHA-256 of the
+    /// checkpoint body; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -426,14 +426,25 @@ impl TrustRoots {
             .role()
             .ok_or_else(|| signer.refuse("subject OU is not notary, court or arbitration"))?;
         let name = signer.common_name.clone().ok_or_else(|| signer.refuse("no subject CN"))?;
-        signer.check_valid_at(at)?;
-        let mut path = vec![signer];
-        let mut why = None;
+        Ok(Chain { certs: self.path(signer, pool, at)?, role, name })
+    }
+
+    /// The certification path of `cert` (first) through certificates of
+    /// `pool` to a root (last), every certificate valid at `at` and every
+    /// pathLenConstraint respected. What `cert` may sign is the caller's
+    /// check ([`Self::chain`] for Notarium signers, RFC 3161 TSAs elsewhere).
+    pub fn path(
+        &self,
+        cert: &CertInfo,
+        pool: &[CertInfo],
+        at: i64,
+    ) -> Result<Vec<CertInfo>, IdentityError> {
+        cert.check_valid_at(at)?;
+        let (mut path, mut why) = (vec![cert], None);
         if self.extend(&mut path, pool, at, &mut why) {
-            let certs = path.into_iter().cloned().collect();
-            return Ok(Chain { certs, role, name });
+            return Ok(path.into_iter().cloned().collect());
         }
-        Err(why.unwrap_or_else(|| IdentityError::UntrustedChain(signer.subject.clone())))
+        Err(why.unwrap_or_else(|| IdentityError::UntrustedChain(cert.subject.clone())))
     }
 
     /// Depth-first search for an issuer of the last certificate of `path`.

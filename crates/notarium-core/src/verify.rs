@@ -6,13 +6,13 @@
 use crate::certificate::{CertificateJson, MAX_CERTIFICATES};
 use crate::checkpoint::{Checkpoint, is_notary_signature_by, verify_notary_signature};
 use crate::cosignature::Cosignature;
-use crate::encoding::{b64, hex_lower, parse_hex32};
+use crate::encoding::{b64, hex_lower, parse_b64, parse_hex32};
 use crate::entry::{Entry, LeafFields, Metadata, SubmitterId};
 use crate::error::FormatError;
 use crate::identity::{
     CertInfo, Chain, Crl, MAX_ISSUER_CANDIDATES, Role, TrustRoots, seconds_text,
 };
-use crate::merkle::{Hash, hashes_equal, leaf_hash, verify_inclusion};
+use crate::merkle::{Hash, hashes_equal, leaf_hash, sha256, verify_inclusion};
 use crate::note::NoteSignature;
 use crate::policy::{Group, GroupTime, Policy};
 use crate::proof::TlogProof;
@@ -20,6 +20,8 @@ use crate::receipt::Receipt;
 use crate::time::UtcMillis;
 use serde::Serialize;
 use std::collections::BTreeSet;
+
+const TWO_ROLES: &str = "its key or name is certified in two roles, so it counts for neither";
 
 /// The default allowed skew (seconds) between the notary's `received`
 /// time and an earlier cosignature time (contract §9).
@@ -41,6 +43,8 @@ pub enum CheckId {
     Origin,
     /// One witness cosignature.
     Cosignature,
+    /// One RFC 3161 timestamp token (contract §9).
+    Timestamp,
     /// The notary's signature.
     NotarySignature,
     /// The witness policy and the witnessed time.
@@ -52,13 +56,14 @@ pub enum CheckId {
 impl CheckId {
     /// The identifier as JSON writes it.
     pub fn as_str(self) -> &'static str {
-        const NAMES: [&str; 9] = [
+        const NAMES: [&str; 10] = [
             "format",
             "file",
             "entry",
             "inclusion",
             "origin",
             "cosignature",
+            "timestamp",
             "notary-signature",
             "policy",
             "certificates",
@@ -128,6 +133,42 @@ pub struct Witnessed {
     pub reason: Option<String>,
 }
 
+/// An RFC 3161 timestamp token that verified (contract §9).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Timestamped {
+    /// The TSA's name (its certificate's subject CN, else its subject).
+    pub tsa: String,
+    /// genTime, `YYYY-MM-DDTHH:MM:SSZ`, the TSA's clock.
+    pub time: String,
+    /// The same, Unix seconds.
+    pub unix_time: u64,
+    /// Whether the policy counted it.
+    pub counted: bool,
+    /// Why it was not counted.
+    pub reason: Option<String>,
+}
+
+/// What a timestamp token says once its CMS signature, ESSCertIDv2, TSA
+/// certificate (critical timeStamping EKU) and chain to a TSA trust root
+/// have been checked by a [`TimestampCheck`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TsaAttestation {
+    /// The TSA's name (its certificate's subject CN, else its subject).
+    pub name: String,
+    /// The TSA certificate's DER SubjectPublicKeyInfo: who counts once.
+    pub spki: Vec<u8>,
+    /// genTime, Unix seconds.
+    pub time: u64,
+}
+
+/// Checks an RFC 3161 token over SHA-256 of the checkpoint body against
+/// TSA trust roots. The core only counts what tokens attest: CMS is checked
+/// outside it (crate `notarium-timestamp`), which keeps the core small.
+pub trait TimestampCheck: std::fmt::Debug + Send + Sync {
+    /// What the DER `token` attests over `imprint`, or why it does not verify.
+    fn check(&self, token: &[u8], imprint: &Hash) -> Result<TsaAttestation, String>;
+}
+
 /// Where the entry sits in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogPosition {
@@ -165,6 +206,8 @@ pub struct Report {
     pub log: Option<LogPosition>,
     /// Every cosignature that verified, earliest first.
     pub witnesses: Vec<Witnessed>,
+    /// Every timestamp token that verified, earliest first.
+    pub timestamps: Vec<Timestamped>,
     /// How each requirement of the policy fared.
     pub groups: Vec<GroupTime>,
     /// Contract §9: the moment the policy was first satisfied
@@ -225,6 +268,8 @@ struct Parsed {
     proof: TlogProof,
     checkpoint: Checkpoint,
     certs: Vec<CertInfo>,
+    /// The certificate's RFC 3161 tokens, DER.
+    tokens: Vec<Vec<u8>>,
 }
 
 /// A cosignature that verified, before counting.
@@ -246,13 +291,14 @@ pub struct Verifier {
     policy: Policy,
     max_skew: u64,
     crls: Vec<Crl>,
+    tsa: Option<std::sync::Arc<dyn TimestampCheck>>,
 }
 
 impl Verifier {
     /// `origin`: the expected log origin; `None` accepts any origin that a
     /// notary certificate under the trust roots vouches for (its CN).
     pub fn new(roots: TrustRoots, origin: Option<String>, policy: Policy) -> Self {
-        Verifier { roots, origin, policy, max_skew: DEFAULT_MAX_SKEW, crls: Vec::new() }
+        Verifier { roots, origin, policy, max_skew: DEFAULT_MAX_SKEW, crls: Vec::new(), tsa: None }
     }
 
     /// A cosignature dated more than `seconds` before the entry's received
@@ -265,6 +311,13 @@ impl Verifier {
     /// Revocation lists to apply (contract §9).
     pub fn with_crls(mut self, crls: Vec<Crl>) -> Self {
         self.crls = crls;
+        self
+    }
+
+    /// Checks timestamp tokens (contract §9); without it they are reported
+    /// as not checked and count for nothing.
+    pub fn with_timestamps(mut self, check: std::sync::Arc<dyn TimestampCheck>) -> Self {
+        self.tsa = Some(check);
         self
     }
 
@@ -458,8 +511,21 @@ impl Verifier {
                 Err(why) => report.fail(CheckId::Cosignature, format!("{}: {why}", line.name)),
             }
         }
+        // Contract §9: RFC 3161 tokens over SHA-256 of the checkpoint body.
+        let imprint = sha256(p.proof.checkpoint.text().as_bytes());
+        let (mut tsas, mut token_lines) = (Vec::new(), Vec::new());
+        for token in &p.tokens {
+            match self.tsa.as_ref().map(|t| t.check(token, &imprint)) {
+                Some(Ok(a)) => tsas.push((a, None)),
+                Some(Err(why)) => token_lines.push((Status::Fail, why)),
+                None => {
+                    token_lines.push((Status::Skipped, "not checked: no TSA trust root".into()))
+                }
+            }
+        }
+        tsas.sort_by_key(|(a, _): &(TsaAttestation, _)| (a.time, a.name.clone()));
         cosigners.sort_by_key(|c| (c.time, c.chain.role, c.chain.name.clone()));
-        let witnessed = self.count(&mut cosigners, p.received.unix_seconds());
+        let witnessed = self.count(&mut cosigners, &mut tsas, p.received.unix_seconds());
         for c in &cosigners {
             let said = format!(
                 "{} witness {} cosigned at {}",
@@ -482,6 +548,29 @@ impl Verifier {
                 unix_time: c.time,
                 counted: c.ignored.is_none(),
                 reason: c.ignored.clone(),
+            });
+        }
+        for (status, why) in token_lines {
+            report.push(CheckId::Timestamp, status, format!("an RFC 3161 token: {why}"));
+        }
+        for (a, ignored) in &tsas {
+            let time = seconds_text(a.time as i64);
+            let said = format!("TSA {} timestamped the checkpoint at {time}", a.name);
+            match ignored {
+                None => report.pass(CheckId::Timestamp, said),
+                Some(why) => report.push(
+                    CheckId::Timestamp,
+                    Status::Ignored,
+                    format!("{said}, not counted: {why}"),
+                ),
+            }
+            let (tsa, unix_time, reason) = (a.name.clone(), a.time, ignored.clone());
+            report.timestamps.push(Timestamped {
+                tsa,
+                time,
+                unix_time,
+                counted: reason.is_none(),
+                reason,
             });
         }
 
@@ -558,20 +647,26 @@ impl Verifier {
     fn count(
         &self,
         cosigners: &mut [Cosigner],
+        tsas: &mut [(TsaAttestation, Option<String>)],
         received: i64,
     ) -> (Result<u64, String>, Vec<GroupTime>) {
         // SPEC: contract §9: "A cosignature dated more than the allowed skew
         // (default 300 s, --max-skew) before the entry's received time does
-        // not count and is reported with its reason."
+        // not count and is reported with its reason." (So a TSA's token.)
         let floor = received.saturating_sub(self.max_skew as i64);
+        let skew = self.max_skew;
+        let early = |t: u64| {
+            let before = received - t as i64;
+            let why = format!(
+                "dated {before} s before the entry was received, more than the allowed skew of {skew} s"
+            );
+            ((t as i64) < floor).then_some(why)
+        };
         for c in cosigners.iter_mut() {
-            if (c.time as i64) < floor {
-                c.ignored = Some(format!(
-                    "dated {} s before the entry was received, more than the allowed skew of {} s",
-                    received - c.time as i64,
-                    self.max_skew
-                ));
-            }
+            c.ignored = early(c.time);
+        }
+        for (a, ignored) in tsas.iter_mut() {
+            *ignored = early(a.time);
         }
         // SPEC: contract §9: "Each distinct public key (SPKI) and each
         // distinct witness name counts at most once over the whole policy; a
@@ -583,45 +678,49 @@ impl Verifier {
                     && (spki(d) == spki(&cosigners[i]) || d.chain.name == cosigners[i].chain.name)
             });
             if two_roles {
-                cosigners[i].ignored = Some(
-                    "its key or name is certified in two roles, so it counts for neither".into(),
-                );
+                cosigners[i].ignored = Some(TWO_ROLES.into());
+            }
+        }
+        // A TSA is a group of its own: a key or name it shares with a witness
+        // is in two roles too.
+        for (a, ignored) in tsas.iter_mut() {
+            for c in cosigners.iter_mut().filter(|c| spki(c) == a.spki || c.chain.name == a.name) {
+                (c.ignored, *ignored) = (Some(TWO_ROLES.into()), Some(TWO_ROLES.into()));
             }
         }
         // Each distinct key and each distinct name counts once: cosignatures
-        // linked by a shared key or name, directly or through others, are
-        // one party, which counts at its earliest time.
-        let mut party: Vec<usize> = (0..cosigners.len()).collect();
-        fn root(party: &mut [usize], mut i: usize) -> usize {
-            while party[i] != i {
-                i = party[i];
-            }
-            i
-        }
-        for i in 0..cosigners.len() {
-            for j in 0..i {
-                let (a, b) = (&cosigners[i], &cosigners[j]);
-                if a.ignored.is_none()
-                    && b.ignored.is_none()
-                    && (spki(a) == spki(b) || a.chain.name == b.chain.name)
-                {
-                    let (ri, rj) = (root(&mut party, i), root(&mut party, j));
-                    party[ri.max(rj)] = ri.min(rj);
-                }
-            }
-        }
-        for i in 0..cosigners.len() {
-            let first = root(&mut party, i);
-            if cosigners[i].ignored.is_none() && first != i {
-                let name = cosigners[first].chain.name.clone();
+        // (and TSA tokens) linked by a shared key or name, directly or
+        // through others, are one party, which counts at its earliest time.
+        let first = first_of_party(cosigners.len(), |a, b| {
+            let (a, b) = (&cosigners[a], &cosigners[b]);
+            let linked = spki(a) == spki(b) || a.chain.name == b.chain.name;
+            linked && a.ignored.is_none() && b.ignored.is_none()
+        });
+        for (i, f) in first.into_iter().enumerate().filter(|&(i, f)| f != i) {
+            if cosigners[i].ignored.is_none() {
+                let name = &cosigners[f].chain.name;
                 cosigners[i].ignored =
                     Some(format!("the same witness (by key or name) as {name}, which counts once"));
             }
         }
+        let first = first_of_party(tsas.len(), |a, b| {
+            let ((a, ia), (b, ib)) = (&tsas[a], &tsas[b]);
+            (a.spki == b.spki || a.name == b.name) && ia.is_none() && ib.is_none()
+        });
+        for (i, f) in first.into_iter().enumerate().filter(|&(i, f)| f != i) {
+            if tsas[i].1.is_none() {
+                tsas[i].1 = Some(format!(
+                    "the same TSA (by key or name) as {}, which counts once",
+                    tsas[f].0.name
+                ));
+            }
+        }
+        let tsas = &*tsas;
         let parties = |cs: &[Cosigner], with_revoked: bool| -> Vec<(Group, u64)> {
             cs.iter()
                 .filter(|c| c.ignored.is_none() && (with_revoked || c.revoked.is_none()))
                 .map(|c| (Group::Role(c.chain.role), c.time))
+                .chain(tsas.iter().filter(|(_, i)| i.is_none()).map(|(a, _)| (Group::Tsa, a.time)))
                 .collect()
         };
         // SPEC: contract §9: "A signature by a revoked certificate counts only
@@ -736,6 +835,26 @@ impl Verifier {
     }
 }
 
+/// Contract §9 counting: items (sorted by time) linked by a shared key or
+/// name, directly or through others, are one party, named by its earliest
+/// member; returns each item's. `linked(i, j)`, j < i: they share one.
+fn first_of_party(n: usize, linked: impl Fn(usize, usize) -> bool) -> Vec<usize> {
+    let mut party: Vec<usize> = (0..n).collect();
+    let root = |party: &[usize], mut i: usize| {
+        while party[i] != i {
+            i = party[i];
+        }
+        i
+    };
+    for i in 0..n {
+        for j in (0..i).filter(|&j| linked(i, j)) {
+            let (ri, rj) = (root(&party, i), root(&party, j));
+            party[ri.max(rj)] = ri.min(rj);
+        }
+    }
+    (0..n).map(|i| root(&party, i)).collect()
+}
+
 fn parse_certificate(json: &[u8]) -> Result<(Entry, Parsed), FormatError> {
     let cert = CertificateJson::from_json(json)?;
     let ev = &cert.evidence;
@@ -765,7 +884,12 @@ fn parse_certificate(json: &[u8]) -> Result<(Entry, Parsed), FormatError> {
             ));
         }
     }
-    let parsed = parse_proof_parts(cert.entry.as_bytes(), entry.received, &cert.proof, certs)?;
+    let mut parsed = parse_proof_parts(cert.entry.as_bytes(), entry.received, &cert.proof, certs)?;
+    if cert.timestamps.len() > MAX_CERTIFICATES {
+        return Err(FormatError::field("timestamps", format!("more than {MAX_CERTIFICATES}")));
+    }
+    parsed.tokens =
+        cert.timestamps.iter().map(|t| parse_b64("timestamps", t)).collect::<Result<_, _>>()?;
     if parsed.proof.extra.is_some() {
         return Err(FormatError::Proof(
             "v1 certificates carry no unauthenticated extra data".into(),
@@ -786,7 +910,7 @@ fn parse_proof_parts(
         return Err(FormatError::Proof("not in canonical form".into()));
     }
     let checkpoint = Checkpoint::parse(proof.checkpoint.text())?;
-    Ok(Parsed { leaf: leaf.to_vec(), received, proof, checkpoint, certs })
+    Ok(Parsed { leaf: leaf.to_vec(), received, proof, checkpoint, certs, tokens: Vec::new() })
 }
 
 /// Counted before any is parsed (issue 19: 1,700 of them cost seconds).

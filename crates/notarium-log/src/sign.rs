@@ -135,6 +135,7 @@ pub fn issue_certificate(
         entry: entry.leaf_text(),
         proof: proof.to_text(),
         certificates,
+        timestamps: Vec::new(),
     }
 }
 

@@ -46,6 +46,12 @@ struct Args {
     /// received time does not count.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_SKEW)]
     max_skew: u64,
+    /// PEM file(s) of the roots of trusted RFC 3161 timestamping
+    /// authorities (repeatable): the certificate's timestamp tokens are
+    /// checked against them and the policy may name tsa>=k. Without it,
+    /// tokens are reported as not checked and count for nothing.
+    #[arg(long = "tsa-trust", value_name = "PEM")]
+    tsa_trust: Vec<PathBuf>,
     /// Certificate revocation list(s) of the issuing CAs, DER or PEM
     /// (repeatable).
     #[arg(long = "crl", value_name = "FILE")]
@@ -195,9 +201,18 @@ fn run(args: &Args) -> Result<Report, UsageError> {
         }
         crls.extend(found);
     }
-    let verifier = Verifier::new(trust_roots(args)?, args.origin.clone(), policy)
+    let mut verifier = Verifier::new(trust_roots(args)?, args.origin.clone(), policy)
         .with_max_skew(args.max_skew)
         .with_crls(crls);
+    if !args.tsa_trust.is_empty() {
+        let mut roots = Vec::new();
+        for p in &args.tsa_trust {
+            roots.extend(pem_certs(p, "TSA trust file")?);
+        }
+        let roots = TrustRoots::new(roots).map_err(|e| UsageError(format!("--tsa-trust: {e}")))?;
+        let tsa = notarium_timestamp::TsaTrust::new(roots, Vec::new());
+        verifier = verifier.with_timestamps(std::sync::Arc::new(tsa));
+    }
     let (text, is_receipt) = match input {
         Input::Json(json) => {
             if args.entry.is_some() || !args.certs.is_empty() {
@@ -276,6 +291,12 @@ fn print_human(path: &Path, r: &Report) {
         line(
             &format!("{}>={}", g.group, g.required),
             &format_args!("{at} ({} counted)", g.counted),
+        );
+    }
+    for t in r.timestamps.iter().filter(|t| t.counted) {
+        line(
+            "timestamp (RFC 3161)",
+            &format_args!("{} by TSA {}", t.time, t.tsa),
         );
     }
     if let Some(t) = &r.witnessed_at {

@@ -589,3 +589,331 @@ fn hostile_inputs_up_to_10_mb_stay_under_200_mb() {
         assert!(kb < 200 * 1024, "{name}: the verifier peaked at {kb} kB");
     }
 }
+
+/// The golden certificate with RFC 3161 tokens (contract §9) made by the
+/// development TSA at `gen_time` over `data` (None: the checkpoint body).
+fn with_timestamps(name: &str, tokens: &[TokenSpec<'_>]) -> PathBuf {
+    let mut cert: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(golden()).unwrap()).unwrap();
+    let proof = notarium_core::proof::TlogProof::parse(cert["proof"].as_str().unwrap()).unwrap();
+    let body = proof.checkpoint.text().to_string();
+    let mut list = Vec::new();
+    for (data, gen_time, key, pem) in tokens {
+        let read = |f: &str| std::fs::read_to_string(repo().join(f)).unwrap();
+        let tsa = notarium_timestamp::tsa::DevTsa::from_pem(&read(key), &read(pem)).unwrap();
+        let digest = notarium_core::merkle::sha256(data.unwrap_or(body.as_bytes()));
+        let request = notarium_timestamp::TimestampRequest::new(digest, &[1; 8]).unwrap();
+        let response = tsa.respond(request.der(), *gen_time, &gen_time.to_be_bytes());
+        // The token is the response's last element, a ContentInfo.
+        let token = &response[response.len() - token_len(&response)..];
+        list.push(serde_json::Value::String(notarium_core::encoding::b64(
+            token,
+        )));
+    }
+    cert["timestamps"] = serde_json::Value::Array(list);
+    write(
+        name,
+        serde_json::to_string_pretty(&cert).unwrap().as_bytes(),
+    )
+}
+
+/// Length of the TimeStampToken at the end of a DER TimeStampResp: the
+/// second element of the outer SEQUENCE (after PKIStatusInfo).
+fn token_len(resp: &[u8]) -> usize {
+    fn header(b: &[u8]) -> (usize, usize) {
+        match b[1] {
+            n if n < 0x80 => (2, n as usize),
+            n => {
+                let k = (n & 0x7f) as usize;
+                (
+                    2 + k,
+                    b[2..2 + k].iter().fold(0, |a, &x| a * 256 + x as usize),
+                )
+            }
+        }
+    }
+    let (h, _) = header(resp);
+    let status = &resp[h..];
+    let (sh, sl) = header(status);
+    resp.len() - h - sh - sl
+}
+
+/// A token to make: over `data` (None: the checkpoint body), at genTime,
+/// by the TSA with this key and certificate file.
+type TokenSpec<'a> = (Option<&'a [u8]>, u64, &'a str, &'a str);
+
+/// 2026-11-29T06:00:30Z: 37 s after the golden entry was received.
+const TSA_TIME: u64 = 1_795_932_030;
+const DEV_TSA: (&str, &str) = ("certs/tsa.key", "certs/tsa.pem");
+
+#[test]
+fn timestamps_verify_with_tsa_trust_and_count_for_tsa_policies() {
+    let cert = with_timestamps("ts-valid.json", &[(None, TSA_TIME, DEV_TSA.0, DEV_TSA.1)]);
+    let policy = "court>=1 arbitration>=1 tsa>=1";
+    let o = verify(&[
+        os(&cert),
+        os("--trust"),
+        os(&root()),
+        os("--tsa-trust"),
+        os(&root()),
+        os("--policy"),
+        os(policy),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        out.contains(
+            "PASS  timestamp         TSA Notarium Development TSA timestamped the checkpoint at 2026-11-29T06:00:30Z"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("tsa>=1                2026-11-29T06:00:30Z (1 counted)"),
+        "{out}"
+    );
+    let o = verify(&[
+        os(&cert),
+        os("--trust"),
+        os(&root()),
+        os("--tsa-trust"),
+        os(&root()),
+        os("--json"),
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["timestamps"][0]["tsa"], "Notarium Development TSA");
+    assert_eq!(json["timestamps"][0]["unix_time"], TSA_TIME);
+    assert_eq!(json["timestamps"][0]["counted"], true);
+
+    // Without --tsa-trust the token is not checked and counts for nothing.
+    let o = verify(&[os(&cert), os("--trust"), os(&root())]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("SKIP  timestamp         an RFC 3161 token: not checked"));
+    let o = verify(&[
+        os(&cert),
+        os("--trust"),
+        os(&root()),
+        os("--policy"),
+        os(policy),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("1 tsa required, 0 counted"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn tampered_or_untrusted_timestamps_make_the_certificate_invalid() {
+    let fix = "tests/fixtures/pki";
+    let other_tsa = (
+        format!("{fix}/other-notary.key"),
+        format!("{fix}/other-notary.pem"),
+    );
+    let cases: [(&str, Vec<TokenSpec<'_>>, &str); 3] = [
+        (
+            "ts-other-data.json",
+            vec![(
+                Some(&b"another checkpoint"[..]),
+                TSA_TIME,
+                DEV_TSA.0,
+                DEV_TSA.1,
+            )],
+            "the token's message imprint is",
+        ),
+        (
+            // Signed by a certificate without the timeStamping EKU.
+            "ts-not-a-tsa.json",
+            vec![(None, TSA_TIME, &other_tsa.0, &other_tsa.1)],
+            "exactly one extendedKeyUsage extension",
+        ),
+        (
+            // The TSA certificate (2025-2035) is not valid in 2040.
+            "ts-expired.json",
+            vec![(None, 2_208_988_800, DEV_TSA.0, DEV_TSA.1)],
+            "is not valid at 2040-01-01T00:00:00Z",
+        ),
+    ];
+    for (name, tokens, says) in cases {
+        let cert = with_timestamps(name, &tokens);
+        let o = verify(&[
+            os(&cert),
+            os("--trust"),
+            os(&root()),
+            os("--tsa-trust"),
+            os(&root()),
+        ]);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {out}");
+        assert!(out.contains("FAIL  timestamp"), "{name}: {out}");
+        assert!(out.contains(says), "{name}: {out}");
+    }
+    // Another TSA root: the development TSA is not trusted.
+    let cert = with_timestamps(
+        "ts-untrusted.json",
+        &[(None, TSA_TIME, DEV_TSA.0, DEV_TSA.1)],
+    );
+    let other_root = repo().join(fix).join("other-root.pem");
+    let o = verify(&[
+        os(&cert),
+        os("--trust"),
+        os(&root()),
+        os("--tsa-trust"),
+        os(&other_root),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("does not chain to a configured trust root"),
+        "{}",
+        stdout(&o)
+    );
+
+    // One flipped byte of the token's signature (its last byte).
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cert).unwrap()).unwrap();
+    let token = json["timestamps"][0].as_str().unwrap().to_string();
+    let mut der = notarium_core::encoding::parse_b64("token", &token).unwrap();
+    *der.last_mut().unwrap() ^= 1;
+    json["timestamps"][0] = notarium_core::encoding::b64(&der).into();
+    let flipped = write("ts-flipped.json", json.to_string().as_bytes());
+    let o = verify(&[
+        os(&flipped),
+        os("--trust"),
+        os(&root()),
+        os("--tsa-trust"),
+        os(&root()),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("does not verify with the TSA certificate's key"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A token dated before the entry was received (beyond the skew) and a
+    // second token of the same TSA: shown, not counted.
+    let cert = with_timestamps(
+        "ts-early.json",
+        &[
+            (None, TSA_TIME - 3600, DEV_TSA.0, DEV_TSA.1),
+            (None, TSA_TIME, DEV_TSA.0, DEV_TSA.1),
+            (None, TSA_TIME + 5, DEV_TSA.0, DEV_TSA.1),
+        ],
+    );
+    let o = verify(&[
+        os(&cert),
+        os("--trust"),
+        os(&root()),
+        os("--tsa-trust"),
+        os(&root()),
+        os("--policy"),
+        os("court>=1 arbitration>=1 tsa>=1"),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("not counted: dated 3563 s before the entry was received"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not counted: the same TSA (by key or name) as Notarium Development TSA"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tsa>=1                2026-11-29T06:00:30Z (1 counted)"),
+        "{out}"
+    );
+
+    // Not base64: a format error.
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(golden()).unwrap()).unwrap();
+    json["timestamps"] = serde_json::json!(["not base64!"]);
+    let bad = write("ts-garbage.json", json.to_string().as_bytes());
+    let o = verify(&[
+        os(&bad),
+        os("--trust"),
+        os(&root()),
+        os("--tsa-trust"),
+        os(&root()),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("FAIL  format"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_key_that_is_both_witness_and_tsa_counts_for_neither() {
+    // A TSA certificate (development root, critical timeStamping EKU) for
+    // the court witness's own key.
+    let dir = tmp("court-tsa");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = dev\n[dev]\ndatabase = ./index.txt\nnew_certs_dir = .\n\
+         serial = ./serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n\
+         [any]\ncommonName = supplied\n[tsa]\nbasicConstraints = critical, CA:FALSE\n\
+         keyUsage = critical, digitalSignature\nextendedKeyUsage = critical, timeStamping\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("serial"), "3000\n").unwrap();
+    let certs = repo().join("certs");
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
+    };
+    let court_key = certs.join("court.key");
+    let (root_pem, root_key) = (certs.join("root.pem"), certs.join("root.key"));
+    let court_key = court_key.to_str().unwrap();
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        court_key,
+        "-subj",
+        "/CN=Court TSA",
+        "-out",
+        "tsa.csr",
+    ]);
+    run(&[
+        "ca",
+        "-batch",
+        "-config",
+        "ca.cnf",
+        "-notext",
+        "-extensions",
+        "tsa",
+        "-cert",
+        root_pem.to_str().unwrap(),
+        "-keyfile",
+        root_key.to_str().unwrap(),
+        "-startdate",
+        "20250101000000Z",
+        "-enddate",
+        "20350101000000Z",
+        "-in",
+        "tsa.csr",
+        "-out",
+        "tsa.pem",
+    ]);
+    let tsa_pem = dir.join("tsa.pem");
+    let (key, pem) = (court_key, tsa_pem.to_str().unwrap());
+    // with_timestamps reads paths relative to the repository; absolute ones
+    // stay absolute when joined.
+    let cert = with_timestamps("ts-court-key.json", &[(None, TSA_TIME, key, pem)]);
+    let o = verify(&[
+        os(&cert),
+        os("--trust"),
+        os(&root()),
+        os("--tsa-trust"),
+        os(&root()),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("TSA Court TSA timestamped the checkpoint at 2026-11-29T06:00:30Z, not counted: its key or name is certified in two roles"), "{out}");
+    assert!(out.contains("court witness court.example/witness cosigned at 2026-11-29T06:00:02Z, not counted: its key or name is certified in two roles"), "{out}");
+    assert!(out.contains("1 court required, 0 counted"), "{out}");
+}

@@ -1,0 +1,243 @@
+//! RFC 3161 over HTTP (§3.4): `notarium tsa`, the development TSA for the
+//! demo and the tests, and [`request_timestamp`], the client of any TSA
+//! (the notary's, later: it tells a TSA that is down from one that answers
+//! wrongly). The tokens and their checks are `notarium-timestamp`'s.
+//!
+//! The server answers `POST /` with `Content-Type: application/timestamp-query`
+//! by `200 application/timestamp-reply` (a TimeStampResp: granted, or a
+//! rejection with its PKIFailureInfo for a request it cannot serve); any
+//! other method, path or media type gets a JSON error
+//! `{"error": {"code", "message"}}` with a 4xx status.
+
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use notarium_core::TrustRoots;
+use notarium_core::identity::CertInfo;
+use notarium_core::merkle::Hash;
+use notarium_timestamp::tsa::DevTsa;
+use notarium_timestamp::{TimestampError, TimestampInfo, TimestampRequest};
+use ring::rand::{SecureRandom, SystemRandom};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// RFC 3161 §3.4's media types.
+pub const QUERY_TYPE: &str = "application/timestamp-query";
+/// RFC 3161 §3.4's media types.
+pub const REPLY_TYPE: &str = "application/timestamp-reply";
+/// The largest request the TSA reads, and the largest reply the client
+/// reads (a token with a certificate chain is a few KiB).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The TSA's key (PKCS#8 PEM, P-256) and certificate (PEM, critical
+/// timeStamping EKU), read from files; the message says which is wrong.
+pub fn load(key: &Path, cert: &Path) -> Result<DevTsa, String> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    DevTsa::from_pem(&read(key)?, &read(cert)?)
+        .map_err(|e| format!("{} / {}: {e}", key.display(), cert.display()))
+}
+
+/// Listens on `listen` (host:port, port 0 picks one), prints
+/// `notarium tsa listening on http://ADDR` and serves until a signal.
+pub async fn serve(tsa: DevTsa, listen: &str) -> anyhow::Result<()> {
+    let tsa = web::Data::new(Arc::new(tsa));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(tsa.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route("/", web::post().to(timestamp))
+            .route(
+                "/",
+                web::to(|| async {
+                    error(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "POST a DER TimeStampReq to /",
+                    )
+                }),
+            )
+            .default_service(web::to(|| async {
+                error(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "the TSA answers POST / only",
+                )
+            }))
+    })
+    .workers(1)
+    .bind(listen)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let addr = *server.addrs().first().expect("bound");
+    println!("notarium tsa: a DEVELOPMENT timestamping authority, not for production");
+    println!("notarium tsa listening on http://{addr}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    server.run().await?;
+    Ok(())
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .json(serde_json::json!({"error": {"code": code, "message": message}}))
+}
+
+async fn timestamp(
+    tsa: web::Data<Arc<DevTsa>>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let media = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if media.as_deref() != Some(QUERY_TYPE) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be a DER TimeStampReq with Content-Type: application/timestamp-query (RFC 3161 §3.4)",
+        );
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // A serial number unique to this TSA: 128 random bits (RFC 3161
+    // §2.4.2 allows up to 160).
+    let mut serial = [0u8; 16];
+    if SystemRandom::new().fill(&mut serial).is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "no randomness for a serial number",
+        );
+    }
+    HttpResponse::Ok()
+        .content_type(REPLY_TYPE)
+        .body(tsa.respond(&body, now, &serial))
+}
+
+/// Why a TSA gave no usable token.
+#[derive(Debug, thiserror::Error)]
+pub enum TsaClientError {
+    /// Nothing usable came back: connection refused, timeout, a broken
+    /// transfer. Retrying later may help.
+    #[error("the TSA at {url} cannot be reached: {why}")]
+    Unreachable {
+        /// The TSA's URL.
+        url: String,
+        /// The transport's reason.
+        why: String,
+    },
+    /// The TSA answered, but not with a timestamp reply.
+    #[error(
+        "the TSA at {url} answered HTTP {status} ({content_type}), not a timestamp reply: {body}"
+    )]
+    NotAReply {
+        /// The TSA's URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Its Content-Type.
+        content_type: String,
+        /// The start of its body, as text.
+        body: String,
+    },
+    /// The reply is refused: garbage, a rejection, a wrong imprint or
+    /// nonce, a token that does not verify or is signed by an untrusted key.
+    #[error("the TSA at {url} gave a token that is refused: {why}")]
+    Refused {
+        /// The TSA's URL.
+        url: String,
+        /// The check that failed.
+        why: TimestampError,
+    },
+}
+
+/// Asks the TSA at `url` for a token over `imprint` (SHA-256 of the data):
+/// a request with a fresh random 64-bit nonce and certReq, POSTed as
+/// `application/timestamp-query`; the reply must be
+/// `application/timestamp-reply`, granted, with a token that verifies
+/// against `roots` (through `intermediates`, CA certificates the token may
+/// not carry) over this imprint, with this nonce.
+pub async fn request_timestamp(
+    http: &reqwest::Client,
+    url: &str,
+    imprint: Hash,
+    roots: &TrustRoots,
+    intermediates: &[CertInfo],
+) -> Result<(Vec<u8>, TimestampInfo), TsaClientError> {
+    let refused = |why| TsaClientError::Refused {
+        url: url.to_string(),
+        why,
+    };
+    let unreachable = |why: String| TsaClientError::Unreachable {
+        url: url.to_string(),
+        why,
+    };
+    let mut nonce = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|_| unreachable("no randomness for a nonce".into()))?;
+    let request = TimestampRequest::new(imprint, &nonce).map_err(refused)?;
+    let mut resp = http
+        .post(url)
+        .header("content-type", QUERY_TYPE)
+        .body(request.der().to_vec())
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| unreachable(error_chain(&e)))?;
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .to_string();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| unreachable(error_chain(&e)))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(refused(TimestampError::Malformed {
+                what: "response",
+                why: format!("longer than {MAX_BODY} bytes"),
+            }));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if status != 200 || media != REPLY_TYPE {
+        let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        return Err(TsaClientError::NotAReply {
+            url: url.to_string(),
+            status,
+            content_type,
+            body: text,
+        });
+    }
+    request
+        .check_response(&body, roots, intermediates)
+        .map_err(refused)
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
