@@ -68,44 +68,12 @@ impl Ca {
 
 /// A witness of `role` listening on https with `cert` and `key`.
 fn start_tls_witness(dir: &Path, role: &str, cert_key: (&Path, &Path)) -> Proc {
-    let cfg = dir.join(format!("{role}-witness.toml"));
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"listen = "127.0.0.1:0"
-prefix = ""
-state = "{state}"
-tls_cert_file = "{tls_cert}"
-tls_key_file = "{tls_key}"
-[witness]
-certificate = "{cert}"
-key = "{key}"
-trust_roots = ["{root}"]
-[[log]]
-origin = "notarium.example/log"
-notary_certificates = ["{notary}"]
-"#,
-            state = dir.join(format!("{role}-state.sqlite")).display(),
-            tls_cert = cert_key.0.display(),
-            tls_key = cert_key.1.display(),
-            cert = cert(&format!("{role}.pem")).display(),
-            key = cert(&format!("{role}.key")).display(),
-            root = cert("root.pem").display(),
-            notary = cert("notary.pem").display(),
-        ),
-    )
-    .unwrap();
-    let bin = witness_bin();
-    let st = Command::new(&bin)
-        .args(["init", "--config"])
-        .arg(&cfg)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "witness init failed");
-    let mut cmd = Command::new(&bin);
-    cmd.args(["serve", "--config"]).arg(&cfg);
-    spawn_until_listening(cmd, "notarium-witness listening on ")
+    let tls = format!(
+        "tls_cert_file = \"{}\"\ntls_key_file = \"{}\"",
+        cert_key.0.display(),
+        cert_key.1.display()
+    );
+    start_witness_with(dir, role, &tls)
 }
 
 /// An HTTPS client trusting `ca` (besides the system's roots) that reports

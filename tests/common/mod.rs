@@ -121,6 +121,11 @@ pub(crate) fn spawn_until_listening(mut cmd: Command, marker: &str) -> Proc {
 }
 
 pub(crate) fn start_witness(dir: &Path, role: &str) -> Proc {
+    start_witness_with(dir, role, "")
+}
+
+/// The same, with `extra` top-level configuration lines (TLS, say).
+pub(crate) fn start_witness_with(dir: &Path, role: &str, extra: &str) -> Proc {
     let cfg = dir.join(format!("{role}-witness.toml"));
     std::fs::write(
         &cfg,
@@ -128,6 +133,7 @@ pub(crate) fn start_witness(dir: &Path, role: &str) -> Proc {
             r#"listen = "127.0.0.1:0"
 prefix = ""
 state = "{state}"
+{extra}
 [witness]
 certificate = "{cert}"
 key = "{key}"
