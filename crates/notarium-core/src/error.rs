@@ -76,4 +76,6 @@ pub enum IdentityError {
 pub enum PolicyError {
     #[error("bad policy \"{text}\": {why}")]
     Syntax { text: String, why: String },
+    #[error("policy file, line {line}: {why}")]
+    File { line: usize, why: String },
 }

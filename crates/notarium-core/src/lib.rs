@@ -21,6 +21,7 @@ pub mod policy;
 pub mod proof;
 pub mod receipt;
 pub mod time;
+pub mod tlog_policy;
 pub mod verify;
 
 pub use certificate::CertificateJson;

@@ -16,6 +16,8 @@ pub enum Group {
     Role(Role),
     /// RFC 3161 timestamping authorities.
     Tsa,
+    /// Standard C2SP witnesses: the quorum of a tlog-policy file.
+    Standard,
 }
 
 impl std::fmt::Display for Group {
@@ -23,6 +25,7 @@ impl std::fmt::Display for Group {
         match self {
             Group::Role(r) => r.fmt(f),
             Group::Tsa => f.write_str("tsa"),
+            Group::Standard => f.write_str("standard"),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::policy::{Group, GroupTime, Policy};
 use crate::proof::TlogProof;
 use crate::receipt::Receipt;
 use crate::time::UtcMillis;
+use crate::tlog_policy::{COSIGNATURE_V1_LEN, PolicyFile, VKEY_ECDSA};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -133,6 +134,23 @@ pub struct Witnessed {
     pub reason: Option<String>,
 }
 
+/// A standard C2SP witness's Ed25519 cosignature that verified (§9).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StandardWitnessed {
+    /// The policy file's name for the witness.
+    pub name: String,
+    /// Its key name (the cosignature line's).
+    pub key_name: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ`, the witness's clock.
+    pub time: String,
+    /// The same, Unix seconds.
+    pub unix_time: u64,
+    /// Whether the quorum counted it.
+    pub counted: bool,
+    /// Why it was not counted.
+    pub reason: Option<String>,
+}
+
 /// An RFC 3161 timestamp token that verified (contract §9).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Timestamped {
@@ -208,6 +226,8 @@ pub struct Report {
     pub witnesses: Vec<Witnessed>,
     /// Every timestamp token that verified, earliest first.
     pub timestamps: Vec<Timestamped>,
+    /// Every standard witness cosignature that verified, earliest first.
+    pub standard_witnesses: Vec<StandardWitnessed>,
     /// How each requirement of the policy fared.
     pub groups: Vec<GroupTime>,
     /// Contract §9: the moment the policy was first satisfied
@@ -282,6 +302,14 @@ struct Cosigner {
     ignored: Option<String>,
 }
 
+/// A standard witness's cosignature that verified, before counting.
+struct Standard {
+    /// Index in the policy file's witnesses.
+    witness: usize,
+    time: u64,
+    ignored: Option<String>,
+}
+
 /// The verifier's configuration: trust roots, the expected log origin, the
 /// witness policy, the allowed clock skew and revocation lists.
 #[derive(Debug, Clone)]
@@ -292,13 +320,22 @@ pub struct Verifier {
     max_skew: u64,
     crls: Vec<Crl>,
     tsa: Option<std::sync::Arc<dyn TimestampCheck>>,
+    standard: Option<PolicyFile>,
 }
 
 impl Verifier {
     /// `origin`: the expected log origin; `None` accepts any origin that a
     /// notary certificate under the trust roots vouches for (its CN).
     pub fn new(roots: TrustRoots, origin: Option<String>, policy: Policy) -> Self {
-        Verifier { roots, origin, policy, max_skew: DEFAULT_MAX_SKEW, crls: Vec::new(), tsa: None }
+        Verifier {
+            roots,
+            origin,
+            policy,
+            max_skew: DEFAULT_MAX_SKEW,
+            crls: Vec::new(),
+            tsa: None,
+            standard: None,
+        }
     }
 
     /// A cosignature dated more than `seconds` before the entry's received
@@ -318,6 +355,13 @@ impl Verifier {
     /// as not checked and count for nothing.
     pub fn with_timestamps(mut self, check: std::sync::Arc<dyn TimestampCheck>) -> Self {
         self.tsa = Some(check);
+        self
+    }
+
+    /// A C2SP tlog-policy file: its witnesses' Ed25519 cosignatures are
+    /// checked and its quorum is one more group of the policy (§9).
+    pub fn with_policy_file(mut self, file: PolicyFile) -> Self {
+        self.standard = Some(file);
         self
     }
 
@@ -501,8 +545,31 @@ impl Verifier {
         let (notary_sigs, cosig_lines): (Vec<&NoteSignature>, Vec<&NoteSignature>) =
             p.proof.checkpoint.signatures().iter().partition(|s| s.name == cp.origin());
         let mut used: BTreeSet<Hash> = BTreeSet::new();
-        let mut cosigners = Vec::new();
+        let (mut cosigners, mut standard) = (Vec::new(), Vec::new());
+        let pf = self.standard.as_ref();
         for line in &cosig_lines {
+            let found = pf.and_then(|f| f.witnesses.iter().position(|(_, k)| k.is_signer_of(line)));
+            if let (Some(f), Some(witness)) = (pf, found) {
+                match f.witnesses[witness].1.verify_cosignature(line, &cp.body()) {
+                    Ok(time) => standard.push(Standard { witness, time, ignored: None }),
+                    Err(why) => report.fail(
+                        CheckId::Cosignature,
+                        format!("standard witness {}: {why}", f.witnesses[witness].0),
+                    ),
+                }
+                continue;
+            }
+            // SPEC: signed-note: "Verifiers MUST ignore signatures from
+            // unknown keys": a standard witness's line, unless a policy
+            // file names its key (no X.509 witness has its name).
+            let x509 = p.certs.iter().any(|c| c.common_name.as_deref() == Some(&line.name));
+            if !x509 && line.signature.len() == COSIGNATURE_V1_LEN {
+                let why = "no --policy-file names its key: not checked, not counted";
+                let said =
+                    format!("{}: a standard witness's Ed25519 cosignature; {why}", line.name);
+                report.push(CheckId::Cosignature, Status::Ignored, said);
+                continue;
+            }
             match self.check_cosignature(line, cp, &p.certs) {
                 Ok(c) => {
                     used.extend(c.chain.certs.iter().map(|c| c.fingerprint));
@@ -525,7 +592,9 @@ impl Verifier {
         }
         tsas.sort_by_key(|(a, _): &(TsaAttestation, _)| (a.time, a.name.clone()));
         cosigners.sort_by_key(|c| (c.time, c.chain.role, c.chain.name.clone()));
-        let witnessed = self.count(&mut cosigners, &mut tsas, p.received.unix_seconds());
+        standard.sort_by_key(|s| (s.time, s.witness));
+        let received = p.received.unix_seconds();
+        let witnessed = self.count(&mut cosigners, &mut tsas, &mut standard, received);
         for c in &cosigners {
             let said = format!(
                 "{} witness {} cosigned at {}",
@@ -548,6 +617,28 @@ impl Verifier {
                 unix_time: c.time,
                 counted: c.ignored.is_none(),
                 reason: c.ignored.clone(),
+            });
+        }
+        for s in &standard {
+            let (name, key) =
+                &pf.expect("standard witnesses come from a policy file").witnesses[s.witness];
+            let (time, reason) = (seconds_text(s.time as i64), s.ignored.clone());
+            let said = format!("standard witness {name} ({}) cosigned at {time}", key.name);
+            match &reason {
+                None => report.pass(CheckId::Cosignature, said),
+                Some(why) => report.push(
+                    CheckId::Cosignature,
+                    Status::Ignored,
+                    format!("{said}, not counted: {why}"),
+                ),
+            }
+            report.standard_witnesses.push(StandardWitnessed {
+                name: name.clone(),
+                key_name: key.name.clone(),
+                time,
+                unix_time: s.time,
+                counted: reason.is_none(),
+                reason,
             });
         }
         for (status, why) in token_lines {
@@ -591,6 +682,20 @@ impl Verifier {
             {
                 return Err(format!("{why}, not after the witnessed time"));
             }
+            // SPEC: tlog-policy: a checkpoint is valid if "signed by any one
+            // of the listed logs" (none listed: the trust roots decide).
+            let spki = chain.signer().key.spki_der();
+            let logs = pf.map_or(&[][..], |f| &f.logs);
+            if !logs.is_empty()
+                && !logs.iter().any(|l| {
+                    l.key_type == VKEY_ECDSA && l.key == spki && l.name == cp.origin()
+                })
+            {
+                return Err(format!(
+                    "the policy file lists no log with origin {} and this notary's ECDSA key",
+                    cp.origin()
+                ));
+            }
             Ok(format!(
                 "signed by notary {} (certificate {}), valid at the earliest counted cosignature time",
                 chain.name,
@@ -601,6 +706,10 @@ impl Verifier {
 
         let (at, groups) = witnessed;
         report.groups = groups;
+        let policy = match pf {
+            Some(_) => format!("{} and the policy file's quorum", self.policy),
+            None => self.policy.to_string(),
+        };
         match at {
             Ok(t) => {
                 report.witnessed_unix = Some(t);
@@ -608,15 +717,14 @@ impl Verifier {
                 report.pass(
                     CheckId::Policy,
                     format!(
-                        "witness policy \"{}\" is satisfied, first at {}",
-                        self.policy,
+                        "witness policy \"{policy}\" is satisfied, first at {}",
                         seconds_text(t as i64)
                     ),
                 );
             }
             Err(why) => report.fail(
                 CheckId::Policy,
-                format!("witness policy \"{}\" is not satisfied: {why}", self.policy),
+                format!("witness policy \"{policy}\" is not satisfied: {why}"),
             ),
         }
 
@@ -648,6 +756,7 @@ impl Verifier {
         &self,
         cosigners: &mut [Cosigner],
         tsas: &mut [(TsaAttestation, Option<String>)],
+        standard: &mut [Standard],
         received: i64,
     ) -> (Result<u64, String>, Vec<GroupTime>) {
         // SPEC: contract §9: "A cosignature dated more than the allowed skew
@@ -667,6 +776,16 @@ impl Verifier {
         }
         for (a, ignored) in tsas.iter_mut() {
             *ignored = early(a.time);
+        }
+        let pf = self.standard.as_ref();
+        for s in standard.iter_mut() {
+            s.ignored = early(s.time);
+            // A standard witness's key name that an X.509 witness also has:
+            // one name in two roles.
+            let name = &pf.expect("from a policy file").witnesses[s.witness].1.name;
+            for c in cosigners.iter_mut().filter(|c| &c.chain.name == name) {
+                (c.ignored, s.ignored) = (Some(TWO_ROLES.into()), Some(TWO_ROLES.into()));
+            }
         }
         // SPEC: contract §9: "Each distinct public key (SPKI) and each
         // distinct witness name counts at most once over the whole policy; a
@@ -739,7 +858,30 @@ impl Verifier {
                     Some(format!("{why}, and the policy was not met without it before then"));
             }
         }
-        self.policy.satisfied_at(&parties(cosigners, true))
+        let (at, mut groups) = self.policy.satisfied_at(&parties(cosigners, true));
+        // The policy file's quorum is one more group: each witness counts
+        // once, at its earliest counted time (`standard` is sorted).
+        let Some(pf) = pf else { return (at, groups) };
+        let mut times = vec![None; pf.witnesses.len()];
+        for s in standard.iter_mut().filter(|s| s.ignored.is_none()) {
+            match times[s.witness] {
+                None => times[s.witness] = Some(s.time),
+                Some(_) => s.ignored = Some("a later cosignature of the same witness".into()),
+            }
+        }
+        let Some(q) = pf.quorum_time(&times) else { return (at, groups) };
+        let missing = format!(
+            "the policy file's quorum needs {} standard witnesses, {} counted",
+            q.required, q.counted
+        );
+        let at = match (at, q.satisfied_at) {
+            (Ok(a), Some(b)) => Ok(a.max(b)),
+            (Ok(_), None) => Err(missing),
+            (Err(e), Some(_)) => Err(e),
+            (Err(e), None) => Err(format!("{e}; {missing}")),
+        };
+        groups.push(q);
+        (at, groups)
     }
 
     fn check_cosignature(
