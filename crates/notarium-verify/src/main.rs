@@ -8,6 +8,7 @@
 
 use clap::Parser;
 use notarium_core::identity::{CertInfo, Crl, certs_from_pem_file, seconds_text};
+use notarium_core::tlog_policy::PolicyFile;
 use notarium_core::verify::DEFAULT_MAX_SKEW;
 use notarium_core::{Hash, Kind, Policy, Report, Status, TrustRoots, Verifier};
 use std::io::Read;
@@ -42,6 +43,11 @@ struct Args {
     /// court>=1 arbitration>=1]. Not for receipts, which are never witnessed.
     #[arg(long)]
     policy: Option<String>,
+    /// A C2SP tlog-policy file (log, witness, group, quorum lines): its
+    /// witnesses' Ed25519 cosignatures are checked and its quorum must be
+    /// met too, on top of --policy. Not for receipts.
+    #[arg(long = "policy-file", value_name = "FILE")]
+    policy_file: Option<PathBuf>,
     /// A cosignature dated more than this many seconds before the entry's
     /// received time does not count.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_SKEW)]
@@ -177,11 +183,15 @@ fn classify(path: &Path, bytes: Vec<u8>) -> Result<Input, UsageError> {
 fn run(args: &Args) -> Result<Report, UsageError> {
     let limit = notarium_pdf::MAX_PDF_BYTES as u64;
     let input = classify(&args.cert, read_at_most(&args.cert, "certificate", limit)?)?;
-    if matches!(input, Input::Receipt(_)) && args.policy.is_some() {
-        return Err(UsageError(
-            "--policy does not apply to a receipt: a receipt is the notary's signature alone, never witnessed"
-                .into(),
-        ));
+    let flag = match (&args.policy, &args.policy_file) {
+        (Some(_), _) => Some("--policy"),
+        (None, Some(_)) => Some("--policy-file"),
+        (None, None) => None,
+    };
+    if let (Input::Receipt(_), Some(flag)) = (&input, flag) {
+        return Err(UsageError(format!(
+            "{flag} does not apply to a receipt: a receipt is the notary's signature alone, never witnessed"
+        )));
     }
     let policy = match &args.policy {
         Some(p) => Policy::parse(p).map_err(|e| UsageError(e.to_string()))?,
@@ -204,6 +214,13 @@ fn run(args: &Args) -> Result<Report, UsageError> {
     let mut verifier = Verifier::new(trust_roots(args)?, args.origin.clone(), policy)
         .with_max_skew(args.max_skew)
         .with_crls(crls);
+    if let Some(p) = &args.policy_file {
+        let text = String::from_utf8(read_at_most(p, "policy file", 64 * 1024)?)
+            .map_err(|_| UsageError(format!("policy file {} is not UTF-8 text", p.display())))?;
+        let file =
+            PolicyFile::parse(&text).map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
+        verifier = verifier.with_policy_file(file);
+    }
     if !args.tsa_trust.is_empty() {
         let mut roots = Vec::new();
         for p in &args.tsa_trust {
@@ -291,6 +308,12 @@ fn print_human(path: &Path, r: &Report) {
         line(
             &format!("{}>={}", g.group, g.required),
             &format_args!("{at} ({} counted)", g.counted),
+        );
+    }
+    for w in r.standard_witnesses.iter().filter(|w| w.counted) {
+        line(
+            "standard witness",
+            &format_args!("{} by {} ({})", w.time, w.name, w.key_name),
         );
     }
     for t in r.timestamps.iter().filter(|t| t.counted) {

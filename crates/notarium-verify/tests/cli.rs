@@ -917,3 +917,53 @@ fn a_key_that_is_both_witness_and_tsa_counts_for_neither() {
     assert!(out.contains("court witness court.example/witness cosigned at 2026-11-29T06:00:02Z, not counted: its key or name is certified in two roles"), "{out}");
     assert!(out.contains("1 court required, 0 counted"), "{out}");
 }
+
+/// A C2SP tlog-policy file (issue 20): `quorum none` adds nothing; a quorum
+/// of standard witnesses the certificate lacks makes it invalid; a bad file
+/// is a usage error naming its line.
+#[test]
+fn policy_file_is_combined_with_the_role_policy() {
+    // An Ed25519 cosignature/v1 vkey (a public witness's, from
+    // transparency-dev/formats' tests).
+    let vkey = "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2";
+    let run = |name: &str, text: &str| {
+        let p = write(name, text.as_bytes());
+        verify(&[
+            os(&golden()),
+            os("--trust"),
+            os(&root()),
+            os("--policy-file"),
+            os(&p),
+        ])
+    };
+    let o = run("none.policy", "# no standard witness needed\nquorum none\n");
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("and the policy file's quorum\" is satisfied"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        "remora.policy",
+        &format!("witness remora {vkey}\nquorum remora\n"),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("quorum needs 1 standard witnesses, 0 counted"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        "bad.policy",
+        &format!("witness remora {vkey}\ngroup g 3 remora\nquorum g\n"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("line 2: threshold \"3\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = run("noquorum.policy", &format!("witness remora {vkey}\n"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no quorum line"), "{}", stderr(&o));
+}
