@@ -11,6 +11,7 @@
 use notarium_core::encoding::pem_encode;
 use notarium_core::identity::{CertInfo, Role, certs_from_pem_file};
 use notarium_core::policy::Group;
+use notarium_core::tlog_policy::{PolicyFile, VKEY_COSIGNATURE, VKEY_ED25519, Vkey};
 use notarium_core::{Policy, TrustRoots, Verifier};
 use notarium_log::SigningKey;
 use serde::Deserialize;
@@ -138,6 +139,10 @@ pub struct TrustSection {
     /// system's roots: a private CA of the witnesses' TLS certificates.
     #[serde(default)]
     pub witness_ca_file: Option<PathBuf>,
+    /// A C2SP tlog-policy file: a checkpoint is final only once its quorum
+    /// of standard witnesses (`[[witness]] vkey`) has cosigned too.
+    #[serde(default)]
+    pub policy_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -145,7 +150,14 @@ pub struct TrustSection {
 pub struct WitnessSection {
     /// The witness's submission prefix: `<url>/add-checkpoint`.
     pub url: String,
-    pub cert_file: PathBuf,
+    /// An X.509 role witness: its certificate (ECDSA cosignatures).
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// A standard C2SP witness: its note verifier key (Ed25519
+    /// cosignature/v1, `name+keyid+base64(0x04 || key)`), instead of
+    /// `cert_file`.
+    #[serde(default)]
+    pub vkey: Option<String>,
     #[serde(default)]
     pub chain_files: Vec<PathBuf>,
     /// During a certificate renewal: the witness's other certificates (same
@@ -273,9 +285,12 @@ fn err(msg: impl Into<String>) -> ConfigError {
 pub struct WitnessConfig {
     pub url: String,
     pub name: String,
-    pub role: Role,
+    /// `None`: a standard C2SP witness, known by `vkey`.
+    pub role: Option<Role>,
     /// Its certificates: `cert_file` first, then `previous_cert_files`.
     pub certs: Vec<SignerCert>,
+    /// A standard witness's key (Ed25519 cosignature/v1).
+    pub vkey: Option<Vkey>,
     /// CAs its HTTPS certificate may chain to besides the system's roots
     /// (`trust.witness_ca_file`, then its `ca_file`).
     pub tls_cas: Vec<reqwest::Certificate>,
@@ -334,6 +349,8 @@ pub struct Config {
     pub certificate_pems: Vec<String>,
     pub witnesses: Vec<WitnessConfig>,
     pub policy: Policy,
+    /// `trust.policy_file`, parsed.
+    pub policy_file: Option<PolicyFile>,
     pub roots: TrustRoots,
     pub batch_interval_ms: u64,
     pub batch_size: u32,
@@ -345,11 +362,15 @@ pub struct Config {
 impl Config {
     /// The verifier this notary's certificates must pass.
     pub fn verifier(&self) -> Verifier {
-        Verifier::new(
+        let v = Verifier::new(
             self.roots.clone(),
             Some(self.origin.clone()),
             self.policy.clone(),
-        )
+        );
+        match &self.policy_file {
+            Some(f) => v.with_policy_file(f.clone()),
+            None => v,
+        }
     }
 }
 
@@ -589,8 +610,48 @@ impl FileConfig {
 
         let mut witnesses = Vec::new();
         for (i, w) in self.witnesses.iter().enumerate() {
+            if !w.url.starts_with("http://") && !w.url.starts_with("https://") {
+                return Err(err(format!(
+                    "witness[{i}].url \"{}\" is not an http(s) URL",
+                    w.url
+                )));
+            }
+            let mut tls_cas = witness_cas.clone();
+            if let Some(f) = &w.ca_file {
+                tls_cas.extend(load_cas(
+                    &resolve_path(base, f),
+                    &format!("witness[{i}].ca_file"),
+                )?);
+            }
+            let cert_file = match (&w.cert_file, &w.vkey) {
+                (Some(f), None) => f,
+                (None, Some(v)) => {
+                    let vkey = standard_witness_key(v, w)
+                        .map_err(|e| err(format!("witness[{i}].vkey: {e}")))?;
+                    if witnesses
+                        .iter()
+                        .any(|x: &WitnessConfig| x.name == vkey.name)
+                    {
+                        return Err(err(format!("witness {} is configured twice", vkey.name)));
+                    }
+                    witnesses.push(WitnessConfig {
+                        url: w.url.trim_end_matches('/').to_string(),
+                        name: vkey.name.clone(),
+                        role: None,
+                        certs: Vec::new(),
+                        vkey: Some(vkey),
+                        tls_cas,
+                    });
+                    continue;
+                }
+                _ => {
+                    return Err(err(format!(
+                        "witness[{i}]: give cert_file (an X.509 role witness) or vkey (a standard C2SP witness), not both or neither"
+                    )));
+                }
+            };
             let what = format!("witness[{i}].cert_file");
-            let cert = load_certs(base, std::slice::from_ref(&w.cert_file), &what)?.remove(0);
+            let cert = load_certs(base, std::slice::from_ref(cert_file), &what)?.remove(0);
             let wchain = load_certs(base, &w.chain_files, "witness.chain_files")?;
             let chain = roots
                 .chain(&cert, &wchain, now)
@@ -617,12 +678,6 @@ impl FileConfig {
                     chain.role
                 )));
             }
-            if !w.url.starts_with("http://") && !w.url.starts_with("https://") {
-                return Err(err(format!(
-                    "witness[{i}].url \"{}\" is not an http(s) URL",
-                    w.url
-                )));
-            }
             if witnesses
                 .iter()
                 .any(|x: &WitnessConfig| x.name == chain.name)
@@ -635,18 +690,12 @@ impl FileConfig {
                     pems.push(pem);
                 }
             }
-            let mut tls_cas = witness_cas.clone();
-            if let Some(f) = &w.ca_file {
-                tls_cas.extend(load_cas(
-                    &resolve_path(base, f),
-                    &format!("witness[{i}].ca_file"),
-                )?);
-            }
             witnesses.push(WitnessConfig {
                 url: w.url.trim_end_matches('/').to_string(),
                 name: chain.name.clone(),
-                role: chain.role,
+                role: Some(chain.role),
                 certs,
+                vkey: None,
                 tls_cas,
             });
         }
@@ -654,7 +703,7 @@ impl FileConfig {
             let (need, role) = (req.count, req.group);
             let have = witnesses
                 .iter()
-                .filter(|w| Group::Role(w.role) == role)
+                .filter(|w| w.role.map(Group::Role) == Some(role))
                 .count();
             if have < need {
                 return Err(err(format!(
@@ -662,6 +711,36 @@ impl FileConfig {
                 )));
             }
         }
+        let policy_file = match &self.trust.policy_file {
+            None => None,
+            Some(f) => {
+                let text = read(base, f, "trust.policy_file")?;
+                let file = PolicyFile::parse(&text)
+                    .map_err(|e| err(format!("trust.policy_file {}: {e}", f.display())))?;
+                // The quorum must be reachable with the standard witnesses
+                // configured, or no checkpoint would ever be final.
+                let have: Vec<Option<u64>> = file
+                    .witnesses
+                    .iter()
+                    .map(|(_, k)| {
+                        let asked = witnesses
+                            .iter()
+                            .any(|w| w.vkey.as_ref().is_some_and(|v| v.key == k.key));
+                        asked.then_some(0)
+                    })
+                    .collect();
+                if file
+                    .quorum_time(&have)
+                    .is_some_and(|q| q.satisfied_at.is_none())
+                {
+                    return Err(err(format!(
+                        "trust.policy_file {}: its quorum cannot be met by the [[witness]] vkeys configured",
+                        f.display()
+                    )));
+                }
+                Some(file)
+            }
+        };
         let public_url = self
             .server
             .public_url
@@ -695,11 +774,31 @@ impl FileConfig {
             certificate_pems: pems,
             witnesses,
             policy,
+            policy_file,
             roots,
             batch_interval_ms,
             batch_size: self.log.batch_size,
             limits: self.limits,
             tiles_directory: self.tiles.directory.map(|d| resolve_path(base, &d)),
         })
+    }
+}
+
+/// A `[[witness]] vkey`: type 0x04 (or 0x01 for the same Ed25519 key), and
+/// none of the X.509 witness's options.
+fn standard_witness_key(text: &str, w: &WitnessSection) -> Result<Vkey, String> {
+    if !w.chain_files.is_empty() || !w.previous_cert_files.is_empty() {
+        return Err("chain_files and previous_cert_files go with cert_file".into());
+    }
+    let k = Vkey::parse(text)?;
+    match k.key_type {
+        VKEY_COSIGNATURE => Ok(k),
+        VKEY_ED25519 => Ok(Vkey {
+            key_type: VKEY_COSIGNATURE,
+            ..k
+        }),
+        t => Err(format!(
+            "type 0x{t:02x} is not an Ed25519 cosignature/v1 key (0x04)"
+        )),
     }
 }

@@ -108,6 +108,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store: store.clone(),
         witnesses: config.witnesses.clone(),
         policy: config.policy.clone(),
+        policy_file: config.policy_file.clone(),
         notary_certs: config.notary_certs.clone(),
         metrics: metrics.clone(),
         timeout: Duration::from_millis(config.limits.witness_timeout_ms),

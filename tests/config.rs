@@ -186,3 +186,80 @@ fn previous_certificates_are_checked() {
         assert!(err.contains(want), "expected \"{want}\" in: {err}");
     }
 }
+
+/// Standard C2SP witnesses (issue 20): `[[witness]] vkey` instead of a
+/// certificate, and `trust.policy_file`, whose quorum the configured vkeys
+/// must be able to meet.
+#[test]
+fn standard_witnesses_are_checked() {
+    let vkey = "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2";
+    let dir = std::env::temp_dir().join(format!("notarium-config-std-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        format!("policy_file = \"{}\"\n", p.display())
+    };
+    let with = |trust: &str, witness: &str| {
+        sample()
+            .replace(
+                "policy = \"court>=1 arbitration>=1\"\n",
+                &format!("policy = \"court>=1 arbitration>=1\"\n{trust}"),
+            )
+            .replace(
+                "[[witness]]\nurl = \"http://127.0.0.1:7380\"",
+                &format!("[[witness]]\nurl = \"http://127.0.0.1:7390\"\n{witness}\n[[witness]]\nurl = \"http://127.0.0.1:7380\""),
+            )
+    };
+    let ok = with(
+        &policy("ok.txt", &format!("witness r {vkey}\nquorum r\n")),
+        &format!("vkey = \"{vkey}\""),
+    );
+    let c = resolve(&ok).unwrap();
+    assert_eq!(c.witnesses.len(), 3);
+    assert_eq!(c.witnesses[0].name, "remora.n621.de");
+    assert!(c.witnesses[0].role.is_none() && c.policy_file.is_some());
+    for (text, wanted) in [
+        (
+            with(
+                "",
+                &format!("vkey = \"{vkey}\"\ncert_file = \"../certs/court.pem\""),
+            ),
+            "not both or neither",
+        ),
+        (
+            with(
+                "",
+                &format!("vkey = \"{}\"", vkey.replace("da77ade7", "da77ade8")),
+            ),
+            "witness[0].vkey",
+        ),
+        (
+            with(
+                &policy("unmet.txt", &format!("witness r {vkey}\nquorum r\n")),
+                "",
+            ),
+            "not both or neither",
+        ),
+        (
+            with(
+                &policy("other.txt", &format!("witness r {vkey}\nquorum r\n")),
+                "vkey = \"TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6\"",
+            ),
+            "quorum cannot be met",
+        ),
+        (
+            with(
+                &policy("bad.txt", "quorum nobody\n"),
+                &format!("vkey = \"{vkey}\""),
+            ),
+            "line 1",
+        ),
+    ] {
+        let e = resolve(&text)
+            .err()
+            .unwrap_or_else(|| panic!("accepted:\n{text}"));
+        assert!(e.contains(wanted), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

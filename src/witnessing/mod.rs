@@ -15,6 +15,7 @@ use notarium_core::encoding::b64;
 use notarium_core::error::FormatError;
 use notarium_core::note::{Note, NoteSignature, SIGNATURE_PREFIX};
 use notarium_core::policy::Group;
+use notarium_core::tlog_policy::PolicyFile;
 use notarium_core::verify::DEFAULT_MAX_SKEW;
 use notarium_log::TreeError;
 use notarium_log::tree::Plan;
@@ -37,6 +38,8 @@ pub struct Witnessing {
     pub store: Arc<dyn Store>,
     pub witnesses: Vec<WitnessConfig>,
     pub policy: Policy,
+    /// `trust.policy_file`: its quorum of standard witnesses must be met too.
+    pub policy_file: Option<PolicyFile>,
     /// The notary's certificates: current first, then previous ones (a
     /// checkpoint signed before a key rotation carries its own).
     pub notary_certs: Vec<SignerCert>,
@@ -280,17 +283,37 @@ impl Witnessing {
         // the checkpoint was signed (so before an entry in it was received).
         let floor = (cp.created_ms / 1000).saturating_sub(DEFAULT_MAX_SKEW as i64);
         let mut parties = Vec::new();
+        let pf = self.policy_file.as_ref();
+        let mut standard = vec![None; pf.map_or(0, |f| f.witnesses.len())];
         for (name, line) in &lines {
             let Some(w) = self.witnesses.iter().find(|w| &w.name == name) else {
                 continue;
             };
             let sig = NoteSignature::parse_line(line.trim_end_matches('\n'))?;
             let t = Cosignature::from_note_signature(&sig)?.timestamp;
-            if t as i64 >= floor {
-                parties.push((Group::Role(w.role), t));
+            if (t as i64) < floor {
+                continue;
+            }
+            match (w.role, &w.vkey, pf) {
+                (Some(role), _, _) => parties.push((Group::Role(role), t)),
+                (None, Some(k), Some(f)) => {
+                    for (i, _) in f
+                        .witnesses
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (_, v))| v.key == k.key)
+                    {
+                        standard[i] = Some(t);
+                    }
+                }
+                _ => {}
             }
         }
         if self.policy.satisfied_at(&parties).0.is_err() {
+            return Ok(());
+        }
+        let quorum = pf.and_then(|f| f.quorum_time(&standard));
+        if quorum.is_some_and(|q| q.satisfied_at.is_none()) {
             return Ok(());
         }
         let mut note = Note::parse(&cp.note)?;
@@ -349,6 +372,12 @@ impl Witnessing {
         let mut earliest: Option<i64> = None;
         let mut witness_certs = Vec::new();
         for sig in note.signatures().iter().filter(|s| s.name != origin) {
+            // A standard witness has no certificate: its vkey is the
+            // verifier's (a policy file), not the certificate's.
+            let standard = self.witnesses.iter().filter_map(|w| w.vkey.as_ref());
+            if standard.into_iter().any(|k| k.is_signer_of(sig)) {
+                continue;
+            }
             let cosig = Cosignature::from_note_signature(sig).map_err(|e| e.to_string())?;
             let t = i64::try_from(cosig.timestamp).unwrap_or(i64::MAX);
             earliest = Some(earliest.map_or(t, |e| e.min(t)));
@@ -424,6 +453,15 @@ fn pick_cosignature(
         let Ok(sig) = NoteSignature::parse_line(line) else {
             continue;
         };
+        if let Some(k) = &w.vkey {
+            if !k.is_signer_of(&sig) {
+                continue;
+            }
+            k.verify_cosignature(&sig, &cp.body())
+                .map_err(AskError::BadCosignature)?;
+            let cosig = Cosignature::from_note_signature(&sig)?;
+            return Ok((format!("{line}\n"), cosig));
+        }
         let Ok(cosig) = Cosignature::from_note_signature(&sig) else {
             continue;
         };
