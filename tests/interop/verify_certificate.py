@@ -4,7 +4,8 @@ docs/format.md alone (Python + the `cryptography` package), to show that the
 format can be implemented without reading the Rust code.
 
     python3 tests/interop/verify_certificate.py CERT.json ROOT.pem ORIGIN
-        [--policy "court>=1 arbitration>=1"] [--max-skew 300] [--crl FILE]... [--explain]
+        [--policy "court>=1 arbitration>=1"] [--policy-file FILE] [--max-skew 300]
+        [--crl FILE]... [--explain]
 
 Exit 0 valid, 1 invalid. It prints `VALID: existed no later than <the
 witnessed time>` or `INVALID: <reason>`, and for each cosignature that does
@@ -13,7 +14,9 @@ values used in the worked example of docs/format.md. It implements the
 rules of docs/format.md sections 5 and 6 (contract §9): chains of up to 3
 intermediates with pathLenConstraint, critical basicConstraints, extended
 key usage and critical extensions; CRLs; the skew, role and party rules;
-the witnessed time. It is a cross-check, not a product.
+the witnessed time; standard C2SP witnesses (Ed25519 cosignature/v1) named
+by a C2SP tlog-policy file, whose quorum is one more group (--policy-file).
+It is a cross-check, not a product.
 """
 import base64
 import datetime
@@ -26,6 +29,7 @@ import sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
 EXPLAIN = "--explain" in sys.argv
@@ -238,6 +242,71 @@ def satisfied_at(reqs, parties):
     return max(at)
 
 
+def vkey(text):
+    """A note verifier key name+keyid+base64(type || key): (name, type, key)."""
+    name, kid, data = text.split("+", 2)
+    raw = base64.b64decode(data, validate=True)
+    t, key = raw[0], raw[1:]
+    if t == 0x02:
+        want = sha256(key)[:4]
+    elif t in (0x01, 0x04) and len(key) == 32:
+        want = sha256(name.encode() + b"\n" + bytes([t]) + key)[:4]
+    else:
+        raise ValueError(f"vkey type {t}")
+    if want.hex() != kid:
+        raise ValueError("vkey key ID")
+    return name, t, key
+
+
+def parse_policy_file(path):
+    """C2SP tlog-policy: log, witness, group, quorum lines. Returns the logs,
+    the witnesses {name: (key name, key)} and the quorum as a tree
+    ("w", name) | ("g", k, [members]) | None; exits 2 naming a bad line."""
+    logs, witnesses, groups, quorum = [], {}, {}, "unset"
+    lines = open(path, encoding="utf-8").read().split("\n")
+    for n, line in enumerate(lines, 1):
+        try:
+            assert not re.search(r"[\x00-\x08\x0a-\x1f\x7f]", line), "control character"
+            w = line.split()
+            if not w or w[0].startswith("#"):
+                continue
+            defined = lambda m: ("w", m) if m in witnesses else groups[m]
+            if w[0] == "log" and len(w) in (2, 3):
+                logs.append(vkey(w[1]))
+            elif w[0] == "witness" and len(w) in (3, 4):
+                assert w[1] != "none" and w[1] not in witnesses and w[1] not in groups
+                name, t, key = vkey(w[2])
+                assert t in (0x01, 0x04) and all(k != key for _, k in witnesses.values())
+                witnesses[w[1]] = (name, key)
+            elif w[0] == "group" and len(w) >= 4:
+                assert w[1] != "none" and w[1] not in witnesses and w[1] not in groups
+                members = w[3:]
+                assert len(set(members)) == len(members)
+                k = {"all": len(members), "any": 1}.get(w[2]) or int(w[2])
+                assert 1 <= k <= len(members) and re.fullmatch(r"all|any|[0-9]+", w[2])
+                groups[w[1]] = ("g", k, [defined(m) for m in members])
+            elif w[0] == "quorum" and len(w) == 2 and quorum == "unset":
+                quorum = None if w[1] == "none" else defined(w[1])
+            else:
+                raise ValueError("not a log, witness, group or quorum line")
+        except (AssertionError, ValueError, KeyError, IndexError) as e:
+            print(f"policy file, line {n}: {e!r}")
+            sys.exit(2)
+    if quorum == "unset":
+        print(f"policy file, line {len(lines)}: no quorum line")
+        sys.exit(2)
+    return logs, witnesses, quorum
+
+
+def quorum_at(node, times):
+    """When the quorum was first met: a witness at its time, a group of k at
+    the k-th earliest of its members' times; None if not met."""
+    if node[0] == "w":
+        return times.get(node[1])
+    at = sorted(t for t in (quorum_at(m, times) for m in node[2]) if t is not None)
+    return at[node[1] - 1] if len(at) >= node[1] else None
+
+
 def main():
     cert_path, root_path, origin = sys.argv[1], sys.argv[2], sys.argv[3]
     c = json.load(open(cert_path, encoding="utf-8"))
@@ -309,7 +378,9 @@ def main():
         fail("more than 24 certificates")
     root_cert = x509.load_pem_x509_certificate(open(root_path, "rb").read())
     pool = [x for x in certs if ext(x, x509.BasicConstraints) and ext(x, x509.BasicConstraints).value.ca]
-    notary_sig, cosigners = None, []
+    policy_file = option("--policy-file")
+    logs, std_keys, quorum = parse_policy_file(policy_file) if policy_file else ([], {}, None)
+    notary_sig, cosigners, standard = None, [], []
     for line in sigs.rstrip("\n").split("\n"):
         assert line.startswith("\u2014 ")
         name, sig_b64 = line[2:].split(" ")
@@ -322,6 +393,21 @@ def main():
         sig = rest[8:]
         t = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
         msg = f"cosignature/v1\ntime {ts}\n".encode() + text.encode()
+        # A standard witness (format.md section 9): an Ed25519 cosignature/v1
+        # whose key ID is SHA-256(key name || 0x0A || 0x04 || key)[:4].
+        std = [w for w, (kn, key) in std_keys.items()
+               if kn == name and sha256(name.encode() + b"\n\x04" + key)[:4] == key_id]
+        if std:
+            try:
+                assert len(rest) == 72 and ts < 2**63
+                Ed25519PublicKey.from_public_bytes(std_keys[std[0]][1]).verify(sig, msg)
+            except Exception:
+                fail(f"standard witness {std[0]}'s cosignature")
+            standard.append({"witness": std[0], "name": name, "time": ts, "why": None})
+            continue
+        if len(rest) == 72 and not any(attr(w, NameOID.COMMON_NAME) == name for w in certs):
+            print(f"NOT CHECKED: {name}: a standard witness's cosignature whose key no policy file names")
+            continue
         found = None
         for w in certs:
             role = attr(w, NameOID.ORGANIZATIONAL_UNIT_NAME)
@@ -348,9 +434,13 @@ def main():
     # Section 6: which cosignatures count.
     received = datetime.datetime.strptime(ev["received_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
     received = int(received.replace(tzinfo=datetime.timezone.utc).timestamp())
-    for x in cosigners:
+    for x in cosigners + standard:
         if x["time"] < received - max_skew:
             x["why"] = "dated before the entry was received, beyond the skew"
+    for s in standard:
+        for x in cosigners:
+            if x["name"] == s["name"]:
+                x["why"] = s["why"] = "key or name certified in two roles"
     for x in cosigners:
         if any(y["role"] != x["role"] and (y["spki"] == x["spki"] or y["name"] == x["name"]) for y in cosigners):
             x["why"] = "key or name certified in two roles"
@@ -383,6 +473,19 @@ def main():
     witnessed = satisfied_at(reqs, [(x["role"], x["time"]) for x in counted])
     if witnessed is None:
         fail("policy " + " ".join(f"{g}>={k}" for g, k in reqs))
+    times = {}
+    for s in sorted(standard, key=lambda s: s["time"]):
+        if s["why"] is None:
+            times.setdefault(s["witness"], s["time"])
+        else:
+            print(f"NOT COUNTED: standard witness {s['witness']} at {s['time']}: {s['why']}")
+    if quorum is not None:
+        q = quorum_at(quorum, times)
+        if q is None:
+            fail("the policy file's quorum")
+        witnessed = max(witnessed, q)
+    for w, t in sorted(times.items(), key=lambda x: x[1]):
+        print(f"STANDARD WITNESS: {w} at {t}")
     earliest = datetime.datetime.fromtimestamp(counted[0]["time"], datetime.timezone.utc)
     for n in certs:
         if attr(n, NameOID.ORGANIZATIONAL_UNIT_NAME) != "notary":
@@ -393,6 +496,8 @@ def main():
         path = chain(n, pool, root_cert, earliest)
         if not ecdsa_ok(n, notary_sig[1], text.encode()) or not path:
             fail("notary signature")
+        if logs and not any(t == 0x02 and name == cp_origin and key == spki(n) for name, t, key in logs):
+            fail("the policy file lists no log with this origin and notary key")
         r = revoked_at(path, crls)
         if r is not None and not witnessed < r.timestamp():
             fail("notary certificate revoked before the witnessed time")
