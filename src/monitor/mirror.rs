@@ -97,10 +97,8 @@ impl Mirror {
         {
             let mut st =
                 tx.prepare_cached("INSERT INTO leaves (idx, hash, entry) VALUES (?1, ?2, ?3)")?;
-            let mut i = self.tree.len();
-            for (h, e) in leaves {
+            for (i, (h, e)) in (self.tree.len()..).zip(leaves) {
                 st.execute(params![i, &h[..], e])?;
-                i += 1;
             }
         }
         tx.commit()?;

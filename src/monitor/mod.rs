@@ -284,10 +284,10 @@ async fn follow(t: TrustArgs, f: FollowArgs) -> Result<u8, Fail> {
     };
     loop {
         let r = m.round().await;
-        if let Some(p) = &f.metrics_file {
-            if let Err(e) = write_metrics(p, &m, &r) {
-                eprintln!("notarium monitor: cannot write {}: {e}", p.display());
-            }
+        if let Some(p) = &f.metrics_file
+            && let Err(e) = write_metrics(p, &m, &r)
+        {
+            eprintln!("notarium monitor: cannot write {}: {e}", p.display());
         }
         match r {
             Ok(r) => {
@@ -379,7 +379,7 @@ impl Monitor {
             note: note.to_string(),
             size: cp.size(),
             root: *cp.root(),
-            cosigners: cosigners.into_iter().map(|c| c.1).collect(),
+            cosigners,
         })
     }
 
@@ -399,22 +399,22 @@ impl Monitor {
         let cp = self.check_note(&note, "the notary's")?;
         let log_source = format!("log {url}");
         // Rollback: smaller than a checkpoint the notary served before.
-        if let Some(prev) = self.mirror.largest("notary")? {
-            if cp.size < prev.size || (cp.size == prev.size && !hashes_equal(&cp.root, &prev.root))
-            {
-                let kind = if cp.size < prev.size {
-                    "rollback"
-                } else {
-                    "split-view"
-                };
-                let prev_checked = self.check_note(&prev.note, "the mirror's")?;
-                let p = self.exhibit(kind, (&prev_checked, "log (earlier)"), (&cp, &log_source))?;
-                return Ok(Round {
-                    size: self.mirror.verified(),
-                    witnesses: Vec::new(),
-                    exhibit: Some(p),
-                });
-            }
+        if let Some(prev) = self.mirror.largest("notary")?
+            && (cp.size < prev.size
+                || (cp.size == prev.size && !hashes_equal(&cp.root, &prev.root)))
+        {
+            let kind = if cp.size < prev.size {
+                "rollback"
+            } else {
+                "split-view"
+            };
+            let prev_checked = self.check_note(&prev.note, "the mirror's")?;
+            let p = self.exhibit(kind, (&prev_checked, "log (earlier)"), (&cp, &log_source))?;
+            return Ok(Round {
+                size: self.mirror.verified(),
+                witnesses: Vec::new(),
+                exhibit: Some(p),
+            });
         }
         self.catch_up(cp.size, &cp.root).await?;
         self.mirror

@@ -462,25 +462,25 @@ impl Verifier {
     /// Verifies a signed checkpoint note alone (contract §9, the monitor):
     /// the notary's signature and every cosignature, with certificates from
     /// `certs` under the trust roots. Returns the checkpoint and its
-    /// cosigners (role, name, time); any signature that fails is an error.
+    /// cosigners' names; any signature that fails is an error.
     pub fn check_checkpoint(
         &self,
         note: &str,
         certs: &[CertInfo],
-    ) -> Result<(Checkpoint, Vec<(Role, String, u64)>), String> {
+    ) -> Result<(Checkpoint, Vec<String>), String> {
         let note = Note::parse(note).map_err(|e| e.to_string())?;
         let cp = Checkpoint::parse(note.text()).map_err(|e| e.to_string())?;
         self.check_origin(cp.origin())?;
         let (notary, cosigs): (Vec<&NoteSignature>, Vec<&NoteSignature>) =
             note.signatures().iter().partition(|s| s.name == cp.origin());
-        let mut out = Vec::new();
+        let (mut out, mut earliest) = (Vec::new(), None::<i64>);
         for line in cosigs {
             let c = self
                 .check_cosignature(line, &cp, certs)
                 .map_err(|why| format!("{}: {why}", line.name))?;
-            out.push((c.chain.role, c.chain.name, c.time));
+            earliest = Some(earliest.map_or(c.time as i64, |e| e.min(c.time as i64)));
+            out.push(c.chain.name);
         }
-        let earliest = out.iter().map(|c| c.2 as i64).min();
         self.check_notary(&notary, note.text(), cp.origin(), certs, earliest)?;
         Ok((cp, out))
     }
