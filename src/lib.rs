@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod intake;
 pub mod metrics;
+pub mod monitor;
 pub mod render;
 pub mod sequencer;
 pub mod server;

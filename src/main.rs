@@ -106,12 +106,38 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Follow a notary's log from its tiles into a local mirror, verify
+    /// every checkpoint and compare it with witnesses' (docs/monitor.md).
+    /// Exit: 0 ok, 1 split view or rollback found, 2 usage, 3 failure.
+    #[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
+    Monitor {
+        #[command(subcommand)]
+        command: Option<MonitorCommand>,
+        #[command(flatten)]
+        trust: notarium::monitor::TrustArgs,
+        #[command(flatten)]
+        follow: notarium::monitor::FollowArgs,
+    },
     /// Tenants and API keys.
     Admin {
         #[command(flatten)]
         store: StoreArgs,
         #[command(subcommand)]
         command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MonitorCommand {
+    /// Check a certificate against the mirror: its checkpoint must carry
+    /// the named witness's cosignature and be in the mirror's verified tree,
+    /// and its entry must be the mirror's at its index. Exit: 0 held, 1 not
+    /// held, 2 usage, 3 failure.
+    Check {
+        #[command(flatten)]
+        check: notarium::monitor::CheckArgs,
+        #[command(flatten)]
+        trust: notarium::monitor::TrustArgs,
     },
 }
 
@@ -450,7 +476,7 @@ fn main() -> ExitCode {
     init_tracing(match cli.command {
         // The client says why a server certificate is refused itself.
         Command::Submit { .. } => "warn,rustls_platform_verifier=off",
-        Command::Demo { .. } => "warn",
+        Command::Demo { .. } | Command::Monitor { .. } => "warn",
         _ => "info,actix_server=warn",
     });
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -463,8 +489,21 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let command = match cli.command {
+        // The monitor has its own exit codes (1: split view found, 3: failure).
+        Command::Monitor {
+            command: Some(MonitorCommand::Check { check, trust }),
+            ..
+        } => return notarium::monitor::check_main(trust, check),
+        Command::Monitor {
+            command: None,
+            trust,
+            follow,
+        } => return notarium::monitor::follow_main(&rt, trust, follow),
+        other => other,
+    };
     let result = rt.block_on(async move {
-        match cli.command {
+        match command {
             Command::Serve {
                 config,
                 database_url,
@@ -478,7 +517,9 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
-            Command::Witness { .. } => unreachable!("dispatched before the runtime starts"),
+            Command::Witness { .. } | Command::Monitor { .. } => {
+                unreachable!("dispatched before")
+            }
             Command::Tsa { key, cert, listen } => {
                 let tsa = notarium::tsa::load(&key, &cert).map_err(Usage)?;
                 notarium::tsa::serve(tsa, &listen).await

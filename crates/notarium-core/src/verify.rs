@@ -13,7 +13,7 @@ use crate::identity::{
     CertInfo, Chain, Crl, MAX_ISSUER_CANDIDATES, Role, TrustRoots, seconds_text,
 };
 use crate::merkle::{Hash, hashes_equal, leaf_hash, sha256, verify_inclusion};
-use crate::note::NoteSignature;
+use crate::note::{Note, NoteSignature};
 use crate::policy::{Group, GroupTime, Policy};
 use crate::proof::TlogProof;
 use crate::receipt::Receipt;
@@ -501,6 +501,32 @@ impl Verifier {
             });
         report.result(CheckId::NotarySignature, notary);
         report.finish()
+    }
+
+    /// Verifies a signed checkpoint note alone (contract §9, the monitor):
+    /// the notary's signature and every cosignature, with certificates from
+    /// `certs` under the trust roots. Returns the checkpoint and its
+    /// cosigners' names; any signature that fails is an error.
+    pub fn check_checkpoint(
+        &self,
+        note: &str,
+        certs: &[CertInfo],
+    ) -> Result<(Checkpoint, Vec<String>), String> {
+        let note = Note::parse(note).map_err(|e| e.to_string())?;
+        let cp = Checkpoint::parse(note.text()).map_err(|e| e.to_string())?;
+        self.check_origin(cp.origin())?;
+        let (notary, cosigs): (Vec<&NoteSignature>, Vec<&NoteSignature>) =
+            note.signatures().iter().partition(|s| s.name == cp.origin());
+        let (mut out, mut earliest) = (Vec::new(), None::<i64>);
+        for line in cosigs {
+            let c = self
+                .check_cosignature(line, &cp, certs)
+                .map_err(|why| format!("{}: {why}", line.name))?;
+            earliest = Some(earliest.map_or(c.time as i64, |e| e.min(c.time as i64)));
+            out.push(c.chain.name);
+        }
+        self.check_notary(&notary, note.text(), cp.origin(), certs, earliest)?;
+        Ok((cp, out))
     }
 
     fn check_origin(&self, origin: &str) -> Result<String, String> {

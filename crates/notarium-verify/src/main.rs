@@ -6,6 +6,8 @@
 //! 2 usage or I/O error.
 #![forbid(unsafe_code)]
 
+mod exhibit;
+
 use clap::Parser;
 use notarium_core::identity::{CertInfo, Crl, certs_from_pem_file, seconds_text};
 use notarium_core::tlog_policy::PolicyFile;
@@ -20,14 +22,20 @@ use std::process::ExitCode;
     name = "notarium-verify",
     version,
     about = "Verify a Notarium deposit certificate offline (JSON, PDF, or .tlog-proof with --entry)",
-    after_help = "Exit status: 0 valid (a receipt: its signature verified), 1 invalid, 2 usage or I/O error.\n\
+    after_help = "Exit status: 0 valid (a receipt: its signature verified; an exhibit: equivocation proven), 1 invalid, 2 usage or I/O error.\n\
                   Example: notarium-verify certificate.pdf --file contract.pdf --trust certs/root.pem"
 )]
 struct Args {
     /// The certificate: certificate JSON, a PDF with certificate.json
     /// attached, or a .tlog-proof file or a signed receipt (then --entry
     /// and --certs are needed).
-    cert: PathBuf,
+    #[arg(required_unless_present = "exhibit", conflicts_with = "exhibit")]
+    cert: Option<PathBuf>,
+    /// An equivocation exhibit written by `notarium monitor`: exit 0 if its
+    /// two signed checkpoints cannot both be true, 1 if it shows no
+    /// equivocation (docs/monitor.md).
+    #[arg(long, value_name = "FILE")]
+    exhibit: Option<PathBuf>,
     /// The evidence file; its SHA-256 must equal the certified digest. Read
     /// as a stream, any size.
     #[arg(long)]
@@ -180,9 +188,26 @@ fn classify(path: &Path, bytes: Vec<u8>) -> Result<Input, UsageError> {
     )))
 }
 
-fn run(args: &Args) -> Result<Report, UsageError> {
+/// `--exhibit FILE`: the verdict, and whether the equivocation is proven.
+fn run_exhibit(args: &Args, path: &Path) -> Result<bool, UsageError> {
+    let json = read_file(path, "exhibit")?;
+    let verifier = Verifier::new(trust_roots(args)?, args.origin.clone(), Policy::default());
+    println!("notarium-verify --exhibit {}", path.display());
+    Ok(match exhibit::verify(&json, &verifier) {
+        exhibit::Verdict::Proven(why) => {
+            println!("EQUIVOCATION PROVEN: {why}.");
+            true
+        }
+        exhibit::Verdict::NotProven(why) => {
+            println!("NOT PROVEN: {why}.");
+            false
+        }
+    })
+}
+
+fn run(args: &Args, cert: &Path) -> Result<Report, UsageError> {
     let limit = notarium_pdf::MAX_PDF_BYTES as u64;
-    let input = classify(&args.cert, read_at_most(&args.cert, "certificate", limit)?)?;
+    let input = classify(cert, read_at_most(cert, "certificate", limit)?)?;
     let flag = match (&args.policy, &args.policy_file) {
         (Some(_), _) => Some("--policy"),
         (None, Some(_)) => Some("--policy-file"),
@@ -345,7 +370,21 @@ fn print_human(path: &Path, r: &Report) {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let cert = match (&args.exhibit, &args.cert) {
+        (Some(e), _) => {
+            return match run_exhibit(&args, e) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(UsageError(msg)) => {
+                    eprintln!("notarium-verify: {msg}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        (None, Some(c)) => c.clone(),
+        (None, None) => unreachable!("clap requires the certificate without --exhibit"),
+    };
+    match run(&args, &cert) {
         Ok(report) => {
             if args.json {
                 println!(
@@ -353,7 +392,7 @@ fn main() -> ExitCode {
                     serde_json::to_string_pretty(&report).expect("reports serialise")
                 );
             } else {
-                print_human(&args.cert, &report);
+                print_human(&cert, &report);
             }
             if report.valid || (report.kind == Kind::Receipt && report.verified) {
                 ExitCode::SUCCESS
