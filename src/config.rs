@@ -31,6 +31,47 @@ pub struct FileConfig {
     pub limits: LimitsSection,
     #[serde(default)]
     pub tiles: TilesSection,
+    /// RFC 3161 timestamping authorities; unset, checkpoints are not
+    /// timestamped.
+    #[serde(default)]
+    pub tsa: Option<TsaSection>,
+}
+
+/// `[tsa]`: RFC 3161 timestamps over final checkpoints (contract §9,
+/// docs/operations.md).
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TsaSection {
+    /// The TSAs' URLs (RFC 3161 §3.4 over HTTP), one or more.
+    pub urls: Vec<String>,
+    /// Root certificates (PEM) the TSA certificates must chain to.
+    pub trust: Vec<PathBuf>,
+    /// Intermediate CA certificates between the TSAs and `trust`, for
+    /// tokens that do not carry them.
+    #[serde(default)]
+    pub chain_files: Vec<PathBuf>,
+    /// Tokens (from distinct TSAs) a final checkpoint needs before its
+    /// certificates are issued. Default: one from every URL.
+    pub required: Option<usize>,
+}
+
+/// The validated `[tsa]` section.
+#[derive(Debug, Clone)]
+pub struct TsaConfig {
+    pub urls: Vec<String>,
+    pub roots: TrustRoots,
+    pub intermediates: Vec<CertInfo>,
+    pub required: usize,
+}
+
+impl TsaConfig {
+    /// What checks the tokens of a certificate (for the core's verifier).
+    pub fn trust(&self) -> Arc<notarium_timestamp::TsaTrust> {
+        Arc::new(notarium_timestamp::TsaTrust::new(
+            self.roots.clone(),
+            self.intermediates.clone(),
+        ))
+    }
 }
 
 /// `[tiles]`: the log as C2SP tlog-tiles in a plain directory (docs/tiles.md).
@@ -357,6 +398,7 @@ pub struct Config {
     pub limits: LimitsSection,
     /// `[tiles] directory`, resolved.
     pub tiles_directory: Option<PathBuf>,
+    pub tsa: Option<TsaConfig>,
 }
 
 impl Config {
@@ -367,8 +409,12 @@ impl Config {
             Some(self.origin.clone()),
             self.policy.clone(),
         );
-        match &self.policy_file {
+        let v = match &self.policy_file {
             Some(f) => v.with_policy_file(f.clone()),
+            None => v,
+        };
+        match &self.tsa {
+            Some(tsa) => v.with_timestamps(tsa.trust()),
             None => v,
         }
     }
@@ -419,6 +465,43 @@ fn resolve_path(base: &Path, p: &Path) -> PathBuf {
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn resolve_tsa(base: &Path, t: &TsaSection) -> Result<TsaConfig, ConfigError> {
+    if t.urls.is_empty() {
+        return Err(err("tsa.urls needs at least one TSA URL"));
+    }
+    let mut urls: Vec<String> = Vec::new();
+    for (i, u) in t.urls.iter().enumerate() {
+        if !u.starts_with("http://") && !u.starts_with("https://") {
+            return Err(err(format!("tsa.urls[{i}] \"{u}\" is not an http(s) URL")));
+        }
+        if urls.contains(u) {
+            return Err(err(format!("tsa.urls[{i}] \"{u}\" is configured twice")));
+        }
+        urls.push(u.clone());
+    }
+    if t.trust.is_empty() {
+        return Err(err(
+            "tsa.trust needs the root certificate(s) the TSA certificates chain to",
+        ));
+    }
+    let roots = TrustRoots::new(load_certs(base, &t.trust, "tsa.trust")?)
+        .map_err(|e| err(format!("tsa.trust: {e}")))?;
+    let intermediates = load_certs(base, &t.chain_files, "tsa.chain_files")?;
+    let required = t.required.unwrap_or(urls.len());
+    if !(1..=urls.len()).contains(&required) {
+        return Err(err(format!(
+            "tsa.required is {required}, but must be between 1 and the number of tsa.urls ({})",
+            urls.len()
+        )));
+    }
+    Ok(TsaConfig {
+        urls,
+        roots,
+        intermediates,
+        required,
+    })
 }
 
 impl FileConfig {
@@ -699,8 +782,21 @@ impl FileConfig {
                 tls_cas,
             });
         }
+        let tsa = match &self.tsa {
+            Some(t) => Some(resolve_tsa(base, t)?),
+            None => None,
+        };
         for req in policy.requirements() {
             let (need, role) = (req.count, req.group);
+            if role == Group::Tsa {
+                let have = tsa.as_ref().map_or(0, |t| t.required);
+                if have < need {
+                    return Err(err(format!(
+                        "policy \"{policy}\" needs {need} TSA token(s) but [tsa] requires {have} (tsa.required, default: every tsa.urls)"
+                    )));
+                }
+                continue;
+            }
             let have = witnesses
                 .iter()
                 .filter(|w| w.role.map(Group::Role) == Some(role))
@@ -780,6 +876,7 @@ impl FileConfig {
             batch_size: self.log.batch_size,
             limits: self.limits,
             tiles_directory: self.tiles.directory.map(|d| resolve_path(base, &d)),
+            tsa,
         })
     }
 }

@@ -1,6 +1,7 @@
-//! `notarium demo`: the whole platform on one machine. A court witness and
-//! an arbitration witness run as separate processes (this binary's hidden
-//! `witness` subcommand), the notary runs here on the embedded store, all
+//! `notarium demo`: the whole platform on one machine. A court witness, an
+//! arbitration witness and the development RFC 3161 TSA run as separate
+//! processes (this binary's hidden `witness` subcommand and `notarium
+//! tsa`), the notary runs here on the embedded store, all
 //! talking HTTP on loopback with the development certificates of `certs/`.
 //! The sample evidence of `examples/evidence/` is notarized, the
 //! certificates are written (JSON and PDF) and verified with the same code
@@ -23,7 +24,10 @@ pub struct DemoOptions {
     pub once: bool,
 }
 
-/// A witness child process, killed when dropped.
+/// The demo's policy: both witnesses and a TSA token (contract §9).
+pub const DEMO_POLICY: &str = "court>=1 arbitration>=1 tsa>=1";
+
+/// A witness (or TSA) child process, killed when dropped.
 struct WitnessProc {
     child: Child,
     url: String,
@@ -67,9 +71,25 @@ fn start_witness(dir: &Path, repo: &Path, role: &str) -> anyhow::Result<WitnessP
             notary = q(repo.join("certs/notary.pem")),
         ),
     )?;
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["witness", "serve", "--init-if-missing", "--config"])
-        .arg(&cfg)
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["witness", "serve", "--init-if-missing", "--config"])
+        .arg(&cfg);
+    spawn_listening(cmd, &format!("the {role} witness"))
+}
+
+/// The development TSA (`notarium tsa`, certs/tsa.pem: NOT FOR PRODUCTION).
+fn start_tsa(repo: &Path) -> anyhow::Result<WitnessProc> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["tsa", "--listen", "127.0.0.1:0", "--key"])
+        .arg(repo.join("certs/tsa.key"))
+        .arg("--cert")
+        .arg(repo.join("certs/tsa.pem"));
+    spawn_listening(cmd, "the development TSA")
+}
+
+/// Starts `cmd` and waits for its "listening on URL" line.
+fn spawn_listening(mut cmd: Command, what: &str) -> anyhow::Result<WitnessProc> {
+    let mut child = cmd
         // The demo creates fresh witness states on purpose: the witness's
         // warning about it would only be noise here.
         .env(
@@ -93,19 +113,26 @@ fn start_witness(dir: &Path, repo: &Path, role: &str) -> anyhow::Result<WitnessP
     });
     let url = rx
         .recv_timeout(Duration::from_secs(30))
-        .map_err(|_| anyhow::anyhow!("the {role} witness did not start within 30 s"))?;
+        .map_err(|_| anyhow::anyhow!("{what} did not start within 30 s"))?;
     Ok(WitnessProc { child, url })
 }
 
-fn notary_toml(dir: &Path, repo: &Path, listen: &str, court: &str, arbitration: &str) -> String {
+fn notary_toml(
+    dir: &Path,
+    repo: &Path,
+    listen: &str,
+    (court, arbitration, tsa): (&str, &str, &str),
+) -> String {
     let q = |p: PathBuf| p.display().to_string().replace('\\', "\\\\");
     format!(
         "# The demo notary (development certificates: NOT FOR PRODUCTION).\n\
          [server]\nlisten = \"{listen}\"\ndata_dir = \"{data}\"\n\n\
          [log]\norigin = \"notarium.example/log\"\nkey_file = \"{key}\"\ncert_file = \"{cert}\"\nbatch_interval_ms = 200\n\n\
-         [trust]\nroots = [\"{root}\"]\npolicy = \"court>=1 arbitration>=1\"\n\n\
+         [trust]\nroots = [\"{root}\"]\npolicy = \"{DEMO_POLICY}\"\n\n\
          [[witness]]\nurl = \"{court}\"\ncert_file = \"{court_cert}\"\n\n\
-         [[witness]]\nurl = \"{arbitration}\"\ncert_file = \"{arb_cert}\"\n",
+         [[witness]]\nurl = \"{arbitration}\"\ncert_file = \"{arb_cert}\"\n\n\
+         # RFC 3161: a token over every final checkpoint, before its certificates.\n\
+         [tsa]\nurls = [\"{tsa}\"]\ntrust = [\"{root}\"]\n",
         data = q(dir.join("data")),
         key = q(repo.join("certs/notary.key")),
         cert = q(repo.join("certs/notary.pem")),
@@ -130,14 +157,23 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     }
     std::fs::create_dir_all(&dir)?;
 
-    println!("Starting the court witness and the arbitration witness (separate processes)...");
+    println!(
+        "Starting the court witness, the arbitration witness and the development TSA (separate processes)..."
+    );
     let court = start_witness(&dir, &repo, "court")?;
     let arbitration = start_witness(&dir, &repo, "arbitration")?;
+    let tsa = start_tsa(&repo)?;
     println!("  court witness        {}", court.url);
     println!("  arbitration witness  {}", arbitration.url);
+    println!("  RFC 3161 TSA         {}", tsa.url);
 
     let cfg_path = dir.join("notary.toml");
-    let toml = notary_toml(&dir, &repo, &opts.listen, &court.url, &arbitration.url);
+    let toml = notary_toml(
+        &dir,
+        &repo,
+        &opts.listen,
+        (&court.url, &arbitration.url, &tsa.url),
+    );
     std::fs::write(&cfg_path, &toml)?;
     let config = FileConfig::from_toml(&toml)?.resolve(&dir)?;
 
@@ -186,11 +222,16 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     .await;
 
     println!("\nVerifying each certificate offline (the checks of notarium-verify):");
+    let root = TrustRoots::from_pem(&std::fs::read_to_string(repo.join("certs/root.pem"))?)?;
     let verifier = Verifier::new(
-        TrustRoots::from_pem(&std::fs::read_to_string(repo.join("certs/root.pem"))?)?,
+        root.clone(),
         Some(config.origin.clone()),
-        Policy::default(),
-    );
+        Policy::parse(DEMO_POLICY)?,
+    )
+    .with_timestamps(std::sync::Arc::new(notarium_timestamp::TsaTrust::new(
+        root,
+        Vec::new(),
+    )));
     let mut all_valid = !results.is_empty();
     for r in &results {
         let name = r
@@ -215,7 +256,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
         let pdf_report = verifier.verify_certificate(&from_pdf, Some(&digest));
         if report.valid && pdf_report.valid && from_pdf == json {
             let when = report.witnessed_at.clone().unwrap_or_default();
-            println!("  VALID    {name}  (JSON and PDF; witnessed no later than {when})");
+            let stamps: Vec<String> = report
+                .timestamps
+                .iter()
+                .map(|t| format!("{} by {}", t.time, t.tsa))
+                .collect();
+            println!(
+                "  VALID    {name}  (JSON and PDF; witnessed no later than {when}; RFC 3161 timestamp {})",
+                stamps.join(", ")
+            );
         } else {
             all_valid = false;
             let why = report
@@ -257,7 +306,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
             "  Verify a certificate offline, as a court expert would (the first run builds notarium-verify, about a minute):"
         );
         println!(
-            "    cargo run --release -p notarium-verify -- {} --file {} --trust certs/root.pem --origin notarium.example/log",
+            "    cargo run --release -p notarium-verify -- {} --file {} --trust certs/root.pem --origin notarium.example/log \\\n      --tsa-trust certs/root.pem --policy \"{DEMO_POLICY}\"",
             rel(&pdf).display(),
             rel(&file).display()
         );
@@ -285,10 +334,10 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     if opts.once {
         running.stop().await;
     } else {
-        println!("\nServing. Press Ctrl-C to stop the notary and both witnesses.");
+        println!("\nServing. Press Ctrl-C to stop the notary, both witnesses and the TSA.");
         running.until_signal().await;
         println!("Stopped.");
     }
-    drop((court, arbitration));
+    drop((court, arbitration, tsa));
     Ok(all_valid)
 }

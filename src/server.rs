@@ -118,6 +118,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tokio::spawn(sequencer.run(shutdown_rx.clone())),
         tokio::spawn(witnessing.run(cp_rx, shutdown_rx.clone())),
     ];
+    if let Some(tsa) = config.tsa.clone() {
+        let stamping = crate::tsa::Stamping {
+            store: store.clone(),
+            tsa,
+            metrics: metrics.clone(),
+        };
+        tasks.push(tokio::spawn(stamping.run(shutdown_rx.clone())));
+    }
     if let Some(dir) = config.tiles_directory.clone() {
         tasks.push(tokio::spawn(crate::tiles::publish(
             store.clone(),

@@ -1,7 +1,7 @@
 //! RFC 3161 over HTTP (§3.4): `notarium tsa`, the development TSA for the
 //! demo and the tests, and [`request_timestamp`], the client of any TSA
-//! (the notary's, later: it tells a TSA that is down from one that answers
-//! wrongly). The tokens and their checks are `notarium-timestamp`'s.
+//! (it tells a TSA that is down from one that answers wrongly), and
+//! [`Stamping`], the notary's task that timestamps final checkpoints. The tokens and their checks are `notarium-timestamp`'s.
 //!
 //! The server answers `POST /` with `Content-Type: application/timestamp-query`
 //! by `200 application/timestamp-reply` (a TimeStampResp: granted, or a
@@ -17,6 +17,7 @@ use notarium_core::merkle::Hash;
 use notarium_timestamp::tsa::DevTsa;
 use notarium_timestamp::{TimestampError, TimestampInfo, TimestampRequest};
 use ring::rand::{SecureRandom, SystemRandom};
+use sha2::Digest;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -240,4 +241,152 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Per-TSA retry state of the stamping task.
+#[derive(Debug, Clone)]
+struct TsaState {
+    failures: u32,
+    next_try: tokio::time::Instant,
+}
+
+/// The stamping task (contract §9): for each final checkpoint, in order, a
+/// token from every configured TSA over SHA-256 of the checkpoint body,
+/// checked by [`request_timestamp`] before it is stored. A checkpoint whose
+/// tokens number fewer than `required` keeps its entries without a
+/// certificate (pending) while witnessing goes on; a TSA that is down or
+/// answers wrongly is asked again with backoff (100 ms doubling to 5 s).
+pub struct Stamping {
+    pub store: Arc<dyn notarium_store::Store>,
+    pub tsa: crate::config::TsaConfig,
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// How often the task looks for a new final checkpoint when idle.
+const STAMPING_POLL: Duration = Duration::from_millis(50);
+
+impl Stamping {
+    /// Runs while this process leads (the sequencer's process stamps).
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        notarium_http::tls::install_default_provider();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .expect("HTTP client");
+        let now = tokio::time::Instant::now();
+        let mut states = vec![
+            TsaState {
+                failures: 0,
+                next_try: now,
+            };
+            self.tsa.urls.len()
+        ];
+        // The size of the last final checkpoint known to hold its tokens.
+        let mut stamped = 0u64;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let mut more = false;
+            if self
+                .metrics
+                .leader
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                match self.step(&http, &mut states, &mut stamped).await {
+                    Ok(m) => more = m,
+                    Err(e) => tracing::warn!(error = %e, "timestamping round failed"),
+                }
+            }
+            if more {
+                continue;
+            }
+            // Sleep until the next poll, or until a TSA's backoff ends.
+            tokio::select! {
+                _ = tokio::time::sleep(STAMPING_POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// One step: the first final checkpoint after `stamped`; asks the TSAs
+    /// it lacks a token from (those whose backoff has passed). True when it
+    /// got all it needs (the next one can be worked on at once).
+    async fn step(
+        &self,
+        http: &reqwest::Client,
+        states: &mut [TsaState],
+        stamped: &mut u64,
+    ) -> anyhow::Result<bool> {
+        let Some(fin) = self.store.first_final_covering(*stamped).await? else {
+            return Ok(false);
+        };
+        let have = self.store.timestamp_tokens(fin.size).await?;
+        if have.len() >= self.tsa.required {
+            *stamped = fin.size;
+            return Ok(true);
+        }
+        let note = notarium_core::note::Note::parse(&fin.note)?;
+        let imprint: Hash = sha2::Sha256::digest(note.text().as_bytes()).into();
+        let now = tokio::time::Instant::now();
+        let asks: Vec<usize> = (0..self.tsa.urls.len())
+            .filter(|&i| states[i].next_try <= now)
+            .filter(|&i| !have.iter().any(|t| t.tsa == self.tsa.urls[i]))
+            .collect();
+        let answers = futures::future::join_all(asks.iter().map(|&i| {
+            request_timestamp(
+                http,
+                &self.tsa.urls[i],
+                imprint,
+                &self.tsa.roots,
+                &self.tsa.intermediates,
+            )
+        }))
+        .await;
+        let mut got = have.len();
+        let mut last_ms = have.iter().map(|t| t.stored_ms).max().unwrap_or(0);
+        for (i, answer) in asks.into_iter().zip(answers) {
+            let url = &self.tsa.urls[i];
+            let st = &mut states[i];
+            match answer {
+                Ok((token, info)) => {
+                    // Strictly increasing: certificates take the first
+                    // `required` tokens in the order they were stored.
+                    last_ms = notarium_log::clock::now().millis().max(last_ms + 1);
+                    self.store
+                        .add_timestamp_token(&notarium_store::TimestampToken {
+                            size: fin.size,
+                            tsa: url.clone(),
+                            token,
+                            gen_time: info.gen_time,
+                            stored_ms: last_ms,
+                        })
+                        .await?;
+                    st.failures = 0;
+                    got += 1;
+                    tracing::info!(size = fin.size, tsa = %url, signer = %info.tsa, time = %info.gen_time_text(), "checkpoint timestamped");
+                }
+                Err(e) => {
+                    st.failures += 1;
+                    let backoff = Duration::from_millis((100u64 << st.failures.min(6)).min(5_000));
+                    st.next_try = tokio::time::Instant::now() + backoff;
+                    let retry_in_ms = backoff.as_millis() as u64;
+                    match &e {
+                        TsaClientError::Refused { .. } => {
+                            tracing::error!(size = fin.size, tsa = %url, error = %e, retry_in_ms, "timestamp token refused, not stored")
+                        }
+                        _ => {
+                            tracing::warn!(size = fin.size, tsa = %url, error = %e, retry_in_ms, "TSA unavailable; the checkpoint's certificates wait")
+                        }
+                    }
+                }
+            }
+        }
+        if got >= self.tsa.required {
+            *stamped = fin.size;
+            return Ok(true);
+        }
+        Ok(false)
+    }
 }

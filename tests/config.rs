@@ -263,3 +263,62 @@ fn standard_witnesses_are_checked() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `[tsa]`: a valid section resolves (required defaults to every url); its
+/// problems are named; `tsa>=k` needs `tsa.required` of at least k.
+#[test]
+fn the_tsa_section_is_checked() {
+    let base = sample().replace(
+        "policy = \"court>=1 arbitration>=1\"",
+        "policy = \"court>=1 arbitration>=1 tsa>=1\"",
+    );
+    let with = |tsa: &str| format!("{base}\n[tsa]\n{tsa}\n");
+    let ok = resolve(&with(
+        "urls = [\"http://127.0.0.1:3161\"]\ntrust = [\"../certs/root.pem\"]",
+    ))
+    .unwrap();
+    let tsa = ok.tsa.unwrap();
+    assert_eq!(tsa.required, 1, "default: every url");
+    assert_eq!(tsa.urls, ["http://127.0.0.1:3161"]);
+    let err = resolve(&base).expect_err("tsa>=1 without [tsa]");
+    assert!(err.contains("needs 1 TSA token(s)"), "{err}");
+    for (tsa, want) in [
+        (
+            "urls = []\ntrust = [\"../certs/root.pem\"]",
+            "tsa.urls needs at least one",
+        ),
+        (
+            "urls = [\"ftp://x\"]\ntrust = [\"../certs/root.pem\"]",
+            "is not an http(s) URL",
+        ),
+        (
+            "urls = [\"http://a\", \"http://a\"]\ntrust = [\"../certs/root.pem\"]",
+            "configured twice",
+        ),
+        ("urls = [\"http://a\"]\ntrust = []", "tsa.trust needs"),
+        (
+            "urls = [\"http://a\"]\ntrust = [\"../certs/none.pem\"]",
+            "tsa.trust",
+        ),
+        (
+            "urls = [\"http://a\"]\ntrust = [\"../certs/root.pem\"]\nrequired = 2",
+            "tsa.required is 2",
+        ),
+        (
+            "urls = [\"http://a\"]\ntrust = [\"../certs/root.pem\"]\nrequired = 0",
+            "tsa.required is 0",
+        ),
+    ] {
+        let err = resolve(&with(tsa)).expect_err(want);
+        assert!(err.contains(want), "{tsa}: {err}");
+    }
+    let two = base.replace("tsa>=1", "tsa>=2");
+    let err = resolve(&format!(
+        "{two}\n[tsa]\nurls = [\"http://a\", \"http://b\"]\ntrust = [\"../certs/root.pem\"]\nrequired = 1\n"
+    ))
+    .expect_err("tsa>=2 with required = 1");
+    assert!(
+        err.contains("needs 2 TSA token(s) but [tsa] requires 1"),
+        "{err}"
+    );
+}

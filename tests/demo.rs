@@ -42,6 +42,11 @@ fn demo_produces_certificates_the_offline_verifier_accepts() {
         assert_eq!(stdout.matches("  VALID    ").count(), 4, "{stdout}");
         assert!(!stdout.contains("INVALID"), "{stdout}");
         assert!(stdout.contains("/verify"), "{stdout}");
+        assert_eq!(
+            stdout.matches("RFC 3161 timestamp ").count(),
+            4,
+            "every certificate carries a verified token: {stdout}"
+        );
         // A newcomer's terminal shows the demo's story, not server logs.
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -70,6 +75,50 @@ fn demo_produces_certificates_the_offline_verifier_accepts() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&ok.stdout)
+    );
+    // Its certificates carry an RFC 3161 token of the development TSA,
+    // which counts for the demo's policy with --tsa-trust ...
+    let json_path = certs.join("supply-contract.txt.certificate.json");
+    let cert_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    assert_eq!(
+        cert_json["timestamps"].as_array().map(Vec::len),
+        Some(1),
+        "{cert_json}"
+    );
+    let policy = "court>=1 arbitration>=1 tsa>=1";
+    let stamped = Command::new(verify_bin())
+        .arg(&pdf)
+        .arg("--file")
+        .arg(&evidence)
+        .arg("--trust")
+        .arg(&root)
+        .arg("--tsa-trust")
+        .arg(&root)
+        .args(["--policy", policy, "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&stamped.stdout);
+    assert_eq!(stamped.status.code(), Some(0), "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        report["timestamps"][0]["tsa"], "Notarium Development TSA",
+        "{report}"
+    );
+    assert_eq!(report["timestamps"][0]["counted"], true, "{report}");
+    // ... and not without it (a token no one checked counts for nothing).
+    let unchecked = Command::new(verify_bin())
+        .arg(&json_path)
+        .arg("--trust")
+        .arg(&root)
+        .args(["--policy", policy])
+        .output()
+        .unwrap();
+    assert_eq!(
+        unchecked.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&unchecked.stdout)
     );
     // The tampering the demo suggests is caught.
     let json = std::fs::read_to_string(certs.join("supply-contract.txt.certificate.json")).unwrap();

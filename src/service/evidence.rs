@@ -103,11 +103,7 @@ impl AppState {
 
     async fn status_of(&self, e: StoredEntry) -> Result<EntryStatus, Error> {
         let final_size = match e.log_index {
-            Some(index) => self
-                .store
-                .first_final_covering(index)
-                .await?
-                .map(|f| f.size),
+            Some(index) => self.issuable(index).await?.map(|(f, _)| f.size),
             None => None,
         };
         Ok(EntryStatus {

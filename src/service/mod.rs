@@ -195,7 +195,7 @@ impl AppState {
         let Some(index) = e.log_index else {
             return Ok(None);
         };
-        let Some(fin) = self.store.first_final_covering(index).await? else {
+        let Some((fin, timestamps)) = self.issuable(index).await? else {
             return Ok(None);
         };
         let entry = entry_of(e)?;
@@ -203,8 +203,37 @@ impl AppState {
             Plan::inclusion(index, fin.size).map_err(|e| Error::internal("the final size", e))?;
         let path = prove(&*self.store, &plan).await?;
         let note = Note::parse(&fin.note).map_err(|e| Error::internal("a final checkpoint", e))?;
-        let cert = issue_certificate(&entry, index, path, note, fin.certificates.clone());
+        let mut cert = issue_certificate(&entry, index, path, note, fin.certificates.clone());
+        cert.timestamps = timestamps;
         Ok(Some(cert.to_json()))
+    }
+
+    /// The final checkpoint that certifies leaf `index`, with the base64
+    /// timestamp tokens its certificates carry, once it may be issued: it
+    /// is the first final checkpoint covering the leaf, and with `[tsa]`
+    /// configured it holds `tsa.required` tokens (the first that many in
+    /// the order they were stored, so the certificate's bytes never
+    /// change once issued).
+    async fn issuable(
+        &self,
+        index: u64,
+    ) -> Result<Option<(notarium_store::FinalCheckpoint, Vec<String>)>, Error> {
+        let Some(fin) = self.store.first_final_covering(index).await? else {
+            return Ok(None);
+        };
+        let Some(tsa) = &self.config.tsa else {
+            return Ok(Some((fin, Vec::new())));
+        };
+        let mut tokens = self.store.timestamp_tokens(fin.size).await?;
+        if tokens.len() < tsa.required {
+            return Ok(None);
+        }
+        tokens.sort_by(|a, b| (a.stored_ms, &a.tsa).cmp(&(b.stored_ms, &b.tsa)));
+        let timestamps = tokens[..tsa.required]
+            .iter()
+            .map(|t| notarium_core::encoding::b64(&t.token))
+            .collect();
+        Ok(Some((fin, timestamps)))
     }
 
     /// Ready to take submissions: the store answers, and the log is being

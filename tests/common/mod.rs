@@ -92,8 +92,13 @@ impl Drop for Proc {
 
 /// Starts `cmd`, waits (deadline 60 s) for a stdout line containing
 /// `marker` followed by a URL, keeps draining stdout in the background.
-pub(crate) fn spawn_until_listening(mut cmd: Command, marker: &str) -> Proc {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+pub(crate) fn spawn_until_listening(cmd: Command, marker: &str) -> Proc {
+    spawn_until_listening_to(cmd, marker, Stdio::inherit())
+}
+
+/// The same, the process's stderr (its log) going to `stderr`.
+pub(crate) fn spawn_until_listening_to(mut cmd: Command, marker: &str, stderr: Stdio) -> Proc {
+    cmd.stdout(Stdio::piped()).stderr(stderr);
     let mut child = cmd.spawn().expect("spawn");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

@@ -30,6 +30,6 @@ pub use extract::{
 };
 #[cfg(feature = "render")]
 pub use render::{
-    BUILTIN_TEMPLATE, CertificateFacts, RenderOptions, Renderer, TemplateSource, WitnessFact,
-    render,
+    BUILTIN_TEMPLATE, CertificateFacts, RenderOptions, Renderer, TemplateSource, TimestampFact,
+    WitnessFact, render,
 };

@@ -40,6 +40,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "0003_idempotency_keys",
         sql: include_str!("../../../migrations/sqlite/0003_idempotency_keys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_timestamp_tokens",
+        sql: include_str!("../../../migrations/sqlite/0004_timestamp_tokens.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -92,6 +97,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 10,
         name: "0010_idempotency_keys",
         sql: include_str!("../../../migrations/postgres/0010_idempotency_keys.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "0011_timestamp_tokens",
+        sql: include_str!("../../../migrations/postgres/0011_timestamp_tokens.sql"),
     },
 ];
 
@@ -244,7 +254,7 @@ mod tests {
                 assert!(m.name.starts_with(&format!("{:04}_", m.version)));
             }
         }
-        for (current, pending) in [(None, 3), (Some(1), 2), (Some(2), 1), (Some(3), 0)] {
+        for (current, pending) in [(None, 4), (Some(1), 3), (Some(3), 1), (Some(4), 0)] {
             assert_eq!(
                 pending_migrations(SQLITE_MIGRATIONS, current)
                     .unwrap()
@@ -253,6 +263,6 @@ mod tests {
                 "{current:?}"
             );
         }
-        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(4)).is_err());
+        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(5)).is_err());
     }
 }

@@ -162,6 +162,23 @@ pub struct FinalCheckpoint {
     pub finalized_ms: i64,
 }
 
+/// An RFC 3161 timestamp token over a final checkpoint's body (contract
+/// §9), stored only after the notary checked it: its imprint, nonce,
+/// signature and chain. One per checkpoint and TSA; the first stored is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimestampToken {
+    /// The final checkpoint's size.
+    pub size: u64,
+    /// The TSA, as configured (its URL).
+    pub tsa: String,
+    /// The DER TimeStampToken (CMS ContentInfo).
+    pub token: Vec<u8>,
+    /// Its genTime, Unix seconds.
+    pub gen_time: i64,
+    /// When the notary stored it, milliseconds since the Unix epoch.
+    pub stored_ms: i64,
+}
+
 /// The right to sequence the log, fenced by `epoch`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -308,6 +325,14 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_final(&self) -> Result<Option<FinalCheckpoint>>;
     /// The smallest final checkpoint whose tree includes leaf `index`.
     async fn first_final_covering(&self, index: u64) -> Result<Option<FinalCheckpoint>>;
+
+    /// Stores a checked timestamp token for final checkpoint `t.size`
+    /// (durable when this returns). A token already stored for this size
+    /// and TSA is kept and this call changes nothing (idempotent);
+    /// `NotFound` if the checkpoint is not final.
+    async fn add_timestamp_token(&self, t: &TimestampToken) -> Result<()>;
+    /// The tokens stored for final checkpoint `size`, ordered by TSA.
+    async fn timestamp_tokens(&self, size: u64) -> Result<Vec<TimestampToken>>;
 
     /// Store reachable (for /readyz).
     async fn ping(&self) -> Result<()>;

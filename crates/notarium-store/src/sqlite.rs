@@ -25,7 +25,7 @@ use crate::common::{
 };
 use crate::{
     Batch, CheckpointRow, Claim, Earlier, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf,
-    Result, Store, StoreError, StoredEntry, check_sequenced, unclaimed_rows,
+    Result, Store, StoreError, StoredEntry, TimestampToken, check_sequenced, unclaimed_rows,
 };
 use async_trait::async_trait;
 use notarium_core::entry::{Metadata, SubmitterId};
@@ -405,6 +405,8 @@ const LATEST_CHECKPOINT: &str =
 const CHECKPOINT: &str = "SELECT size, root, note, created_ms FROM checkpoints WHERE size = ?1";
 const COSIGNATURES: &str =
     "SELECT witness, line FROM cosignatures WHERE size = ?1 ORDER BY witness";
+const TIMESTAMP_TOKENS: &str = "SELECT size, tsa, token, gen_time, stored_ms FROM timestamp_tokens
+     WHERE size = ?1 ORDER BY tsa";
 const LATEST_FINAL: &str = "SELECT size, note, certificates, finalized_ms FROM final_checkpoints
      ORDER BY size DESC LIMIT 1";
 const FIRST_FINAL_COVERING: &str =
@@ -1150,6 +1152,61 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn add_timestamp_token(&self, t: &TimestampToken) -> Result<()> {
+        let size = to_i64(t.size, "final checkpoint size")?;
+        let (fin_size, t) = (t.size, t.clone());
+        self.write(move |conn, _| {
+            conn.execute(
+                "INSERT INTO timestamp_tokens (size, tsa, token, gen_time, stored_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (size, tsa) DO NOTHING",
+                params![size, t.tsa, t.token, t.gen_time, t.stored_ms],
+            )
+            .map(drop)
+            .map_err(|e| match violation(&e) {
+                Some(Violation::ForeignKey) => {
+                    StoreError::NotFound(format!("final checkpoint {fin_size}"))
+                }
+                _ => db_err(e),
+            })
+        })
+        .await
+    }
+
+    async fn timestamp_tokens(&self, size: u64) -> Result<Vec<TimestampToken>> {
+        let Ok(size) = i64::try_from(size) else {
+            return Ok(Vec::new());
+        };
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(TIMESTAMP_TOKENS).map_err(db_err)?;
+            let rows = stmt
+                .query_map([size], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .map_err(db_err)?;
+            let tokens: Result<Vec<TimestampToken>> = rows
+                .map(|r| {
+                    let (size, tsa, token, gen_time, stored_ms) = r.map_err(db_err)?;
+                    Ok(TimestampToken {
+                        size: to_u64(size, "timestamp token size")?,
+                        tsa,
+                        token,
+                        gen_time,
+                        stored_ms,
+                    })
+                })
+                .collect();
+            tokens
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<()> {
         self.read(|conn| read_log_state(conn).map(drop)).await
     }
@@ -1190,6 +1247,7 @@ mod tests {
             CHECKPOINT,
             COSIGNATURES,
             FIRST_FINAL_COVERING,
+            TIMESTAMP_TOKENS,
         ] {
             let steps = plan(sql);
             assert!(!steps.is_empty());

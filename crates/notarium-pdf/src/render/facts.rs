@@ -18,6 +18,17 @@ pub struct WitnessFact {
     pub unix_time: u64,
 }
 
+/// An RFC 3161 timestamp token shown on the page: one the verifier checked
+/// (its signature, its TSA certificate's chain and EKU, its imprint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimestampFact {
+    /// The TSA's name (its certificate's subject CN, else its subject).
+    pub tsa: String,
+    /// genTime, `YYYY-MM-DDTHH:MM:SSZ`, the TSA's clock.
+    pub time: String,
+    pub unix_time: u64,
+}
+
 /// Everything the certificate page states.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateFacts {
@@ -33,6 +44,8 @@ pub struct CertificateFacts {
     pub received_at: String,
     /// The counted cosignatures, earliest first.
     pub witnesses: Vec<WitnessFact>,
+    /// The verified RFC 3161 tokens, earliest first.
+    pub timestamps: Vec<TimestampFact>,
     /// Contract §9: when the witness policy was first met
     /// (`YYYY-MM-DDTHH:MM:SSZ`): the evidence existed no later than this.
     pub witnessed_at: String,
@@ -83,6 +96,15 @@ impl CertificateFacts {
                     name: w.name,
                     time: w.time,
                     unix_time: w.unix_time,
+                })
+                .collect(),
+            timestamps: report
+                .timestamps
+                .into_iter()
+                .map(|t| TimestampFact {
+                    tsa: t.tsa,
+                    time: t.time,
+                    unix_time: t.unix_time,
                 })
                 .collect(),
             witnessed_at,

@@ -8,7 +8,7 @@ mod page;
 mod qr;
 mod template;
 
-pub use facts::{CertificateFacts, WitnessFact};
+pub use facts::{CertificateFacts, TimestampFact, WitnessFact};
 pub use template::BUILTIN_TEMPLATE;
 
 use crate::PdfError;

@@ -185,6 +185,10 @@ fn draw_with(
     // 2. Witnesses.
     rows.heading(&t.text.witnesses_zh, &t.text.witnesses_en);
     rows.witnesses(f);
+    // RFC 3161 timestamps: the TSA's time, then its name.
+    for ts in &f.timestamps {
+        rows.row(&t.labels.tsa, &ts.time, Some(&ts.tsa));
+    }
 
     // 3. Log position.
     rows.heading(&t.text.log_zh, &t.text.log_en);

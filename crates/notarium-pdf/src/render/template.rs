@@ -147,6 +147,8 @@ pub(crate) struct Labels {
     pub witness: Label,
     pub witnessed_at: Label,
     pub witnessed_time: Label,
+    /// An RFC 3161 timestamp row: the TSA's time and name.
+    pub tsa: Label,
     pub local_time: Label,
     pub court: Label,
     pub arbitration: Label,

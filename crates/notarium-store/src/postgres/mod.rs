@@ -50,7 +50,7 @@ pub use lease::SEQUENCER_LOCK_KEY;
 use crate::common::{POSTGRES_MIGRATIONS, pending_migrations, to_tenant};
 use crate::{
     Batch, CheckpointRow, Claim, Earlier, FinalCheckpoint, Lease, LogState, NewEntry, PendingLeaf,
-    Result, Store, StoreError, StoredEntry,
+    Result, Store, StoreError, StoredEntry, TimestampToken,
 };
 use async_trait::async_trait;
 use connection::{db_err, pg_text};
@@ -277,6 +277,14 @@ impl Store for PostgresStore {
 
     async fn first_final_covering(&self, index: u64) -> Result<Option<FinalCheckpoint>> {
         tree::first_final_covering(&self.client().await?, index).await
+    }
+
+    async fn add_timestamp_token(&self, t: &TimestampToken) -> Result<()> {
+        tree::add_timestamp_token(&self.client().await?, t).await
+    }
+
+    async fn timestamp_tokens(&self, size: u64) -> Result<Vec<TimestampToken>> {
+        tree::timestamp_tokens(&self.client().await?, size).await
     }
 
     async fn ping(&self) -> Result<()> {

@@ -8,7 +8,7 @@ use crate::common::{
     decode_certificates, edge_ids, encode_certificates, node_not_found, to_hash, to_i64, to_u64,
     verify_batch_tree,
 };
-use crate::{Batch, CheckpointRow, FinalCheckpoint, LogState, Result, StoreError};
+use crate::{Batch, CheckpointRow, FinalCheckpoint, LogState, Result, StoreError, TimestampToken};
 use deadpool_postgres::GenericClient;
 use notarium_core::merkle::Hash;
 use notarium_log::tree::NodeId;
@@ -333,6 +333,56 @@ pub(super) async fn latest_final(client: &impl GenericClient) -> Result<Option<F
         .await
         .map_err(db_err)?;
     row.as_ref().map(final_from_row).transpose()
+}
+
+pub(super) async fn add_timestamp_token(
+    client: &impl GenericClient,
+    t: &TimestampToken,
+) -> Result<()> {
+    let size = to_i64(t.size, "final checkpoint size")?;
+    match client
+        .execute(
+            "INSERT INTO timestamp_tokens (size, tsa, token, gen_time, stored_ms)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (size, tsa) DO NOTHING",
+            &[&size, &t.tsa, &t.token, &t.gen_time, &t.stored_ms],
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is(&e, &SqlState::FOREIGN_KEY_VIOLATION) => {
+            Err(StoreError::NotFound(format!("final checkpoint {}", t.size)))
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+pub(super) async fn timestamp_tokens(
+    client: &impl GenericClient,
+    size: u64,
+) -> Result<Vec<TimestampToken>> {
+    let Ok(size) = i64::try_from(size) else {
+        return Ok(Vec::new());
+    };
+    let stmt = client
+        .prepare_cached(
+            "SELECT size, tsa, token, gen_time, stored_ms FROM timestamp_tokens
+             WHERE size = $1 ORDER BY tsa",
+        )
+        .await
+        .map_err(db_err)?;
+    let rows = client.query(&stmt, &[&size]).await.map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(TimestampToken {
+                size: to_u64(r.get(0), "timestamp token size")?,
+                tsa: r.get(1),
+                token: r.get(2),
+                gen_time: r.get(3),
+                stored_ms: r.get(4),
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn first_final_covering(

@@ -5,7 +5,7 @@
 use crate::fixture::*;
 use notarium_core::merkle::{self, Hash};
 use notarium_log::tree::{NodeId, Plan};
-use notarium_store::{Lease, LogState, NewEntry, PendingLeaf, StoreError};
+use notarium_store::{Lease, LogState, NewEntry, PendingLeaf, Store, StoreError, TimestampToken};
 use std::collections::HashMap;
 
 pub(crate) async fn migrate_is_idempotent(fx: &Fixture) {
@@ -739,6 +739,61 @@ pub(crate) async fn finalize_is_idempotent_and_covering(fx: &Fixture) {
     );
 }
 
+fn token(size: u64, tsa: &str, tag: &str) -> TimestampToken {
+    TimestampToken {
+        size,
+        tsa: tsa.to_string(),
+        token: format!("DER token {tag}").into_bytes(),
+        gen_time: 1_764_000_200 + size as i64,
+        stored_ms: 1_764_000_200_000 + size as i64,
+    }
+}
+
+/// On a store with both tenants: sequences checkpoints 3 and 5, makes 3
+/// final, and stores timestamp tokens for it (a repeat, a second token of
+/// the same TSA, a token for a checkpoint that is not final). Returns what
+/// `timestamp_tokens(3)` answers from then on.
+pub(crate) async fn store_timestamp_tokens(s: &dyn Store) -> Vec<TimestampToken> {
+    put(s, (0..5).map(|n| entry(TENANT, n)).collect()).await;
+    let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    seq.sequence(s, &lease, 3).await;
+    seq.sequence(s, &lease, 2).await;
+    s.finalize(&final_cp(3, "f")).await.unwrap();
+    assert_eq!(s.timestamp_tokens(3).await.unwrap(), vec![]);
+
+    let b = token(3, "https://tsa-b.example/", "b");
+    let a = token(3, "http://tsa-a.example/tsr", "a");
+    s.add_timestamp_token(&b).await.unwrap();
+    s.add_timestamp_token(&a).await.unwrap();
+    // The same token again, and another from the same TSA: the first stays.
+    s.add_timestamp_token(&a).await.unwrap();
+    s.add_timestamp_token(&token(3, "http://tsa-a.example/tsr", "later"))
+        .await
+        .unwrap();
+    // Only a final checkpoint is timestamped.
+    assert!(matches!(
+        s.add_timestamp_token(&token(5, "http://tsa-a.example/tsr", "x"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.add_timestamp_token(&token(4, "http://tsa-a.example/tsr", "x"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let want = vec![a, b];
+    assert_eq!(s.timestamp_tokens(3).await.unwrap(), want, "ordered by TSA");
+    assert_eq!(s.timestamp_tokens(5).await.unwrap(), vec![]);
+    assert_eq!(s.timestamp_tokens(u64::MAX).await.unwrap(), vec![]);
+    want
+}
+
+pub(crate) async fn timestamp_tokens_add_keep_list(fx: &Fixture) {
+    with_tenants(fx.store()).await;
+    store_timestamp_tokens(fx.store()).await;
+}
+
 pub(crate) async fn read_hashes_missing_is_not_found(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
@@ -1007,6 +1062,7 @@ macro_rules! every_case {
             inconsistent_batches_are_refused,
             cosignatures_add_replace_list,
             finalize_is_idempotent_and_covering,
+            timestamp_tokens_add_keep_list,
             read_hashes_missing_is_not_found,
             proofs_over_stored_tree_match_memory_tree,
             levels_and_entry_ranges,

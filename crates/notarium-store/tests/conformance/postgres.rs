@@ -9,6 +9,18 @@ use notarium_store::{NewEntry, PendingLeaf, PostgresStore, Store, StoreError};
 
 every_case!(Kind::Postgres);
 
+/// Timestamp tokens are durable: another store instance on the database
+/// (after the first is dropped) lists the same tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_timestamp_tokens_survive_reopen() {
+    let (db, store, _raw) = pg_store_with_tenants().await;
+    let want = crate::cases::store_timestamp_tokens(&store).await;
+    drop(store);
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.timestamp_tokens(3).await.unwrap(), want);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_second_instance_cannot_acquire_while_held() {
     let fx = Fixture::new(Kind::Postgres).await;

@@ -11,6 +11,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 every_case!(Kind::Sqlite);
 
+/// Timestamp tokens are durable: a store opened again on the file lists
+/// the same tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_timestamp_tokens_survive_reopen() {
+    let (_dir, path, store) = sqlite_store_with_tenants().await;
+    let want = crate::cases::store_timestamp_tokens(&store).await;
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.timestamp_tokens(3).await.unwrap(), want);
+}
+
 /// SQLite keeps the ids it is given, so it refuses one it holds already,
 /// and a commit that repeats one, and keeps nothing of either commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
