@@ -221,6 +221,20 @@ fn the_sealed_pdf_is_small_deterministic_and_keeps_its_attachment() {
     let pdf = sealed();
     assert!(pdf.len() <= 300 * 1024, "{} bytes", pdf.len());
     assert_eq!(extract_certificate_json(pdf).unwrap(), cert());
+    // PDF/A-3b: XMP identification, an sRGB output intent, the attachment
+    // an associated file of type application/json, fonts embedded.
+    let has = |s: &str| pdf.windows(s.len()).any(|w| w == s.as_bytes());
+    for s in [
+        "<pdfaid:part>3</pdfaid:part>",
+        "<pdfaid:conformance>B</pdfaid:conformance>",
+        "/OutputIntents",
+        "/GTS_PDFA1",
+        "/AFRelationship/Source",
+        "/Subtype/application#2Fjson",
+        "/FontFile2",
+    ] {
+        assert!(has(s), "no {s} in the PDF");
+    }
     // The same certificate gives the same bytes and asks the TSA for the
     // same imprint: a stored token can be reused.
     let (again, imprints) = sealed_with_imprints();

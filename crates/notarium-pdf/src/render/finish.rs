@@ -97,6 +97,31 @@ pub(crate) fn finish_doc(
     );
     catalog.set("Lang", Object::string_literal("zh-CN"));
 
+    let producer = concat!("notarium-pdf ", env!("CARGO_PKG_VERSION"));
+    let xmp_date = {
+        let d = pdf_date(info.date);
+        format!(
+            "{}-{}-{}T{}:{}:{}Z",
+            &d[2..6],
+            &d[6..8],
+            &d[8..10],
+            &d[10..12],
+            &d[12..14],
+            &d[14..16]
+        )
+    };
+    super::pdfa::add(
+        &mut doc,
+        super::pdfa::xmp(
+            &info.title,
+            &info.author,
+            &info.subject,
+            &info.keywords,
+            producer,
+            &xmp_date,
+        ),
+    )
+    .map_err(write)?;
     let info_dict = Dictionary::from_iter([
         ("Title", text_string(&info.title)),
         ("Subject", text_string(&info.subject)),

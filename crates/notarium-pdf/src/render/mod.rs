@@ -5,6 +5,7 @@ mod facts;
 mod finish;
 mod font;
 mod page;
+mod pdfa;
 mod qr;
 #[cfg(feature = "seal")]
 mod seal;
