@@ -105,13 +105,16 @@ fn notary_toml(dir: &Path, repo: &Path, listen: &str, court: &str, arbitration: 
          [log]\norigin = \"notarium.example/log\"\nkey_file = \"{key}\"\ncert_file = \"{cert}\"\nbatch_interval_ms = 200\n\n\
          [trust]\nroots = [\"{root}\"]\npolicy = \"court>=1 arbitration>=1\"\n\n\
          [[witness]]\nurl = \"{court}\"\ncert_file = \"{court_cert}\"\n\n\
-         [[witness]]\nurl = \"{arbitration}\"\ncert_file = \"{arb_cert}\"\n",
+         [[witness]]\nurl = \"{arbitration}\"\ncert_file = \"{arb_cert}\"\n\n\
+         [seal]\nkey_file = \"{seal_key}\"\ncert_file = \"{seal_cert}\"\n",
         data = q(dir.join("data")),
         key = q(repo.join("certs/notary.key")),
         cert = q(repo.join("certs/notary.pem")),
         root = q(repo.join("certs/root.pem")),
         court_cert = q(repo.join("certs/court.pem")),
         arb_cert = q(repo.join("certs/arbitration.pem")),
+        seal_key = q(repo.join("certs/seal.key")),
+        seal_cert = q(repo.join("certs/seal.pem")),
     )
 }
 
