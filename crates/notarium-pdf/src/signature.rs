@@ -97,7 +97,7 @@ pub fn pdf_signature(pdf: &[u8]) -> Result<Option<PdfSignature>, PdfError> {
         return Err(bad("the /ByteRange gap is not the /Contents hex string"));
     }
     let hex = &gap[1..gap.len() - 1];
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(bad("the /Contents hex string has an odd length"));
     }
     let nibble = |x: u8| (x as char).to_digit(16).map(|v| v as u8);

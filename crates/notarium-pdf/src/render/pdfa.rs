@@ -152,7 +152,7 @@ pub(crate) fn srgb_icc() -> Vec<u8> {
     let base = 128 + 4 + 12 * count;
     let mut trc = (0, 0);
     for (sig, body) in &tags {
-        while data.len() % 4 != 0 {
+        while !data.len().is_multiple_of(4) {
             data.push(0);
         }
         let at = (base + data.len()) as u32;
@@ -169,7 +169,7 @@ pub(crate) fn srgb_icc() -> Vec<u8> {
         table.extend_from_slice(&trc.0.to_be_bytes());
         table.extend_from_slice(&trc.1.to_be_bytes());
     }
-    while data.len() % 4 != 0 {
+    while !data.len().is_multiple_of(4) {
         data.push(0);
     }
     let size = (base + data.len()) as u32;
