@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the DEVELOPMENT PKI of Notarium: a trust root, a notary, a court
-# witness, an arbitration witness and a timestamping authority (ECDSA P-256),
+# witness, an arbitration witness, a timestamping authority and a PDF seal
+# (ECDSA P-256),
 # plus the test fixtures
 # under tests/fixtures/pki (a second, foreign root and deliberately bad
 # certificates). NOT FOR PRODUCTION: these private keys are public.
@@ -8,6 +9,8 @@
 #   bash certs/generate.sh        # from the repository root
 #   bash certs/generate.sh tsa    # only a new TSA key and certificate, from
 #                                 # the existing root (golden files unchanged)
+#   bash certs/generate.sh seal   # only a new PDF seal key and certificate,
+#                                 # from the existing root (golden files unchanged)
 #
 # Needs only openssl (3.x). Validity windows are fixed dates so that the
 # golden certificates under tests/ keep verifying.
@@ -54,6 +57,13 @@ keyUsage = critical, digitalSignature, nonRepudiation
 extendedKeyUsage = critical, timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[seal]
+# The notary's PDF seal (PAdES): PDF validators (pyHanko's default policy)
+# want nonRepudiation besides digitalSignature for a signature of record.
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [no_digital_signature]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, keyEncipherment
@@ -86,6 +96,17 @@ tsa_cert() {
   key "$here/tsa.key"
   sign "$here/tsa.key" "$O/CN=Notarium Development TSA" tsa "$here/root.pem" "$here/root.key" 20250101000000Z 20350101000000Z "$here/tsa.pem"
 }
+# The notary's development PDF seal, serial 0x3000.
+seal_cert() {
+  echo 3000 >"$work/serial"
+  key "$here/seal.key"
+  sign "$here/seal.key" "$O/OU=seal/CN=Notarium Development PDF Seal" seal "$here/root.pem" "$here/root.key" 20250101000000Z 20350101000000Z "$here/seal.pem"
+}
+if [ "${1:-}" = seal ]; then
+  seal_cert
+  echo "development PDF seal written to $here/seal.pem and $here/seal.key"
+  exit 0
+fi
 if [ "${1:-}" = tsa ]; then
   tsa_cert
   echo "development TSA written to $here/tsa.pem and $here/tsa.key"
@@ -120,4 +141,5 @@ sign "$fix/intermediate.key" "$O/CN=Notarium Development Intermediate CA" interm
 key "$fix/court2.key"
 sign "$fix/court2.key" "$O/OU=court/CN=court2.example\/witness" signer "$fix/intermediate.pem" "$fix/intermediate.key" 20250101000000Z 20350101000000Z "$fix/court2.pem"
 tsa_cert
+seal_cert
 echo "development PKI written to $here and $fix"

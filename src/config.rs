@@ -35,6 +35,8 @@ pub struct FileConfig {
     /// timestamped.
     #[serde(default)]
     pub tsa: Option<TsaSection>,
+    /// `[seal]`: the notary's PDF seal (PAdES); without it PDFs are unsigned.
+    pub seal: Option<SealSection>,
 }
 
 /// `[tsa]`: RFC 3161 timestamps over final checkpoints (contract §9,
@@ -72,6 +74,27 @@ impl TsaConfig {
             self.intermediates.clone(),
         ))
     }
+}
+
+/// `[seal]`: the key and certificate that sign `certificate.pdf` (PAdES
+/// baseline B-B, B-T with a TSA; docs/format.md "The PDF seal"). The
+/// certificate must chain to `trust.roots`; PDF validators want the key
+/// usages digitalSignature and nonRepudiation.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SealSection {
+    /// PKCS#8 PEM P-256 key.
+    pub key_file: PathBuf,
+    /// Its certificate (PEM).
+    pub cert_file: PathBuf,
+    /// An RFC 3161 TSA that timestamps the seal's signature (B-T), once per
+    /// certificate: its token is kept and reused when the PDF is served
+    /// again. Without it, or while it does not answer, PDFs are sealed
+    /// without a timestamp (B-B).
+    pub tsa_url: Option<String>,
+    /// PEM roots the TSA's tokens must chain to; default: `trust.roots`.
+    #[serde(default)]
+    pub tsa_roots: Vec<PathBuf>,
 }
 
 /// `[tiles]`: the log as C2SP tlog-tiles in a plain directory (docs/tiles.md).
@@ -399,6 +422,8 @@ pub struct Config {
     /// `[tiles] directory`, resolved.
     pub tiles_directory: Option<PathBuf>,
     pub tsa: Option<TsaConfig>,
+    /// `[seal]`, loaded.
+    pub seal: Option<Arc<crate::render::PdfSeal>>,
 }
 
 impl Config {
@@ -852,7 +877,12 @@ impl FileConfig {
         } else {
             base.join(&self.server.data_dir)
         };
+        let seal = match &self.seal {
+            None => None,
+            Some(s) => Some(Arc::new(seal_section(base, s, &roots, now)?)),
+        };
         Ok(Config {
+            seal,
             listen: self.server.listen,
             tls,
             admin_listen: self.server.admin_listen,
@@ -898,4 +928,47 @@ fn standard_witness_key(text: &str, w: &WitnessSection) -> Result<Vkey, String> 
             "type 0x{t:02x} is not an Ed25519 cosignature/v1 key (0x04)"
         )),
     }
+}
+
+/// Loads and checks `[seal]`: the key is the certificate's, the certificate
+/// chains to `trust.roots` now and may sign (digitalSignature), the TSA URL
+/// is http(s).
+fn seal_section(
+    base: &Path,
+    s: &SealSection,
+    roots: &TrustRoots,
+    now: i64,
+) -> Result<crate::render::PdfSeal, ConfigError> {
+    let key = read(base, &s.key_file, "seal.key_file")?;
+    let cert_pem = read(base, &s.cert_file, "seal.cert_file")?;
+    let seal = notarium_pdf::Seal::from_pem(&key, &cert_pem)
+        .map_err(|e| err(format!("seal.key_file and seal.cert_file: {e}")))?;
+    let cert = CertInfo::from_der(seal.certificate_der())
+        .map_err(|e| err(format!("seal.cert_file: {e}")))?;
+    let pool = certs_from_pem_file(&cert_pem).map_err(|e| err(format!("seal.cert_file: {e}")))?;
+    roots
+        .path(&cert, &pool, now)
+        .map_err(|e| err(format!("seal.cert_file: {e}")))?;
+    if !cert.digital_signature || cert.is_ca {
+        return Err(err(
+            "seal.cert_file: the seal certificate needs the digitalSignature key usage and may not be a CA",
+        ));
+    }
+    if let Some(u) = &s.tsa_url
+        && !u.starts_with("http://")
+        && !u.starts_with("https://")
+    {
+        return Err(err(format!("seal.tsa_url \"{u}\" is not an http(s) URL")));
+    }
+    let tsa_roots = if s.tsa_roots.is_empty() {
+        roots.clone()
+    } else {
+        TrustRoots::new(load_certs(base, &s.tsa_roots, "seal.tsa_roots")?)
+            .map_err(|e| err(format!("seal.tsa_roots: {e}")))?
+    };
+    Ok(crate::render::PdfSeal::new(
+        seal,
+        s.tsa_url.clone(),
+        tsa_roots,
+    ))
 }

@@ -132,13 +132,17 @@ fn notary_toml(
          [[witness]]\nurl = \"{court}\"\ncert_file = \"{court_cert}\"\n\n\
          [[witness]]\nurl = \"{arbitration}\"\ncert_file = \"{arb_cert}\"\n\n\
          # RFC 3161: a token over every final checkpoint, before its certificates.\n\
-         [tsa]\nurls = [\"{tsa}\"]\ntrust = [\"{root}\"]\n",
+         [tsa]\nurls = [\"{tsa}\"]\ntrust = [\"{root}\"]\n\n\
+         # The PDF seal (PAdES B-T: its signature timestamped by the same TSA).\n\
+         [seal]\nkey_file = \"{seal_key}\"\ncert_file = \"{seal_cert}\"\ntsa_url = \"{tsa}\"\n",
         data = q(dir.join("data")),
         key = q(repo.join("certs/notary.key")),
         cert = q(repo.join("certs/notary.pem")),
         root = q(repo.join("certs/root.pem")),
         court_cert = q(repo.join("certs/court.pem")),
         arb_cert = q(repo.join("certs/arbitration.pem")),
+        seal_key = q(repo.join("certs/seal.key")),
+        seal_cert = q(repo.join("certs/seal.pem")),
     )
 }
 

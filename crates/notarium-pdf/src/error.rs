@@ -23,6 +23,9 @@ pub enum PdfError {
     /// The attachment is there but cannot be read, or is ambiguous.
     #[error("the certificate.json attachment cannot be used: {0}")]
     BadAttachment(String),
+    /// The PDF's signature is malformed or ambiguous.
+    #[error("the PDF's signature cannot be used: {0}")]
+    BadSignature(String),
     /// The certificate JSON cannot be rendered (it does not parse, or it
     /// fails verification when a verifier was given).
     #[error("the certificate cannot be rendered: {0}")]

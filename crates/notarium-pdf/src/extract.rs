@@ -225,7 +225,7 @@ impl Drop for Reset {
 }
 
 /// Parses the PDF within the bounds of the module documentation.
-fn load(pdf: &[u8]) -> Result<Document, PdfError> {
+pub(crate) fn load(pdf: &[u8]) -> Result<Document, PdfError> {
     let too = |why: String| PdfError::TooComplex(why);
     if pdf.len() > MAX_PDF_BYTES {
         return Err(too(format!(

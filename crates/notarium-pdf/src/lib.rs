@@ -20,6 +20,7 @@ mod error;
 mod extract;
 #[cfg(feature = "render")]
 mod render;
+mod signature;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
@@ -33,3 +34,6 @@ pub use render::{
     BUILTIN_TEMPLATE, CertificateFacts, RenderOptions, Renderer, TemplateSource, TimestampFact,
     WitnessFact, render,
 };
+#[cfg(feature = "seal")]
+pub use render::{SEAL_CONTENTS_BYTES, Seal, TimestampFn};
+pub use signature::{PdfSignature, pdf_signature};

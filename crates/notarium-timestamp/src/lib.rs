@@ -10,6 +10,8 @@
 //!   message imprint.
 //! - [`TimestampRequest`]: builds a request (SHA-256 imprint, nonce,
 //!   certReq) and checks a TSA's response to it.
+//! - [`cades`]: CAdES detached signatures (the PDF seal, PAdES): the check
+//!   ([`cades::verify_detached`]) and, with feature `sign`, the signer.
 //! - `tsa::DevTsa` (feature `tsa`): the development TSA that answers a
 //!   request with a signed token.
 //!
@@ -24,6 +26,7 @@
 #![warn(missing_debug_implementations, missing_docs)]
 
 mod asn1;
+pub mod cades;
 mod request;
 #[cfg(feature = "tsa")]
 pub mod tsa;

@@ -158,7 +158,8 @@ fn trust_roots(args: &Args) -> Result<TrustRoots, UsageError> {
 }
 
 enum Input {
-    Json(Vec<u8>),
+    /// The certificate JSON, and the PDF it was attached to.
+    Json(Vec<u8>, Option<Vec<u8>>),
     Proof(String),
     Receipt(String),
 }
@@ -171,7 +172,7 @@ fn classify(path: &Path, bytes: Vec<u8>) -> Result<Input, UsageError> {
     if bytes.starts_with(b"%PDF-") {
         let json = notarium_pdf::extract_certificate_json(&bytes)
             .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
-        return Ok(Input::Json(json));
+        return Ok(Input::Json(json, Some(bytes)));
     }
     if bytes.starts_with(notarium_core::proof::TLOG_PROOF_HEADER.as_bytes()) {
         return Ok(Input::Proof(text(bytes)?));
@@ -180,7 +181,7 @@ fn classify(path: &Path, bytes: Vec<u8>) -> Result<Input, UsageError> {
         return Ok(Input::Receipt(text(bytes)?));
     }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        return Ok(Input::Json(bytes));
+        return Ok(Input::Json(bytes, None));
     }
     Err(UsageError(format!(
         "{} is neither a certificate JSON, a PDF, a c2sp.org/tlog-proof@v1 file nor a notarium/receipt/v1",
@@ -205,7 +206,88 @@ fn run_exhibit(args: &Args, path: &Path) -> Result<bool, UsageError> {
     })
 }
 
-fn run(args: &Args, cert: &Path) -> Result<Report, UsageError> {
+/// The notary's seal on a certificate PDF (docs/format.md "The PDF seal"):
+/// a PAdES signature over the whole file. The certificate itself is what
+/// the attachment says (contract §9); the seal says the file is the one the
+/// notary issued. `invalid` (altered or malformed) fails the verification;
+/// `untrusted` (intact, but its signer or its timestamp's TSA is not under
+/// the given roots) and `absent` are reported.
+struct SealReport {
+    status: &'static str,
+    detail: String,
+    signer: Option<String>,
+    /// The signature timestamp: genTime text and TSA.
+    timestamp: Option<(String, String)>,
+}
+
+impl SealReport {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "status": self.status,
+            "detail": self.detail,
+            "signer": self.signer,
+            "timestamp": self.timestamp.as_ref().map(|(time, tsa)| serde_json::json!({
+                "time": time,
+                "tsa": tsa,
+            })),
+        })
+    }
+}
+
+fn check_seal(pdf: &[u8], roots: &TrustRoots, tsa_roots: Option<&TrustRoots>) -> SealReport {
+    use notarium_timestamp::cades::{DetachedError, verify_detached};
+    let report = |status, detail: String| SealReport {
+        status,
+        detail,
+        signer: None,
+        timestamp: None,
+    };
+    let sig = match notarium_pdf::pdf_signature(pdf) {
+        Ok(None) => return report("absent", "the PDF is not sealed".into()),
+        Ok(Some(sig)) => sig,
+        Err(e) => return report("invalid", e.to_string()),
+    };
+    if sig.sub_filter != "ETSI.CAdES.detached" {
+        return report(
+            "invalid",
+            format!(
+                "the PDF signature is /{}, not /ETSI.CAdES.detached",
+                sig.sub_filter
+            ),
+        );
+    }
+    let digest = notarium_core::merkle::sha256(&sig.signed_parts(pdf).concat());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match verify_detached(&sig.cms, &digest, roots, tsa_roots, now) {
+        Ok(info) => {
+            let signer = &info.chain[0];
+            let name = signer.common_name.clone().unwrap_or(signer.subject.clone());
+            let timestamp = info.timestamp.as_ref().map(|t| {
+                (
+                    t.gen_time_text(),
+                    t.tsa_common_name.clone().unwrap_or(t.tsa.clone()),
+                )
+            });
+            let when = match (&timestamp, info.timestamp_unchecked) {
+                (Some((time, tsa)), _) => format!(", timestamped {time} by TSA {tsa}"),
+                (None, true) => ", timestamp not checked (no --tsa-trust)".into(),
+                (None, false) => ", not timestamped".into(),
+            };
+            SealReport {
+                status: "valid",
+                detail: format!("the whole file is sealed by {name}{when}"),
+                signer: Some(name),
+                timestamp,
+            }
+        }
+        Err(DetachedError::Untrusted(e)) => report("untrusted", format!("intact, but {e}")),
+        Err(DetachedError::Invalid(e)) => report("invalid", e.to_string()),
+    }
+}
+
+fn run(args: &Args, cert: &Path) -> Result<(Report, Option<SealReport>), UsageError> {
     let limit = notarium_pdf::MAX_PDF_BYTES as u64;
     let input = classify(cert, read_at_most(cert, "certificate", limit)?)?;
     let flag = match (&args.policy, &args.policy_file) {
@@ -236,7 +318,8 @@ fn run(args: &Args, cert: &Path) -> Result<Report, UsageError> {
         }
         crls.extend(found);
     }
-    let mut verifier = Verifier::new(trust_roots(args)?, args.origin.clone(), policy)
+    let roots = trust_roots(args)?;
+    let mut verifier = Verifier::new(roots.clone(), args.origin.clone(), policy)
         .with_max_skew(args.max_skew)
         .with_crls(crls);
     if let Some(p) = &args.policy_file {
@@ -246,24 +329,27 @@ fn run(args: &Args, cert: &Path) -> Result<Report, UsageError> {
             PolicyFile::parse(&text).map_err(|e| UsageError(format!("{}: {e}", p.display())))?;
         verifier = verifier.with_policy_file(file);
     }
+    let mut tsa_roots = None;
     if !args.tsa_trust.is_empty() {
         let mut roots = Vec::new();
         for p in &args.tsa_trust {
             roots.extend(pem_certs(p, "TSA trust file")?);
         }
         let roots = TrustRoots::new(roots).map_err(|e| UsageError(format!("--tsa-trust: {e}")))?;
+        tsa_roots = Some(roots.clone());
         let tsa = notarium_timestamp::TsaTrust::new(roots, Vec::new());
         verifier = verifier.with_timestamps(std::sync::Arc::new(tsa));
     }
     let (text, is_receipt) = match input {
-        Input::Json(json) => {
+        Input::Json(json, pdf) => {
             if args.entry.is_some() || !args.certs.is_empty() {
                 return Err(UsageError(
                     "--entry and --certs go with a .tlog-proof file or a receipt, not a certificate".into(),
                 ));
             }
             let digest = args.file.as_deref().map(hash_file).transpose()?;
-            return Ok(verifier.verify_certificate(&json, digest.as_ref()));
+            let seal = pdf.map(|pdf| check_seal(&pdf, &roots, tsa_roots.as_ref()));
+            return Ok((verifier.verify_certificate(&json, digest.as_ref()), seal));
         }
         Input::Proof(text) => (text, false),
         Input::Receipt(text) => (text, true),
@@ -288,14 +374,15 @@ fn run(args: &Args, cert: &Path) -> Result<Report, UsageError> {
     for p in &args.certs {
         certs.extend(pem_certs(p, "certificates file")?);
     }
-    Ok(if is_receipt {
+    let report = if is_receipt {
         verifier.verify_receipt(&text, &entry, certs)
     } else {
         verifier.verify_tlog_proof(&entry, &text, certs)
-    })
+    };
+    Ok((report, None))
 }
 
-fn print_human(path: &Path, r: &Report) {
+fn print_human(path: &Path, r: &Report, seal: Option<&SealReport>) {
     println!("notarium-verify {}", path.display());
     for c in &r.checks {
         let status = match c.status {
@@ -305,6 +392,17 @@ fn print_human(path: &Path, r: &Report) {
             Status::Ignored => "NOTE",
         };
         println!("  {status}  {:<17} {}", c.id.as_str(), c.detail);
+    }
+    if let Some(seal) = seal {
+        let status = match seal.status {
+            "valid" => "PASS",
+            "invalid" => "FAIL",
+            _ => "NOTE",
+        };
+        println!(
+            "  {status}  {:<17} {}: {}",
+            "pdf_seal", seal.status, seal.detail
+        );
     }
     println!();
     let line = |label: &str, value: &dyn std::fmt::Display| println!("  {label:<22}{value}");
@@ -350,7 +448,17 @@ fn print_human(path: &Path, r: &Report) {
     if let Some(t) = &r.witnessed_at {
         line("witnessed time", t);
     }
+    if let Some((time, tsa)) = seal.and_then(|s| s.timestamp.as_ref()) {
+        line(
+            "PDF sealed",
+            &format_args!("{time} (timestamp by TSA {tsa})"),
+        );
+    }
     println!();
+    if let Some(seal) = seal.filter(|s| s.status == "invalid") {
+        println!("INVALID: pdf_seal: {}", seal.detail);
+        return;
+    }
     match (r.kind, r.verified, &r.witnessed_at) {
         (Kind::Receipt, true, _) => {
             println!("RECEIPT VERIFIED (notary's signature only: not witnessed, no proof of time)")
@@ -385,16 +493,25 @@ fn main() -> ExitCode {
         (None, None) => unreachable!("clap requires the certificate without --exhibit"),
     };
     match run(&args, &cert) {
-        Ok(report) => {
+        Ok((report, seal)) => {
+            let seal_broken = seal.as_ref().is_some_and(|s| s.status == "invalid");
             if args.json {
+                let mut v = serde_json::to_value(&report).expect("reports serialise");
+                if let Some(seal) = &seal {
+                    v["pdf_seal"] = seal.json();
+                    if seal_broken {
+                        v["valid"] = false.into();
+                    }
+                }
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&report).expect("reports serialise")
+                    serde_json::to_string_pretty(&v).expect("reports serialise")
                 );
             } else {
-                print_human(&cert, &report);
+                print_human(&cert, &report, seal.as_ref());
             }
-            if report.valid || (report.kind == Kind::Receipt && report.verified) {
+            let ok = report.valid || (report.kind == Kind::Receipt && report.verified);
+            if ok && !seal_broken {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -16,8 +16,21 @@ pub(crate) struct DocInfo {
     pub date: u64,
 }
 
-/// Adds the attachment and metadata to the PDF printpdf wrote.
-pub(crate) fn finish(page_pdf: &[u8], json: &[u8], info: &DocInfo) -> Result<Vec<u8>, PdfError> {
+/// The PDF written out (classic cross-reference table, no object streams).
+pub(crate) fn save(doc: &mut Document) -> Result<Vec<u8>, PdfError> {
+    let mut out = Vec::with_capacity(128 * 1024);
+    doc.save_to(&mut out)
+        .map_err(|e| PdfError::Write(e.to_string()))?;
+    Ok(out)
+}
+
+/// Adds the attachment and metadata to the PDF printpdf wrote (the
+/// document, written by [`save`], or sealed first).
+pub(crate) fn finish_doc(
+    page_pdf: &[u8],
+    json: &[u8],
+    info: &DocInfo,
+) -> Result<Document, PdfError> {
     let write = |e: lopdf::Error| PdfError::Write(e.to_string());
     let mut doc = Document::load_mem(page_pdf).map_err(write)?;
     // Associated files (/AF, /AFRelationship) are PDF 2.0; PDF 1.7 readers
@@ -84,6 +97,31 @@ pub(crate) fn finish(page_pdf: &[u8], json: &[u8], info: &DocInfo) -> Result<Vec
     );
     catalog.set("Lang", Object::string_literal("zh-CN"));
 
+    let producer = concat!("notarium-pdf ", env!("CARGO_PKG_VERSION"));
+    let xmp_date = {
+        let d = pdf_date(info.date);
+        format!(
+            "{}-{}-{}T{}:{}:{}Z",
+            &d[2..6],
+            &d[6..8],
+            &d[8..10],
+            &d[10..12],
+            &d[12..14],
+            &d[14..16]
+        )
+    };
+    super::pdfa::add(
+        &mut doc,
+        super::pdfa::xmp(
+            &info.title,
+            &info.author,
+            &info.subject,
+            &info.keywords,
+            producer,
+            &xmp_date,
+        ),
+    )
+    .map_err(write)?;
     let info_dict = Dictionary::from_iter([
         ("Title", text_string(&info.title)),
         ("Subject", text_string(&info.subject)),
@@ -121,11 +159,7 @@ pub(crate) fn finish(page_pdf: &[u8], json: &[u8], info: &DocInfo) -> Result<Vec
             Object::String(id, StringFormat::Hexadecimal),
         ]),
     );
-
-    let mut out = Vec::with_capacity(page_pdf.len() + json.len() + 1024);
-    doc.save_to(&mut out)
-        .map_err(|e| PdfError::Write(e.to_string()))?;
-    Ok(out)
+    Ok(doc)
 }
 
 /// zlib level for the page's streams: measured on a certificate, level 9
@@ -196,7 +230,7 @@ fn file_id_input(info: &DocInfo) -> Vec<u8> {
 }
 
 /// `D:YYYYMMDDHHmmSSZ` (PDF date, UTC).
-fn pdf_date(unix_seconds: u64) -> String {
+pub(crate) fn pdf_date(unix_seconds: u64) -> String {
     let text = notarium_core::time::UtcMillis::from_unix_seconds(unix_seconds)
         .map(|t| t.to_text())
         .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into());

@@ -5,10 +5,15 @@ mod facts;
 mod finish;
 mod font;
 mod page;
+mod pdfa;
 mod qr;
+#[cfg(feature = "seal")]
+mod seal;
 mod template;
 
 pub use facts::{CertificateFacts, TimestampFact, WitnessFact};
+#[cfg(feature = "seal")]
+pub use seal::{SEAL_CONTENTS_BYTES, Seal, TimestampFn};
 pub use template::BUILTIN_TEMPLATE;
 
 use crate::PdfError;
@@ -139,6 +144,41 @@ impl Renderer {
         verify_url: &str,
         verifier: &Verifier,
     ) -> Result<Vec<u8>, PdfError> {
+        let (mut doc, _) = self.render_doc(cert_json, certificate_id, verify_url, verifier)?;
+        finish::save(&mut doc)
+    }
+
+    /// Renders one certificate (see [`render`]) sealed by the notary: a
+    /// PAdES signature (baseline B-B, and B-T with a `timestamp` that asks a
+    /// TSA for a token over the signature value). Deterministic like
+    /// [`render`]: the same certificate gives the same bytes, the same
+    /// signature and the same timestamp imprint, so a token kept from an
+    /// earlier rendering may be returned by `timestamp` again.
+    #[cfg(feature = "seal")]
+    pub fn render_sealed(
+        &self,
+        cert_json: &[u8],
+        certificate_id: &str,
+        verify_url: &str,
+        verifier: &Verifier,
+        seal: &Seal,
+        timestamp: Option<&TimestampFn<'_>>,
+    ) -> Result<Vec<u8>, PdfError> {
+        let (doc, date) = self.render_doc(cert_json, certificate_id, verify_url, verifier)?;
+        let date = lopdf::Object::String(
+            finish::pdf_date(date).into_bytes(),
+            lopdf::StringFormat::Literal,
+        );
+        seal::seal(doc, date, seal, timestamp)
+    }
+
+    fn render_doc(
+        &self,
+        cert_json: &[u8],
+        certificate_id: &str,
+        verify_url: &str,
+        verifier: &Verifier,
+    ) -> Result<(lopdf::Document, u64), PdfError> {
         check_line("certificate id", certificate_id, 128)?;
         check_line("verification page URL", verify_url, 512)?;
         if verify_url.contains(char::is_whitespace) {
@@ -220,7 +260,8 @@ impl Renderer {
             "{} {} · SHA-256 {}",
             t.labels.certificate_id.en, certificate_id, facts.evidence_sha256
         );
-        finish::finish(
+        let date = facts.witnessed_unix;
+        let doc = finish::finish_doc(
             &page_pdf,
             cert_json,
             &finish::DocInfo {
@@ -231,9 +272,10 @@ impl Renderer {
                     "{}; {}; certificate.json; notarium",
                     certificate_id, facts.evidence_sha256
                 ),
-                date: facts.witnessed_unix,
+                date,
             },
-        )
+        )?;
+        Ok((doc, date))
     }
 }
 
