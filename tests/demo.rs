@@ -6,20 +6,6 @@ mod common;
 use common::*;
 use std::process::Command;
 
-fn verify_bin() -> std::path::PathBuf {
-    let bin = notarium_bin().parent().unwrap().join("notarium-verify");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-p", "notarium-verify"])
-            .current_dir(repo())
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-    bin
-}
-
 #[test]
 fn demo_produces_certificates_the_offline_verifier_accepts() {
     let tmp = TempDir::new("demo");

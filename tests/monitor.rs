@@ -19,22 +19,6 @@ const ORIGIN: &str = "notarium.example/log";
 const COURT: &str = "court.example/witness";
 const ARB: &str = "arbitration.example/witness";
 
-/// `notarium-verify` (another package): next to our binary, built on
-/// demand when this test runs alone.
-fn verify_bin() -> PathBuf {
-    let bin = notarium_bin().parent().unwrap().join("notarium-verify");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-p", "notarium-verify", "--bin", "notarium-verify"])
-            .current_dir(repo())
-            .status()
-            .expect("cargo build notarium-verify");
-        assert!(st.success(), "building notarium-verify failed");
-    }
-    bin
-}
-
 fn monitor_cmd(dir: &Path, log: &str, witnesses: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(notarium_bin());
     cmd.arg("monitor")

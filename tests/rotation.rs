@@ -16,20 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-fn verify_bin() -> PathBuf {
-    let bin = notarium_bin().parent().unwrap().join("notarium-verify");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-p", "notarium-verify"])
-            .current_dir(repo())
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-    bin
-}
-
 /// `notarium-verify` on a certificate, trusting the development root and
 /// pinning the origin: (exit code, stdout).
 fn verify(dir: &Path, name: &str, cert: &[u8]) -> (i32, String) {

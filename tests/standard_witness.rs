@@ -212,18 +212,6 @@ fn start_standard_witness(w: web::Data<Witness>) -> String {
     format!("http://{addr}")
 }
 
-fn verify_bin() -> PathBuf {
-    let bin = notarium_bin().parent().unwrap().join("notarium-verify");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let st = Command::new(cargo)
-        .args(["build", "-p", "notarium-verify"])
-        .current_dir(repo())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    bin
-}
-
 /// `notarium-verify CERT --policy-file POLICY`: (exit code, output).
 fn verify(cert: &Path, policy: &Path, json: bool) -> (i32, String) {
     let mut cmd = Command::new(verify_bin());

@@ -10,9 +10,9 @@
 mod common;
 
 use common::{
-    PgDb, Proc, TempDir, cert, eventually, get_json, http_client, notarium_bin, repo,
+    PgDb, Proc, TempDir, cert, eventually, get_json, http_client, notarium_bin,
     spawn_until_listening, spawn_until_listening_to, start_witness, submit_text, tenant_with_key,
-    write_notary_config,
+    verify_bin, write_notary_config,
 };
 use notarium_timestamp::tsa::DevTsa;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -107,15 +107,7 @@ async fn final_size(http: &reqwest::Client, base: &str) -> u64 {
 
 /// Writes `json` and runs notarium-verify on it with `args`; (exit code, output).
 fn run_verify(dir: &Path, json: &[u8], args: &[&str]) -> (i32, String) {
-    let bin = notarium_bin().parent().unwrap().join("notarium-verify");
-    if !bin.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-p", "notarium-verify"])
-            .current_dir(repo())
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
+    let bin = verify_bin();
     let path = dir.join("certificate.json");
     std::fs::write(&path, json).unwrap();
     let out = Command::new(bin)

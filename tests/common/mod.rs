@@ -47,28 +47,32 @@ pub(crate) fn notarium_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_notarium"))
 }
 
-/// The witness binary (another package of the workspace): next to ours in
-/// the target directory, built on demand when a test runs alone.
-pub(crate) fn witness_bin() -> PathBuf {
-    let dir = notarium_bin().parent().unwrap().to_path_buf();
-    let bin = dir.join("notarium-witness");
+/// A binary of another package of the workspace: next to ours in the
+/// target directory (`cargo nextest run --workspace` builds it), built on
+/// demand when a test runs alone.
+pub(crate) fn workspace_bin(package: &str) -> PathBuf {
+    let bin = notarium_bin().parent().unwrap().join(package);
     if !bin.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let st = Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "notarium-witness",
-                "--bin",
-                "notarium-witness",
-            ])
+            .args(["build", "-p", package, "--bin", package])
             .current_dir(repo())
             .status()
-            .expect("cargo build notarium-witness");
-        assert!(st.success(), "building notarium-witness failed");
+            .unwrap_or_else(|e| panic!("cargo build {package}: {e}"));
+        assert!(st.success(), "building {package} failed");
     }
     assert!(bin.exists(), "{} missing", bin.display());
     bin
+}
+
+/// The witness binary.
+pub(crate) fn witness_bin() -> PathBuf {
+    workspace_bin("notarium-witness")
+}
+
+/// The offline verifier's binary.
+pub(crate) fn verify_bin() -> PathBuf {
+    workspace_bin("notarium-verify")
 }
 
 /// A child process killed on drop.
