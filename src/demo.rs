@@ -335,6 +335,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
         "    curl -s -H 'Authorization: Bearer {key}' -H 'content-type: application/json' \\\n      -d \"{{\\\"sha256\\\":\\\"$(sha256sum README.md | cut -d' ' -f1)\\\"}}\" {url}/v1/evidence"
     );
 
+    println!(
+        "  Follow the log as a court would, next to its witness (a mirror, split-view detection; docs/monitor.md):"
+    );
+    println!(
+        "    cargo run --release -- monitor --log {url} --witness court.example/witness={court} \\\n      --witness arbitration.example/witness={arb} --trust certs/root.pem \\\n      --certs certs/notary.pem --certs certs/court.pem --certs certs/arbitration.pem --mirror /tmp/court-mirror.sqlite --once",
+        court = court.url,
+        arb = arbitration.url
+    );
+
     if opts.once {
         running.stop().await;
     } else {

@@ -124,3 +124,105 @@ fn demo_produces_certificates_the_offline_verifier_accepts() {
     );
     assert!(String::from_utf8_lossy(&bad.stdout).contains("INVALID: entry"));
 }
+
+/// The monitor a court runs beside its witness (issue 20) follows the
+/// running demo: it mirrors the log from the notary's tiles, finds both
+/// witnesses consistent with it, and holds a demo certificate's entry.
+#[test]
+fn the_monitor_follows_the_demo() {
+    use std::io::BufRead;
+    let tmp = TempDir::new("demo-monitor");
+    let dir = tmp.path().join("demo-data");
+    let mut demo = Command::new(notarium_bin())
+        .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(&dir)
+        .env_remove("RUST_LOG")
+        .current_dir(repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = demo.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut text = String::new();
+    while !text.contains("Serving.") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => text.push_str(&(line + "\n")),
+            Err(_) => panic!("the demo did not reach \"Serving.\":\n{text}"),
+        }
+    }
+    let after = |label: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap();
+        line.trim_start()[label.len()..].trim().to_string()
+    };
+    let (court, arb) = (after("court witness"), after("arbitration witness"));
+    let notary = after("http://")
+        .rsplit_once("/verify")
+        .map(|(u, _)| format!("http://{u}"))
+        .unwrap();
+    let mirror = tmp.path().join("court-mirror.sqlite");
+    let monitor = |extra: &[&str]| {
+        let mut cmd = Command::new(notarium_bin());
+        cmd.arg("monitor").args(extra);
+        cmd.arg("--trust")
+            .arg(cert("root.pem"))
+            .arg("--mirror")
+            .arg(&mirror);
+        for c in ["notary.pem", "court.pem", "arbitration.pem"] {
+            cmd.arg("--certs").arg(cert(c));
+        }
+        let out = cmd.output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), all)
+    };
+    let court_arg = format!("court.example/witness={court}");
+    let arb_arg = format!("arbitration.example/witness={arb}");
+    let (code, out) = monitor(&[
+        "--log",
+        &notary,
+        "--witness",
+        &court_arg,
+        "--witness",
+        &arb_arg,
+        "--once",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("log verified at size 4"), "{out}");
+    assert_eq!(out.matches(": consistent at size 4").count(), 2, "{out}");
+    let pdf = dir.join("certificates/supply-contract.txt.certificate.pdf");
+    let pdf = pdf.to_str().unwrap();
+    let (code, out) = monitor(&["check", pdf, "--witness-name", "court.example/witness"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("HELD: entry "), "{out}");
+
+    // Ctrl-C stops the demo and its witnesses and TSA.
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(demo.id().to_string())
+        .status();
+    let stopped = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while demo.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < stopped,
+            "the demo did not stop on SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
