@@ -269,42 +269,16 @@ fn notary_config(dir: &Path, court: &str, arb: &str, standard: &str, vkey: &str)
         format!("log {}\nwitness std {vkey}\nquorum std\n", notary_vkey()),
     )
     .unwrap();
-    let cfg = dir.join("notary.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"[server]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-metrics_token = "{METRICS_TOKEN}"
-[log]
-origin = "notarium.example/log"
-key_file = "{key}"
-cert_file = "{cert}"
-batch_interval_ms = 100
-[trust]
-roots = ["{root}"]
-policy_file = "{policy}"
-[[witness]]
-url = "{court}"
-cert_file = "{court_cert}"
-[[witness]]
-url = "{arb}"
-cert_file = "{arb_cert}"
-[[witness]]
-url = "{standard}"
-vkey = "{vkey}"
-"#,
-            data = dir.join("data").display(),
-            key = cert("notary.key").display(),
-            cert = cert("notary.pem").display(),
-            root = cert("root.pem").display(),
-            policy = policy.display(),
-            court_cert = cert("court.pem").display(),
-            arb_cert = cert("arbitration.pem").display(),
-        ),
-    )
-    .unwrap();
+    // The common notary, one more [[witness]] (the standard one), and the
+    // policy file in [trust].
+    let extra = format!("[[witness]]\nurl = \"{standard}\"\nvkey = \"{vkey}\"\n");
+    let cfg = write_notary_config(dir, court, arb, &extra);
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "[trust]\n",
+        &format!("[trust]\npolicy_file = \"{}\"\n", policy.display()),
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
     cfg
 }
 
