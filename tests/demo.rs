@@ -92,6 +92,23 @@ fn demo_produces_certificates_the_offline_verifier_accepts() {
         "{report}"
     );
     assert_eq!(report["timestamps"][0]["counted"], true, "{report}");
+    // The PDF is sealed by the notary, its signature timestamped by the
+    // demo's TSA (PAdES B-T), and its facts show the TSA's time.
+    assert_eq!(report["pdf_seal"]["status"], "valid", "{report}");
+    assert_eq!(
+        report["pdf_seal"]["timestamp"]["tsa"], "Notarium Development TSA",
+        "{report}"
+    );
+    let shown = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("RFC 3161") && shown.contains("Notarium Development TSA"),
+        "the PDF shows no TSA row: {shown}"
+    );
     // ... and not without it (a token no one checked counts for nothing).
     let unchecked = Command::new(verify_bin())
         .arg(&json_path)
