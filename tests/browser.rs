@@ -290,6 +290,14 @@ fn check_matches_report(case: &Value, report: &Value) {
         .map(|w| json!({"role": w["role"], "name": w["name"], "time": w["time"], "counted": w["counted"]}))
         .collect();
     assert_eq!(shown["witnesses"], json!(witnesses), "{name}: witnesses");
+    // The RFC 3161 tokens: each TSA, its time, whether it counted.
+    let stamps: Vec<Value> = report["timestamps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({"tsa": t["tsa"], "time": t["time"], "counted": t["counted"]}))
+        .collect();
+    assert_eq!(shown["timestamps"], json!(stamps), "{name}: timestamps");
     // Each requirement of the policy, when it was met (contract §9).
     let groups = report["groups"].as_array().unwrap();
     assert_eq!(
@@ -323,6 +331,10 @@ fn check_valid(case: &Value, report: &Value, digest: &str, file_checked: bool) {
     assert_eq!(report["valid"], true, "{name}: {report:#}");
     assert_eq!(shown["valid"], "true", "{name}: {shown:#}");
     assert!(shown["headline"].as_str().unwrap().contains("VALID"));
+    assert_eq!(
+        report["timestamps"][0]["tsa"], "Notarium Development TSA",
+        "{name}: the certificate's token, verified by the page's server"
+    );
     check_matches_report(case, report);
     // In plain words: existed, unaltered, no later than the witnessed time,
     // witnessed by both roles.
@@ -381,7 +393,15 @@ async fn judge_page_in_headless_chromium() {
     let dir = TempDir::new("browser");
     let court = start_witness(dir.path(), "court");
     let arb = start_witness(dir.path(), "arbitration");
-    let cfg = write_notary_config(dir.path(), &court.url, &arb.url, "");
+    // The development TSA: certificates carry its token (issue 21) and the
+    // page shows it.
+    let tsa = start_dev_tsa();
+    let tsa_cfg = format!(
+        "[tsa]\nurls = [\"{}\"]\ntrust = [\"{}\"]\n",
+        tsa.url,
+        cert("root.pem").display()
+    );
+    let cfg = write_notary_config(dir.path(), &court.url, &arb.url, &tsa_cfg);
     let key = tenant_with_key(&cfg, None, TENANT);
     let notary = start_notary(&cfg, None);
     let http = http_client();
@@ -442,7 +462,14 @@ async fn judge_page_in_headless_chromium() {
     // What the server says for each, to compare the page against.
     let d: [u8; 32] = Sha256::digest(&evidence).into();
     let w: [u8; 32] = Sha256::digest(&wrong).into();
-    let v = verifier();
+    // The notary's verifier trusts the TSA's root (its [tsa] trust).
+    let tsa_roots =
+        notarium_core::TrustRoots::from_pem(&std::fs::read_to_string(cert("root.pem")).unwrap())
+            .unwrap();
+    let v = verifier().with_timestamps(std::sync::Arc::new(notarium_timestamp::TsaTrust::new(
+        tsa_roots,
+        Vec::new(),
+    )));
     let report = |json: &[u8], file: Option<&[u8; 32]>| {
         serde_json::to_value(v.verify_certificate(json, file)).unwrap()
     };

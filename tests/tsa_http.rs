@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{TempDir, cert, notarium_bin, spawn_until_listening};
+use common::{TempDir, cert, notarium_bin, start_dev_tsa};
 use notarium::tsa::{REPLY_TYPE, TsaClientError, request_timestamp};
 use notarium_core::TrustRoots;
 use notarium_core::merkle::sha256;
@@ -17,15 +17,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::Command;
 
 const BODY: &[u8] = b"notarium.example/log\n7\nJ3f5vJtq6oQm0r3n5+o0m1zC7tP0e3F2wB4Ykq8R9sU=\n";
-
-fn start_tsa() -> common::Proc {
-    let mut cmd = Command::new(notarium_bin());
-    cmd.args(["tsa", "--listen", "127.0.0.1:0", "--key"])
-        .arg(cert("tsa.key"))
-        .arg("--cert")
-        .arg(cert("tsa.pem"));
-    spawn_until_listening(cmd, "notarium tsa listening on ")
-}
 
 fn dev_roots() -> TrustRoots {
     TrustRoots::from_pem(&std::fs::read_to_string(cert("root.pem")).unwrap()).unwrap()
@@ -53,7 +44,7 @@ fn run(dir: &TempDir, program: &str, args: &[&str]) -> String {
 
 #[test]
 fn openssl_query_through_curl_gets_a_reply_openssl_verifies() {
-    let tsa = start_tsa();
+    let tsa = start_dev_tsa();
     let dir = TempDir::new("tsa-curl");
     std::fs::write(dir.path().join("body"), BODY).unwrap();
     run(
@@ -101,7 +92,7 @@ fn openssl_query_through_curl_gets_a_reply_openssl_verifies() {
 
 #[tokio::test]
 async fn the_client_gets_verified_tokens_and_refuses_an_untrusted_tsa() {
-    let tsa = start_tsa();
+    let tsa = start_dev_tsa();
     let http = http();
     let roots = dev_roots();
     let (token, info) = request_timestamp(&http, &tsa.url, sha256(BODY), &roots, &[])
@@ -159,7 +150,7 @@ async fn the_client_gets_verified_tokens_and_refuses_an_untrusted_tsa() {
 
 #[tokio::test]
 async fn the_tsa_answers_other_requests_with_json_errors() {
-    let tsa = start_tsa();
+    let tsa = start_dev_tsa();
     let http = http();
     for (method, path, ctype, status, code) in [
         ("POST", "", "text/plain", 415, "unsupported_media_type"),

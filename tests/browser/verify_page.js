@@ -296,6 +296,11 @@ async function runCase(browser, c) {
         time: tr.querySelector("time").getAttribute("datetime"),
         counted: tr.getAttribute("data-counted") === "true",
       })),
+      timestamps: Array.from(document.querySelectorAll("#timestamps tbody tr[data-counted]")).map((tr) => ({
+        tsa: tr.children[0].textContent.trim(),
+        time: tr.querySelector("time").getAttribute("datetime"),
+        counted: tr.getAttribute("data-counted") === "true",
+      })),
       earliest,
       witnessed_at,
       evidence_sha256: txt("#fact-sha256"),

@@ -129,6 +129,16 @@ pub(crate) fn spawn_until_listening_to(mut cmd: Command, marker: &str, stderr: S
     }
 }
 
+/// The development RFC 3161 TSA (`notarium tsa`, certs/tsa.*) on a free port.
+pub(crate) fn start_dev_tsa() -> Proc {
+    let mut cmd = Command::new(notarium_bin());
+    cmd.args(["tsa", "--listen", "127.0.0.1:0", "--key"])
+        .arg(cert("tsa.key"))
+        .arg("--cert")
+        .arg(cert("tsa.pem"));
+    spawn_until_listening(cmd, "notarium tsa listening on ")
+}
+
 pub(crate) fn start_witness(dir: &Path, role: &str) -> Proc {
     start_witness_with(dir, role, "")
 }
