@@ -150,6 +150,8 @@ fn signed_data(cms: &[u8]) -> Result<SignedData, TimestampError> {
 
 #[cfg(feature = "sign")]
 pub use sign::SealSigner;
+#[cfg(feature = "sign")]
+pub(crate) use sign::key_and_certificate;
 
 #[cfg(feature = "sign")]
 mod sign {
@@ -173,6 +175,32 @@ mod sign {
     use x509_cert::ext::pkix::name::GeneralName;
     use x509_cert::spki::AlgorithmIdentifierOwned;
 
+    /// A PKCS#8 PEM P-256 key and the first CERTIFICATE of `cert_pem`,
+    /// which must be the key's (the seal's and the development TSA's).
+    pub(crate) fn key_and_certificate(
+        key_pem: &str,
+        cert_pem: &str,
+        what: &'static str,
+    ) -> Result<(SigningKey, Certificate, Vec<u8>), TimestampError> {
+        let bad = |why: String| malformed(what, why);
+        let key = SigningKey::from_pkcs8_pem(key_pem)
+            .map_err(|e| bad(format!("not a PKCS#8 P-256 key: {e}")))?;
+        let blocks = pem_decode_all(cert_pem).map_err(|e| bad(e.to_string()))?;
+        let cert_der = blocks
+            .into_iter()
+            .find(|b| b.label == "CERTIFICATE")
+            .ok_or_else(|| bad("no CERTIFICATE in the PEM".into()))?
+            .der;
+        let cert = Certificate::from_der(&cert_der).map_err(|e| bad(e.to_string()))?;
+        let point = key.verifying_key().to_encoded_point(false);
+        if cert.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes()
+            != point.as_bytes()
+        {
+            return Err(bad("the key is not the certificate's".into()));
+        }
+        Ok((key, cert, cert_der))
+    }
+
     /// A signing key (ECDSA P-256) and its certificate: the notary's PDF
     /// seal.
     #[derive(Debug, Clone)]
@@ -186,22 +214,8 @@ mod sign {
         /// From a PKCS#8 PEM P-256 key and the PEM of its certificate (the
         /// first CERTIFICATE block).
         pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self, TimestampError> {
-            let bad = |why: String| malformed("seal key or certificate", why);
-            let key = SigningKey::from_pkcs8_pem(key_pem)
-                .map_err(|e| bad(format!("not a PKCS#8 P-256 key: {e}")))?;
-            let blocks = pem_decode_all(cert_pem).map_err(|e| bad(e.to_string()))?;
-            let cert_der = blocks
-                .into_iter()
-                .find(|b| b.label == "CERTIFICATE")
-                .ok_or_else(|| bad("no CERTIFICATE in the PEM".into()))?
-                .der;
-            let cert = Certificate::from_der(&cert_der).map_err(|e| bad(e.to_string()))?;
-            let point = key.verifying_key().to_encoded_point(false);
-            if cert.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes()
-                != point.as_bytes()
-            {
-                return Err(bad("the key is not the certificate's".into()));
-            }
+            let (key, cert, cert_der) =
+                key_and_certificate(key_pem, cert_pem, "seal key or certificate")?;
             Ok(SealSigner { key, cert, cert_der })
         }
 

@@ -16,10 +16,8 @@ use der::asn1::{
     GeneralizedTime, Int, ObjectIdentifier, OctetString, SetOfVec, Uint, Utf8StringRef,
 };
 use der::{Any, Decode, Encode, Tag};
-use notarium_core::encoding::pem_decode_all;
 use notarium_core::merkle::sha256;
 use p256::ecdsa::{DerSignature, SigningKey};
-use p256::pkcs8::DecodePrivateKey;
 use std::time::Duration;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -50,22 +48,8 @@ impl DevTsa {
     /// From a PKCS#8 PEM P-256 key and the PEM of its certificate (first
     /// CERTIFICATE block), under the policy [`DEV_TSA_POLICY`].
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self, TimestampError> {
-        let bad = |why: String| TimestampError::Malformed { what: "TSA key or certificate", why };
-        let key = SigningKey::from_pkcs8_pem(key_pem)
-            .map_err(|e| bad(format!("not a PKCS#8 P-256 key: {e}")))?;
-        let blocks = pem_decode_all(cert_pem).map_err(|e| bad(e.to_string()))?;
-        let cert_der = blocks
-            .into_iter()
-            .find(|b| b.label == "CERTIFICATE")
-            .ok_or_else(|| bad("no CERTIFICATE in the PEM".into()))?
-            .der;
-        let cert = Certificate::from_der(&cert_der).map_err(|e| bad(e.to_string()))?;
-        let point = key.verifying_key().to_encoded_point(false);
-        if cert.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes()
-            != point.as_bytes()
-        {
-            return Err(bad("the key is not the certificate's".into()));
-        }
+        let (key, cert, cert_der) =
+            crate::cades::key_and_certificate(key_pem, cert_pem, "TSA key or certificate")?;
         Ok(DevTsa { key, cert, cert_der, policy: DEV_TSA_POLICY })
     }
 
