@@ -1,9 +1,12 @@
 //! The mirror's Merkle tree in memory: the leaf hashes, and the roots of
 //! the complete 256-leaf tiles cached, so that a root or a consistency
-//! proof costs O(n/256 + 256 log n) hashes, not O(n).
+//! proof costs O(n/256 + 256 log n) hashes, not O(n). Which subtrees a
+//! root or proof needs is notarium-log's `Plan`, as for the notary; only
+//! 32 bytes a leaf are kept (a `MemoryTree` keeps every level, twice that).
 
 use notarium_core::Hash;
 use notarium_core::merkle::node_hash;
+use notarium_log::Plan;
 
 const TILE: u64 = 256;
 
@@ -55,33 +58,23 @@ impl Tree {
         if n == 0 {
             return notarium_core::merkle::sha256(b"");
         }
-        self.range(0, n)
+        self.run(&Plan::root(n))[0]
     }
 
     /// RFC 9162 §2.1.4.1 consistency proof from size `m` to size `n`
-    /// (`0 < m <= n <= len`).
+    /// (`0 < m <= n <= len`): the log's own proof plan, its perfect
+    /// subtrees hashed from this tree.
     pub(crate) fn consistency(&self, m: u64, n: u64) -> Vec<Hash> {
-        let mut out = Vec::new();
-        self.subproof(m, 0, n, true, &mut out);
-        out
+        self.run(&Plan::consistency(m, n).expect("m <= n"))
     }
 
-    fn subproof(&self, m: u64, a: u64, b: u64, whole: bool, out: &mut Vec<Hash>) {
-        let n = b - a;
-        if m == n {
-            if !whole {
-                out.push(self.range(a, b));
-            }
-            return;
-        }
-        let k = split(n);
-        if m <= k {
-            self.subproof(m, a, a + k, whole, out);
-            out.push(self.range(a + k, b));
-        } else {
-            self.subproof(m - k, a + k, b, false, out);
-            out.push(self.range(a, a + k));
-        }
+    fn run(&self, plan: &Plan) -> Vec<Hash> {
+        let hashes: Vec<Hash> = plan
+            .ids()
+            .iter()
+            .map(|id| self.range(id.start(), id.end()))
+            .collect();
+        plan.fold(&hashes).expect("one hash per id")
     }
 }
 
