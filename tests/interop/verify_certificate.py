@@ -393,7 +393,7 @@ def main():
         sig = rest[8:]
         t = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
         msg = f"cosignature/v1\ntime {ts}\n".encode() + text.encode()
-        # A standard witness (format.md section 9): an Ed25519 cosignature/v1
+        # A standard witness (format.md section 11): an Ed25519 cosignature/v1
         # whose key ID is SHA-256(key name || 0x0A || 0x04 || key)[:4].
         std = [w for w, (kn, key) in std_keys.items()
                if kn == name and sha256(name.encode() + b"\n\x04" + key)[:4] == key_id]
