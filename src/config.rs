@@ -380,8 +380,7 @@ impl SignerCert {
         what: &str,
     ) -> Result<(Self, notarium_core::identity::Chain), ConfigError> {
         let at = now.min(cert.not_after - 1).max(cert.not_before);
-        let chain = roots
-            .chain(&cert, pool, at)
+        let chain = notarium_core::identity::Chain::build(roots, &cert, pool, at)
             .map_err(|e| err(format!("{what}: {e}")))?;
         let pems = chain.certs[..chain.certs.len() - 1]
             .iter()
@@ -676,8 +675,7 @@ impl FileConfig {
             ));
         }
         let now = notarium_log::clock::now().unix_seconds();
-        let chain = roots
-            .chain(&notary, &notary_chain, now)
+        let chain = notarium_core::identity::Chain::build(&roots, &notary, &notary_chain, now)
             .map_err(|e| err(format!("log.cert_file: {e}")))?;
         if chain.role != Role::Notary {
             return Err(err(format!(
@@ -761,8 +759,7 @@ impl FileConfig {
             let what = format!("witness[{i}].cert_file");
             let cert = load_certs(base, std::slice::from_ref(cert_file), &what)?.remove(0);
             let wchain = load_certs(base, &w.chain_files, "witness.chain_files")?;
-            let chain = roots
-                .chain(&cert, &wchain, now)
+            let chain = notarium_core::identity::Chain::build(&roots, &cert, &wchain, now)
                 .map_err(|e| err(format!("{what}: {e}")))?;
             let mut certs = vec![SignerCert::new(&roots, cert.clone(), &wchain, now, &what)?.0];
             for (j, f) in w.previous_cert_files.iter().enumerate() {

@@ -147,9 +147,7 @@ fn set_line(path: &Path, starts_with: &str, line: &str) {
 }
 
 fn utc(unix: i64) -> String {
-    notarium_core::time::UtcMillis::from_unix_seconds(unix as u64)
-        .unwrap()
-        .to_text_seconds()
+    notarium_core::identity::seconds_text(unix as u64 as i64)
 }
 
 fn now() -> i64 {

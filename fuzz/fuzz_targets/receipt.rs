@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     check_report(&verifier().verify_receipt(receipt, entry, pems));
 
     let Some(entry) = text(entry) else { return };
-    if let Ok(f) = LeafFields::parse(entry) {
+    if let Ok(f) = LeafFields::parse(entry.as_bytes()) {
         // The fields rebuild exactly the text they were read from.
         let metadata = match f.metadata_commitment {
             Some(h) => notarium_core::encoding::hex_lower(&h),

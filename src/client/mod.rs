@@ -55,7 +55,8 @@ impl Trust {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or("the answer's salt is not 32 bytes of hex")?;
-        let fields = LeafFields::parse(entry).map_err(|e| format!("the entry text: {e}"))?;
+        let fields =
+            LeafFields::parse(entry.as_bytes()).map_err(|e| format!("the entry text: {e}"))?;
         let digest: [u8; 32] = hex::decode(item["sha256"].as_str().unwrap_or_default())
             .ok()
             .and_then(|b| b.try_into().ok())

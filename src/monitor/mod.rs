@@ -160,7 +160,7 @@ fn load_trust(t: &TrustArgs, policy: Option<&str>) -> Result<Trusted, Fail> {
         Some(o) => o.clone(),
         None => certs
             .iter()
-            .find(|c| c.role() == Some(notarium_core::Role::Notary))
+            .find(|c| notarium_core::Role::of(c) == Some(notarium_core::Role::Notary))
             .and_then(|c| c.common_name.clone())
             .ok_or_else(|| {
                 Fail::Usage(

@@ -2,9 +2,9 @@
 //! (signed-note type 0x02, ECDSA P-256).
 
 use crate::encoding::{b64, parse_b64_hash, parse_decimal};
-use crate::error::{FormatError, KeyError};
-use crate::keys::VerifyingKey;
-use crate::merkle::Hash;
+use crate::error::{FormatError, IdentityError};
+use crate::identity::VerifyingKey;
+use crate::merkle::{Hash, sha256};
 use crate::note::{NoteSignature, check_key_name};
 
 /// A checkpoint body: origin, tree size, root hash.
@@ -73,7 +73,13 @@ impl Checkpoint {
 
 /// Whether `sig` is a notary signature by `key` (name and key ID match).
 pub fn is_notary_signature_by(sig: &NoteSignature, origin: &str, key: &VerifyingKey) -> bool {
-    sig.name == origin && sig.key_id == key.notary_key_id()
+    sig.name == origin && sig.key_id == notary_key_id(key)
+}
+
+/// SPEC: contract §3: a notary's note key ID is the first 4 bytes of
+/// SHA-256 of its DER SubjectPublicKeyInfo (signed-note type 0x02).
+pub fn notary_key_id(key: &VerifyingKey) -> [u8; 4] {
+    sha256(key.spki_der())[..4].try_into().expect("4 bytes")
 }
 
 /// Verifies a notary signature line over a note text.
@@ -81,7 +87,7 @@ pub fn verify_notary_signature(
     text: &str,
     sig: &NoteSignature,
     key: &VerifyingKey,
-) -> Result<(), KeyError> {
+) -> Result<(), IdentityError> {
     key.verify(text.as_bytes(), &sig.signature)
 }
 

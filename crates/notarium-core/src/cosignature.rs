@@ -2,8 +2,9 @@
 //! P-256 (contract §3): `base64(key ID || 8-byte big-endian time || DER sig)`.
 
 use crate::checkpoint::Checkpoint;
-use crate::error::{FormatError, KeyError};
-use crate::keys::VerifyingKey;
+use crate::error::{FormatError, IdentityError};
+use crate::identity::VerifyingKey;
+use crate::merkle::sha256;
 use crate::note::NoteSignature;
 
 /// The signed message: `cosignature/v1\ntime <t>\n` followed by the body.
@@ -15,6 +16,27 @@ pub fn cosignature_message(timestamp: u64, checkpoint_body: &str) -> Vec<u8> {
     // line is "time", a space and the timestamp "as an ASCII decimal with no
     // leading zeroes".
     format!("cosignature/v1\ntime {timestamp}\n{checkpoint_body}").into_bytes()
+}
+
+/// The signed-note signature type of a key that is none of the standard
+/// ones (contract §3).
+pub const NOTE_SIGNATURE_TYPE_OTHER: u8 = 0xff;
+/// Contract §3: the algorithm name in a witness's key ID.
+pub const COSIGNATURE_ALGORITHM: &str = "notarium/cosignature-ecdsa-p256/v1";
+
+/// SPEC: contract §3: a witness's cosignature key ID is the first 4 bytes of
+/// `SHA-256(name || 0x0A || 0xFF || "notarium/cosignature-ecdsa-p256/v1" ||
+/// DER SPKI)`.
+pub fn cosignature_key_id(key: &VerifyingKey, name: &str) -> [u8; 4] {
+    let m = [
+        name.as_bytes(),
+        b"\n",
+        &[NOTE_SIGNATURE_TYPE_OTHER],
+        COSIGNATURE_ALGORITHM.as_bytes(),
+        key.spki_der(),
+    ]
+    .concat();
+    sha256(&m)[..4].try_into().expect("4 bytes")
 }
 
 /// A witness cosignature, decoded from its note signature line.
@@ -58,11 +80,11 @@ impl Cosignature {
 
     /// Whether this cosignature claims to be from `name` with `key`.
     pub fn is_by(&self, name: &str, key: &VerifyingKey) -> bool {
-        self.name == name && self.key_id == key.cosignature_key_id(name)
+        self.name == name && self.key_id == cosignature_key_id(key, name)
     }
 
     /// Verifies the signature over `checkpoint`'s body at `self.timestamp`.
-    pub fn verify(&self, checkpoint: &Checkpoint, key: &VerifyingKey) -> Result<(), KeyError> {
+    pub fn verify(&self, checkpoint: &Checkpoint, key: &VerifyingKey) -> Result<(), IdentityError> {
         key.verify(&cosignature_message(self.timestamp, &checkpoint.body()), &self.signature)
     }
 }

@@ -191,8 +191,9 @@ pub struct LeafFields {
 
 impl LeafFields {
     /// Parses exactly the text [`Entry::leaf_text`] writes.
-    pub fn parse(text: &str) -> Result<Self, FormatError> {
+    pub fn parse(text: &[u8]) -> Result<Self, FormatError> {
         let bad = |why: &str| FormatError::Entry(why.to_string());
+        let text = std::str::from_utf8(text).map_err(|_| bad("not UTF-8"))?;
         let inner = text.strip_suffix('\n').ok_or_else(|| bad("does not end with a newline"))?;
         let lines: Vec<&str> = inner.split('\n').collect();
         let [format, evidence, metadata, submitter, received] = lines.as_slice() else {

@@ -2,6 +2,7 @@
 //! Each variant's `#[error]` message is its documentation.
 #![allow(missing_docs)]
 
+pub use notarium_x509::IdentityError;
 use thiserror::Error;
 
 /// Merkle tree maths and proofs (RFC 9162 §2.1).
@@ -32,8 +33,6 @@ pub enum FormatError {
     Entry(String),
     #[error("malformed {what}: {why}")]
     Field { what: &'static str, why: String },
-    #[error("malformed PEM: {0}")]
-    Pem(String),
 }
 
 impl FormatError {
@@ -43,34 +42,6 @@ impl FormatError {
 }
 
 /// Keys and signatures.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyError {
-    #[error("not an ECDSA P-256 public key (SubjectPublicKeyInfo): {0}")]
-    BadPublicKey(String),
-    #[error("signature does not verify")]
-    BadSignature,
-}
-
-/// X.509 certificates and trust.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IdentityError {
-    #[error("certificate cannot be read: {0}")]
-    Malformed(String),
-    #[error("certificate \"{subject}\" is not acceptable: {why}")]
-    Unacceptable { subject: String, why: String },
-    #[error("certificate \"{0}\" does not chain to a configured trust root")]
-    UntrustedChain(String),
-    #[error(
-        "certificate \"{subject}\" is not valid at {at}: valid from {not_before} to {not_after}"
-    )]
-    NotValidAt { subject: String, at: String, not_before: String, not_after: String },
-    #[error("no trust root is configured")]
-    NoTrustRoots,
-}
-
-/// Witness policies.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PolicyError {

@@ -14,7 +14,6 @@ pub mod encoding;
 pub mod entry;
 pub mod error;
 pub mod identity;
-pub mod keys;
 pub mod merkle;
 pub mod note;
 pub mod policy;

@@ -86,12 +86,13 @@ pub fn verify_inclusion(
     if index >= size {
         return Err(MerkleError::IndexOutOfRange { index, size });
     }
+    let bad = |why: &str| Err(MerkleError::BadInclusionProof(why.into()));
     let (mut f, mut s) = (index, size - 1);
     let mut r = *leaf;
     for p in path {
         // SPEC: §2.1.3.2 step 5a: "If sn is 0, then stop the iteration and fail".
         if s == 0 {
-            return Err(MerkleError::BadInclusionProof("proof is too long".into()));
+            return bad("proof is too long");
         }
         if f & 1 == 1 || f == s {
             r = node_hash(p, &r);
@@ -109,12 +110,10 @@ pub fn verify_inclusion(
     }
     // SPEC: §2.1.3.2 step 6: "Compare sn to 0. Compare r against the root_hash."
     if s != 0 {
-        return Err(MerkleError::BadInclusionProof("proof is too short".into()));
+        return bad("proof is too short");
     }
     if !hashes_equal(&r, root) {
-        return Err(MerkleError::BadInclusionProof(
-            "the proof leads to a different root hash".into(),
-        ));
+        return bad("the proof leads to a different root hash");
     }
     Ok(())
 }
@@ -128,33 +127,28 @@ pub fn verify_consistency(
     new_root: &Hash,
     proof: &[Hash],
 ) -> Result<(), MerkleError> {
+    let bad = |why: &str| Err(MerkleError::BadConsistencyProof(why.into()));
     if old > new {
         return Err(MerkleError::SizeOutOfRange { old, new });
     }
     if old == new {
         if !proof.is_empty() {
-            return Err(MerkleError::BadConsistencyProof(
-                "proof between equal sizes must be empty".into(),
-            ));
+            return bad("proof between equal sizes must be empty");
         }
         if !hashes_equal(old_root, new_root) {
-            return Err(MerkleError::BadConsistencyProof(
-                "same size, different root hashes".into(),
-            ));
+            return bad("same size, different root hashes");
         }
         return Ok(());
     }
     if old == 0 {
         if !proof.is_empty() {
-            return Err(MerkleError::BadConsistencyProof(
-                "proof from the empty tree must be empty".into(),
-            ));
+            return bad("proof from the empty tree must be empty");
         }
         return Ok(());
     }
     // SPEC: §2.1.4.2 step 1: "If consistency_path is an empty array, stop and fail".
     if proof.is_empty() {
-        return Err(MerkleError::BadConsistencyProof("proof is empty".into()));
+        return bad("proof is empty");
     }
     // SPEC: step 2: "If first is an exact power of 2, then prepend first_hash
     // to the consistency_path array."
@@ -172,7 +166,7 @@ pub fn verify_consistency(
     let (mut fr, mut sr) = (*path[0], *path[0]);
     for c in &path[1..] {
         if s == 0 {
-            return Err(MerkleError::BadConsistencyProof("proof is too long".into()));
+            return bad("proof is too long");
         }
         if f & 1 == 1 || f == s {
             fr = node_hash(c, &fr);
@@ -192,17 +186,13 @@ pub fn verify_consistency(
     // SPEC: step 7: "verify that fr is equal to first_hash, sr is equal to
     // second_hash and sn is 0".
     if s != 0 {
-        return Err(MerkleError::BadConsistencyProof("proof is too short".into()));
+        return bad("proof is too short");
     }
     if !hashes_equal(&fr, old_root) {
-        return Err(MerkleError::BadConsistencyProof(
-            "the proof does not lead to the old root hash".into(),
-        ));
+        return bad("the proof does not lead to the old root hash");
     }
     if !hashes_equal(&sr, new_root) {
-        return Err(MerkleError::BadConsistencyProof(
-            "the proof does not lead to the new root hash".into(),
-        ));
+        return bad("the proof does not lead to the new root hash");
     }
     Ok(())
 }

@@ -33,17 +33,16 @@ impl NoteSignature {
 
     /// Parses one line without its final newline.
     pub fn parse_line(line: &str) -> Result<Self, FormatError> {
-        let bad = |why: String| FormatError::Note(why);
-        let rest = line
-            .strip_prefix(SIGNATURE_PREFIX)
-            .ok_or_else(|| bad(format!("signature line \"{line}\" does not start with \"— \"")))?;
+        let rest = line.strip_prefix(SIGNATURE_PREFIX).ok_or_else(|| {
+            note_error(format!("signature line \"{line}\" does not start with \"— \""))
+        })?;
         let (name, sig) = rest
             .split_once(' ')
-            .ok_or_else(|| bad(format!("signature line \"{line}\" has no signature")))?;
+            .ok_or_else(|| note_error(format!("signature line \"{line}\" has no signature")))?;
         check_key_name(name)?;
-        let raw = parse_b64("note signature", sig).map_err(|e| bad(e.to_string()))?;
+        let raw = parse_b64("note signature", sig).map_err(|e| note_error(e.to_string()))?;
         if raw.len() < 5 {
-            return Err(bad(format!("signature of {name} is too short")));
+            return Err(note_error(format!("signature of {name} is too short")));
         }
         Ok(NoteSignature {
             name: name.to_string(),
@@ -57,10 +56,10 @@ impl NoteSignature {
 /// Unicode spaces or plus (U+002B) characters."
 pub fn check_key_name(name: &str) -> Result<(), FormatError> {
     if name.is_empty() {
-        return Err(FormatError::Note("empty key name".into()));
+        return Err(note_error("empty key name"));
     }
     if name.chars().any(|c| c.is_whitespace() || c == '+') {
-        return Err(FormatError::Note(format!("key name \"{name}\" contains a space or '+'")));
+        return Err(note_error(format!("key name \"{name}\" contains a space or '+'")));
     }
     Ok(())
 }
@@ -78,7 +77,7 @@ impl Note {
     pub fn unsigned(text: &str) -> Result<Self, FormatError> {
         check_text(text)?;
         if !text.ends_with('\n') {
-            return Err(FormatError::Note("text does not end with a newline".into()));
+            return Err(note_error("text does not end with a newline"));
         }
         Ok(Note { text: text.to_string(), signatures: Vec::new() })
     }
@@ -86,7 +85,7 @@ impl Note {
     /// Parses a signed note; it must carry at least one signature.
     pub fn parse(s: &str) -> Result<Self, FormatError> {
         if s.len() > MAX_NOTE_BYTES {
-            return Err(FormatError::Note(format!(
+            return Err(note_error(format!(
                 "note is {} bytes, more than {MAX_NOTE_BYTES}",
                 s.len()
             )));
@@ -96,22 +95,21 @@ impl Note {
         // newline." (UTF-8 is guaranteed by &str.)
         check_text(s)?;
         // SPEC: "the text is separated from the signatures by the last empty line".
-        let split = s
-            .rfind("\n\n")
-            .ok_or_else(|| FormatError::Note("no blank line before the signatures".into()))?;
+        let split =
+            s.rfind("\n\n").ok_or_else(|| note_error("no blank line before the signatures"))?;
         let (text, sigs) = (&s[..split + 1], &s[split + 2..]);
         if !sigs.ends_with('\n') {
-            return Err(FormatError::Note("signature block does not end with a newline".into()));
+            return Err(note_error("signature block does not end with a newline"));
         }
         let signatures = sigs[..sigs.len() - 1]
             .split('\n')
             .map(NoteSignature::parse_line)
             .collect::<Result<Vec<_>, _>>()?;
         if signatures.is_empty() {
-            return Err(FormatError::Note("no signatures".into()));
+            return Err(note_error("no signatures"));
         }
         if signatures.len() > MAX_SIGNATURES {
-            return Err(FormatError::Note(format!(
+            return Err(note_error(format!(
                 "{} signatures, more than {MAX_SIGNATURES}",
                 signatures.len()
             )));
@@ -133,7 +131,7 @@ impl Note {
     pub fn add_signature(&mut self, sig: NoteSignature) -> Result<(), FormatError> {
         check_key_name(&sig.name)?;
         if self.signatures.len() >= MAX_SIGNATURES {
-            return Err(FormatError::Note("too many signatures".into()));
+            return Err(note_error("too many signatures"));
         }
         self.signatures.push(sig);
         Ok(())
@@ -156,12 +154,13 @@ impl Note {
     }
 }
 
+fn note_error(why: impl Into<String>) -> FormatError {
+    FormatError::Note(why.into())
+}
+
 fn check_text(s: &str) -> Result<(), FormatError> {
     if let Some(c) = s.chars().find(|&c| c < ' ' && c != '\n') {
-        return Err(FormatError::Note(format!(
-            "contains the control character U+{:04X}",
-            c as u32
-        )));
+        return Err(note_error(format!("contains the control character U+{:04X}", c as u32)));
     }
     Ok(())
 }

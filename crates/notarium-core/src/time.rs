@@ -79,12 +79,6 @@ impl UtcMillis {
         )
     }
 
-    /// `YYYY-MM-DDTHH:MM:SSZ` (whole seconds, for witnessed times).
-    pub fn to_text_seconds(self) -> String {
-        let t = self.to_text();
-        format!("{}Z", &t[..19])
-    }
-
     /// Parses exactly the form [`UtcMillis::to_text`] writes.
     pub fn parse(s: &str) -> Result<Self, FormatError> {
         let bad = |why: &str| FormatError::field("time", format!("\"{s}\": {why}"));
@@ -136,7 +130,6 @@ mod tests {
         let t = UtcMillis::parse("2026-11-29T05:41:56.123Z").unwrap();
         assert_eq!(t.millis(), 1_795_930_916_123);
         assert_eq!(t.to_text(), "2026-11-29T05:41:56.123Z");
-        assert_eq!(t.to_text_seconds(), "2026-11-29T05:41:56Z");
         assert_eq!(UtcMillis::from_millis(0).unwrap().to_text(), "1970-01-01T00:00:00.000Z");
     }
 

@@ -267,6 +267,17 @@ impl Report {
         }
     }
 
+    /// The format check of a certificate or proof that parsed, and its facts.
+    fn parsed_logged(&mut self, p: &Parsed, what: &str) {
+        let (hashes, certs) = (p.proof.path.len(), p.certs.len());
+        self.pass(
+            CheckId::Format,
+            format!("{what}tlog-proof with {hashes} hashes, {certs} certificates"),
+        );
+        self.submitter = Some(p.submitter.to_string());
+        self.received_at = Some(p.received.to_text());
+    }
+
     fn finish(mut self) -> Self {
         self.verified =
             !self.checks.is_empty() && self.checks.iter().all(|c| c.status != Status::Fail);
@@ -284,6 +295,7 @@ impl Report {
 /// A certificate's or proof's parts, each parsed by its strict parser.
 struct Parsed {
     leaf: Vec<u8>,
+    submitter: SubmitterId,
     received: UtcMillis,
     proof: TlogProof,
     checkpoint: Checkpoint,
@@ -292,22 +304,41 @@ struct Parsed {
     tokens: Vec<Vec<u8>>,
 }
 
-/// A cosignature that verified, before counting.
-struct Cosigner {
-    chain: Chain,
+/// A signature that verified, before counting (contract §9): an X.509
+/// witness's cosignature, a standard witness's or a TSA's token. One party
+/// is one key and one name, whatever signed.
+struct Attestation {
+    /// The role, `standard` or `tsa`.
+    group: Group,
+    /// What the report says, before " at <time>".
+    label: String,
+    /// The witness or TSA name, and its public key (DER SPKI, or Ed25519).
+    name: String,
+    key: Vec<u8>,
     time: u64,
     /// Revoked (per the CRLs given) from this Unix time.
     revoked: Option<(i64, String)>,
     /// Why it does not count, once decided.
     ignored: Option<String>,
+    /// A standard witness's index in the policy file.
+    witness: usize,
 }
 
-/// A standard witness's cosignature that verified, before counting.
-struct Standard {
-    /// Index in the policy file's witnesses.
-    witness: usize,
-    time: u64,
-    ignored: Option<String>,
+impl Attestation {
+    fn new(group: Group, label: String, name: &str, key: &[u8], time: u64) -> Self {
+        let (name, key) = (name.to_string(), key.to_vec());
+        Attestation { group, label, name, key, time, revoked: None, ignored: None, witness: 0 }
+    }
+
+    /// Report order: X.509 witnesses, standard witnesses, TSAs, each by time.
+    fn order(&self) -> (u8, u64, Group, String) {
+        let kind = match self.group {
+            Group::Role(_) => 0,
+            Group::Standard => 1,
+            Group::Tsa => 2,
+        };
+        (kind, self.time, self.group, self.name.clone())
+    }
 }
 
 /// The verifier's configuration: trust roots, the expected log origin, the
@@ -377,18 +408,9 @@ impl Verifier {
         let Some((entry, parsed)) = report.parsed(parse_certificate(json)) else {
             return report.finish();
         };
-        report.pass(
-            CheckId::Format,
-            format!(
-                "notarium/certificate/v1: strict JSON, tlog-proof with {} hashes, {} certificates",
-                parsed.proof.path.len(),
-                parsed.certs.len()
-            ),
-        );
+        report.parsed_logged(&parsed, "notarium/certificate/v1: strict JSON, ");
         let digest = hex_lower(&entry.evidence_sha256);
         report.evidence_sha256 = Some(digest.clone());
-        report.submitter = Some(entry.submitter.to_string());
-        report.received_at = Some(entry.received.to_text());
         match file_sha256 {
             None => report.push(CheckId::File, Status::Skipped, "no evidence file given"),
             Some(d) if hashes_equal(d, &entry.evidence_sha256) => {
@@ -420,35 +442,17 @@ impl Verifier {
         certs: Vec<CertInfo>,
     ) -> Report {
         let mut report = Report::new(Kind::TlogProof);
-        let parsed = std::str::from_utf8(entry_text)
-            .map_err(|_| FormatError::Entry("not UTF-8".into()))
-            .and_then(LeafFields::parse)
-            .and_then(|f| {
-                parse_proof_parts(entry_text, f.received, proof_text, certs).map(|p| (f, p))
-            });
-        let Some((fields, parsed)) = report.parsed(parsed) else {
+        let parsed = LeafFields::parse(entry_text).and_then(|f| {
+            parse_proof_parts(entry_text, (f.submitter, f.received), proof_text, certs)
+        });
+        let Some(parsed) = report.parsed(parsed) else {
             return report.finish();
         };
-        report.pass(
-            CheckId::Format,
-            format!(
-                "tlog-proof with {} hashes, {} certificates",
-                parsed.proof.path.len(),
-                parsed.certs.len()
-            ),
-        );
-        report.submitter = Some(fields.submitter.to_string());
-        report.received_at = Some(fields.received.to_text());
-        report.push(
-            CheckId::File,
-            Status::Skipped,
-            "a bare proof carries no salt to check a file with",
-        );
-        report.push(
-            CheckId::Entry,
-            Status::Skipped,
-            "a bare proof carries no evidence fields to rebuild the entry from",
-        );
+        report.parsed_logged(&parsed, "");
+        let why = "a bare proof carries no salt to check a file with";
+        report.push(CheckId::File, Status::Skipped, why);
+        let why = "a bare proof carries no evidence fields to rebuild the entry from";
+        report.push(CheckId::Entry, Status::Skipped, why);
         self.verify_logged(&mut report, &parsed);
         report.finish()
     }
@@ -464,9 +468,7 @@ impl Verifier {
         certs: Vec<CertInfo>,
     ) -> Report {
         let mut report = Report::new(Kind::Receipt);
-        let parsed = std::str::from_utf8(entry_text)
-            .map_err(|_| FormatError::Entry("not UTF-8".into()))
-            .and_then(LeafFields::parse)
+        let parsed = LeafFields::parse(entry_text)
             .and_then(|fields| Ok((fields, Receipt::parse(receipt_text)?)))
             .and_then(|p| check_certificate_count(&certs).map(|()| p));
         let Some((fields, receipt)) = report.parsed(parsed) else {
@@ -519,11 +521,11 @@ impl Verifier {
             note.signatures().iter().partition(|s| s.name == cp.origin());
         let (mut out, mut earliest) = (Vec::new(), None::<i64>);
         for line in cosigs {
-            let c = self
+            let (chain, a) = self
                 .check_cosignature(line, &cp, certs)
                 .map_err(|why| format!("{}: {why}", line.name))?;
-            earliest = Some(earliest.map_or(c.time as i64, |e| e.min(c.time as i64)));
-            out.push(c.chain.name);
+            earliest = Some(earliest.map_or(a.time as i64, |e| e.min(a.time as i64)));
+            out.push(chain.name);
         }
         self.check_notary(&notary, note.text(), cp.origin(), certs, earliest)?;
         Ok((cp, out))
@@ -571,17 +573,21 @@ impl Verifier {
         let (notary_sigs, cosig_lines): (Vec<&NoteSignature>, Vec<&NoteSignature>) =
             p.proof.checkpoint.signatures().iter().partition(|s| s.name == cp.origin());
         let mut used: BTreeSet<Hash> = BTreeSet::new();
-        let (mut cosigners, mut standard) = (Vec::new(), Vec::new());
+        let mut all = Vec::new();
         let pf = self.standard.as_ref();
         for line in &cosig_lines {
             let found = pf.and_then(|f| f.witnesses.iter().position(|(_, k)| k.is_signer_of(line)));
             if let (Some(f), Some(witness)) = (pf, found) {
-                match f.witnesses[witness].1.verify_cosignature(line, &cp.body()) {
-                    Ok(time) => standard.push(Standard { witness, time, ignored: None }),
-                    Err(why) => report.fail(
-                        CheckId::Cosignature,
-                        format!("standard witness {}: {why}", f.witnesses[witness].0),
-                    ),
+                let (name, key) = &f.witnesses[witness];
+                match key.verify_cosignature(line, &cp.body()) {
+                    Ok(time) => {
+                        let label = format!("standard witness {name} ({}) cosigned", key.name);
+                        let a = Attestation::new(Group::Standard, label, &key.name, &key.key, time);
+                        all.push(Attestation { witness, ..a });
+                    }
+                    Err(why) => {
+                        report.fail(CheckId::Cosignature, format!("standard witness {name}: {why}"))
+                    }
                 }
                 continue;
             }
@@ -597,105 +603,79 @@ impl Verifier {
                 continue;
             }
             match self.check_cosignature(line, cp, &p.certs) {
-                Ok(c) => {
-                    used.extend(c.chain.certs.iter().map(|c| c.fingerprint));
-                    cosigners.push(c);
+                Ok((chain, a)) => {
+                    used.extend(chain.certs.iter().map(|c| c.fingerprint));
+                    all.push(a);
                 }
                 Err(why) => report.fail(CheckId::Cosignature, format!("{}: {why}", line.name)),
             }
         }
         // Contract §9: RFC 3161 tokens over SHA-256 of the checkpoint body.
         let imprint = sha256(p.proof.checkpoint.text().as_bytes());
-        let (mut tsas, mut token_lines) = (Vec::new(), Vec::new());
         for token in &p.tokens {
-            match self.tsa.as_ref().map(|t| t.check(token, &imprint)) {
-                Some(Ok(a)) => tsas.push((a, None)),
-                Some(Err(why)) => token_lines.push((Status::Fail, why)),
-                None => {
-                    token_lines.push((Status::Skipped, "not checked: no TSA trust root".into()))
+            let (status, why) = match self.tsa.as_ref().map(|t| t.check(token, &imprint)) {
+                Some(Ok(t)) => {
+                    let label = format!("TSA {} timestamped the checkpoint", t.name);
+                    all.push(Attestation::new(Group::Tsa, label, &t.name, &t.spki, t.time));
+                    continue;
                 }
-            }
-        }
-        tsas.sort_by_key(|(a, _): &(TsaAttestation, _)| (a.time, a.name.clone()));
-        cosigners.sort_by_key(|c| (c.time, c.chain.role, c.chain.name.clone()));
-        standard.sort_by_key(|s| (s.time, s.witness));
-        let received = p.received.unix_seconds();
-        let witnessed = self.count(&mut cosigners, &mut tsas, &mut standard, received);
-        for c in &cosigners {
-            let said = format!(
-                "{} witness {} cosigned at {}",
-                c.chain.role,
-                c.chain.name,
-                seconds_text(c.time as i64)
-            );
-            match &c.ignored {
-                None => report.pass(CheckId::Cosignature, said),
-                Some(why) => report.push(
-                    CheckId::Cosignature,
-                    Status::Ignored,
-                    format!("{said}, not counted: {why}"),
-                ),
-            }
-            report.witnesses.push(Witnessed {
-                role: c.chain.role,
-                name: c.chain.name.clone(),
-                time: seconds_text(c.time as i64),
-                unix_time: c.time,
-                counted: c.ignored.is_none(),
-                reason: c.ignored.clone(),
-            });
-        }
-        for s in &standard {
-            let (name, key) =
-                &pf.expect("standard witnesses come from a policy file").witnesses[s.witness];
-            let (time, reason) = (seconds_text(s.time as i64), s.ignored.clone());
-            let said = format!("standard witness {name} ({}) cosigned at {time}", key.name);
-            match &reason {
-                None => report.pass(CheckId::Cosignature, said),
-                Some(why) => report.push(
-                    CheckId::Cosignature,
-                    Status::Ignored,
-                    format!("{said}, not counted: {why}"),
-                ),
-            }
-            report.standard_witnesses.push(StandardWitnessed {
-                name: name.clone(),
-                key_name: key.name.clone(),
-                time,
-                unix_time: s.time,
-                counted: reason.is_none(),
-                reason,
-            });
-        }
-        for (status, why) in token_lines {
+                Some(Err(why)) => (Status::Fail, why),
+                None => (Status::Skipped, "not checked: no TSA trust root".into()),
+            };
             report.push(CheckId::Timestamp, status, format!("an RFC 3161 token: {why}"));
         }
-        for (a, ignored) in &tsas {
+        all.sort_by_key(Attestation::order);
+        let witnessed = self.count(&mut all, p.received.unix_seconds());
+        for a in &all {
             let time = seconds_text(a.time as i64);
-            let said = format!("TSA {} timestamped the checkpoint at {time}", a.name);
-            match ignored {
-                None => report.pass(CheckId::Timestamp, said),
-                Some(why) => report.push(
-                    CheckId::Timestamp,
-                    Status::Ignored,
-                    format!("{said}, not counted: {why}"),
-                ),
+            let said = format!("{} at {time}", a.label);
+            let id = match a.group {
+                Group::Tsa => CheckId::Timestamp,
+                _ => CheckId::Cosignature,
+            };
+            match &a.ignored {
+                None => report.pass(id, said),
+                Some(why) => {
+                    report.push(id, Status::Ignored, format!("{said}, not counted: {why}"))
+                }
             }
-            let (tsa, unix_time, reason) = (a.name.clone(), a.time, ignored.clone());
-            report.timestamps.push(Timestamped {
-                tsa,
-                time,
-                unix_time,
-                counted: reason.is_none(),
-                reason,
-            });
+            let (name, unix_time, counted, reason) =
+                (a.name.clone(), a.time, a.ignored.is_none(), a.ignored.clone());
+            match a.group {
+                Group::Role(role) => report.witnesses.push(Witnessed {
+                    role,
+                    name,
+                    time,
+                    unix_time,
+                    counted,
+                    reason,
+                }),
+                Group::Standard => report.standard_witnesses.push(StandardWitnessed {
+                    name: pf.expect("from a policy file").witnesses[a.witness].0.clone(),
+                    key_name: name,
+                    time,
+                    unix_time,
+                    counted,
+                    reason,
+                }),
+                Group::Tsa => report.timestamps.push(Timestamped {
+                    tsa: name,
+                    time,
+                    unix_time,
+                    counted,
+                    reason,
+                }),
+            }
         }
 
         // The notary signed before any witness saw the checkpoint: its
         // certificate is checked at the earliest counted cosignature time.
         // SPEC: contract §6.5: the notary certificate is "valid at the
         // earliest valid cosignature time" (valid: counted, since §9).
-        let earliest = cosigners.iter().find(|c| c.ignored.is_none()).map(|c| c.time as i64);
+        let earliest = all
+            .iter()
+            .find(|a| matches!(a.group, Group::Role(_)) && a.ignored.is_none())
+            .map(|a| a.time as i64);
         let text = p.proof.checkpoint.text();
         let notary = self
             .check_notary(&notary_sigs, text, cp.origin(), &p.certs, earliest)
@@ -736,23 +716,16 @@ impl Verifier {
             Some(_) => format!("{} and the policy file's quorum", self.policy),
             None => self.policy.to_string(),
         };
-        match at {
-            Ok(t) => {
-                report.witnessed_unix = Some(t);
-                report.witnessed_at = Some(seconds_text(t as i64));
-                report.pass(
-                    CheckId::Policy,
-                    format!(
-                        "witness policy \"{policy}\" is satisfied, first at {}",
-                        seconds_text(t as i64)
-                    ),
-                );
-            }
-            Err(why) => report.fail(
-                CheckId::Policy,
-                format!("witness policy \"{policy}\" is not satisfied: {why}"),
-            ),
-        }
+        report.witnessed_unix = at.as_ref().ok().copied();
+        report.witnessed_at = report.witnessed_unix.map(|t| seconds_text(t as i64));
+        let said = match at {
+            Ok(t) => Ok(format!(
+                "witness policy \"{policy}\" is satisfied, first at {}",
+                seconds_text(t as i64)
+            )),
+            Err(why) => Err(format!("witness policy \"{policy}\" is not satisfied: {why}")),
+        };
+        report.result(CheckId::Policy, said);
 
         let unused: Vec<&str> = p
             .certs
@@ -773,127 +746,72 @@ impl Verifier {
     }
 
     fn revocation(&self, chain: &Chain) -> Result<Option<(i64, String)>, String> {
-        Crl::revocation(&self.crls, chain)
+        Crl::revocation(&self.crls, &chain.certs)
     }
 
-    /// Decides which verified cosignatures count (contract §9) and when the
-    /// policy was first satisfied. `cosigners` is sorted by time.
+    /// Decides which verified signatures count (contract §9) and when the
+    /// policy was first satisfied. `all` is in [`Attestation::order`].
     fn count(
         &self,
-        cosigners: &mut [Cosigner],
-        tsas: &mut [(TsaAttestation, Option<String>)],
-        standard: &mut [Standard],
+        all: &mut [Attestation],
         received: i64,
     ) -> (Result<u64, String>, Vec<GroupTime>) {
         // SPEC: contract §9: "A cosignature dated more than the allowed skew
         // (default 300 s, --max-skew) before the entry's received time does
         // not count and is reported with its reason." (So a TSA's token.)
-        let floor = received.saturating_sub(self.max_skew as i64);
-        let skew = self.max_skew;
-        let early = |t: u64| {
-            let before = received - t as i64;
-            let why = format!(
+        let (floor, skew) = (received.saturating_sub(self.max_skew as i64), self.max_skew);
+        for a in all.iter_mut().filter(|a| (a.time as i64) < floor) {
+            let before = received - a.time as i64;
+            a.ignored = Some(format!(
                 "dated {before} s before the entry was received, more than the allowed skew of {skew} s"
-            );
-            ((t as i64) < floor).then_some(why)
-        };
-        for c in cosigners.iter_mut() {
-            c.ignored = early(c.time);
-        }
-        for (a, ignored) in tsas.iter_mut() {
-            *ignored = early(a.time);
-        }
-        let pf = self.standard.as_ref();
-        for s in standard.iter_mut() {
-            s.ignored = early(s.time);
-            // A standard witness's key name that an X.509 witness also has:
-            // one name in two roles.
-            let name = &pf.expect("from a policy file").witnesses[s.witness].1.name;
-            for c in cosigners.iter_mut().filter(|c| &c.chain.name == name) {
-                (c.ignored, s.ignored) = (Some(TWO_ROLES.into()), Some(TWO_ROLES.into()));
-            }
+            ));
         }
         // SPEC: contract §9: "Each distinct public key (SPKI) and each
         // distinct witness name counts at most once over the whole policy; a
-        // key or name certified in two roles counts for neither."
-        let spki = |c: &Cosigner| c.chain.signer().key.spki_der().to_vec();
-        for i in 0..cosigners.len() {
-            let two_roles = cosigners.iter().any(|d| {
-                d.chain.role != cosigners[i].chain.role
-                    && (spki(d) == spki(&cosigners[i]) || d.chain.name == cosigners[i].chain.name)
-            });
-            if two_roles {
-                cosigners[i].ignored = Some(TWO_ROLES.into());
+        // key or name certified in two roles counts for neither." TSAs and
+        // the policy file's witnesses are groups of their own.
+        let same = |a: &Attestation, b: &Attestation| a.key == b.key || a.name == b.name;
+        for i in 0..all.len() {
+            if all.iter().any(|b| b.group != all[i].group && same(b, &all[i])) {
+                all[i].ignored = Some(TWO_ROLES.into());
             }
         }
-        // A TSA is a group of its own: a key or name it shares with a witness
-        // is in two roles too.
-        for (a, ignored) in tsas.iter_mut() {
-            for c in cosigners.iter_mut().filter(|c| spki(c) == a.spki || c.chain.name == a.name) {
-                (c.ignored, *ignored) = (Some(TWO_ROLES.into()), Some(TWO_ROLES.into()));
-            }
-        }
-        // Each distinct key and each distinct name counts once: cosignatures
-        // (and TSA tokens) linked by a shared key or name, directly or
-        // through others, are one party, which counts at its earliest time.
-        let first = first_of_party(cosigners.len(), |a, b| {
-            let (a, b) = (&cosigners[a], &cosigners[b]);
-            let linked = spki(a) == spki(b) || a.chain.name == b.chain.name;
-            linked && a.ignored.is_none() && b.ignored.is_none()
+        // Signatures linked by a shared key or name, directly or through
+        // others, are one party, which counts at its earliest time.
+        let first = first_of_party(all.len(), |i, j| {
+            same(&all[i], &all[j]) && all[i].ignored.is_none() && all[j].ignored.is_none()
         });
         for (i, f) in first.into_iter().enumerate().filter(|&(i, f)| f != i) {
-            if cosigners[i].ignored.is_none() {
-                let name = &cosigners[f].chain.name;
-                cosigners[i].ignored =
-                    Some(format!("the same witness (by key or name) as {name}, which counts once"));
-            }
+            let what = if all[i].group == Group::Tsa { "TSA" } else { "witness" };
+            let why =
+                format!("the same {what} (by key or name) as {}, which counts once", all[f].name);
+            all[i].ignored.get_or_insert(why);
         }
-        let first = first_of_party(tsas.len(), |a, b| {
-            let ((a, ia), (b, ib)) = (&tsas[a], &tsas[b]);
-            (a.spki == b.spki || a.name == b.name) && ia.is_none() && ib.is_none()
-        });
-        for (i, f) in first.into_iter().enumerate().filter(|&(i, f)| f != i) {
-            if tsas[i].1.is_none() {
-                tsas[i].1 = Some(format!(
-                    "the same TSA (by key or name) as {}, which counts once",
-                    tsas[f].0.name
-                ));
-            }
-        }
-        let tsas = &*tsas;
-        let parties = |cs: &[Cosigner], with_revoked: bool| -> Vec<(Group, u64)> {
-            cs.iter()
-                .filter(|c| c.ignored.is_none() && (with_revoked || c.revoked.is_none()))
-                .map(|c| (Group::Role(c.chain.role), c.time))
-                .chain(tsas.iter().filter(|(_, i)| i.is_none()).map(|(a, _)| (Group::Tsa, a.time)))
-                .collect()
+        let parties = |all: &[Attestation], with_revoked: bool| -> Vec<(Group, u64)> {
+            let counted =
+                |a: &&Attestation| a.ignored.is_none() && (with_revoked || a.revoked.is_none());
+            all.iter().filter(counted).map(|a| (a.group, a.time)).collect()
         };
         // SPEC: contract §9: "A signature by a revoked certificate counts only
         // if the witnessed time computed without it precedes the
         // revocation's invalidityDate (else its revocationDate)." Here
         // "without it" means without any revoked signer, the stricter reading.
-        // A revoked signer counts only if the policy was met without any
-        // revoked signer before the revocation took effect.
-        let (before, _) = self.policy.satisfied_at(&parties(cosigners, false));
-        for c in cosigners.iter_mut() {
-            if let Some((r, why)) = &c.revoked
-                && c.ignored.is_none()
+        let (before, _) = self.policy.satisfied_at(&parties(all, false));
+        for a in all.iter_mut().filter(|a| a.ignored.is_none()) {
+            if let Some((r, why)) = &a.revoked
                 && !before.as_ref().is_ok_and(|&w| (w as i64) < *r)
             {
-                c.ignored =
+                a.ignored =
                     Some(format!("{why}, and the policy was not met without it before then"));
             }
         }
-        let (at, mut groups) = self.policy.satisfied_at(&parties(cosigners, true));
+        let (at, mut groups) = self.policy.satisfied_at(&parties(all, true));
         // The policy file's quorum is one more group: each witness counts
-        // once, at its earliest counted time (`standard` is sorted).
-        let Some(pf) = pf else { return (at, groups) };
+        // once, at its earliest counted time.
+        let Some(pf) = &self.standard else { return (at, groups) };
         let mut times = vec![None; pf.witnesses.len()];
-        for s in standard.iter_mut().filter(|s| s.ignored.is_none()) {
-            match times[s.witness] {
-                None => times[s.witness] = Some(s.time),
-                Some(_) => s.ignored = Some("a later cosignature of the same witness".into()),
-            }
+        for a in all.iter().filter(|a| a.group == Group::Standard && a.ignored.is_none()) {
+            times[a.witness].get_or_insert(a.time);
         }
         let Some(q) = pf.quorum_time(&times) else { return (at, groups) };
         let missing = format!(
@@ -915,7 +833,7 @@ impl Verifier {
         line: &NoteSignature,
         cp: &Checkpoint,
         certs: &[CertInfo],
-    ) -> Result<Cosigner, String> {
+    ) -> Result<(Chain, Attestation), String> {
         let cosig = Cosignature::from_note_signature(line).map_err(|e| e.to_string())?;
         let time = i64::try_from(cosig.timestamp)
             .map_err(|_| "the cosignature time is out of range".to_string())?;
@@ -932,9 +850,9 @@ impl Verifier {
         });
         let mut found = None;
         for cert in candidates.take(MAX_ISSUER_CANDIDATES) {
-            let checked = match cert.role().is_some_and(Role::is_witness) {
+            let checked = match Role::of(cert).is_some_and(Role::is_witness) {
                 false => Err(format!("\"{}\" is not a court or arbitration witness", cert.subject)),
-                true => self.roots.chain(cert, certs, time).map_err(|e| e.to_string()),
+                true => Chain::build(&self.roots, cert, certs, time).map_err(|e| e.to_string()),
             };
             match checked.and_then(|chain| {
                 let ok = cosig.verify(cp, &cert.key).is_ok();
@@ -949,8 +867,11 @@ impl Verifier {
             }
         }
         let chain = found.ok_or(why)?;
+        let label = format!("{} witness {} cosigned", chain.role, chain.name);
+        let (group, key) = (Group::Role(chain.role), chain.signer().key.spki_der());
+        let a = Attestation::new(group, label, &chain.name, key, cosig.timestamp);
         let revoked = self.revocation(&chain)?;
-        Ok(Cosigner { chain, time: cosig.timestamp, revoked, ignored: None })
+        Ok((chain, Attestation { revoked, ..a }))
     }
 
     /// The notary's signature over `text` and its chain, valid at `at`
@@ -974,7 +895,7 @@ impl Verifier {
             .iter()
             .find(|c| {
                 !c.is_ca
-                    && c.role() == Some(Role::Notary)
+                    && Role::of(c) == Some(Role::Notary)
                     && c.common_name.as_deref() == Some(origin)
                     && is_notary_signature_by(sig, origin, &c.key)
             })
@@ -989,9 +910,7 @@ impl Verifier {
         })?;
         // Without a time, the chain is still checked (at the certificate's
         // own start) so that its faults are reported, but it cannot count.
-        let chain = self
-            .roots
-            .chain(cert, certs, at.unwrap_or(cert.not_before))
+        let chain = Chain::build(&self.roots, cert, certs, at.unwrap_or(cert.not_before))
             .map_err(|e| e.to_string())?;
         match at {
             Some(_) => Ok(chain),
@@ -1052,7 +971,12 @@ fn parse_certificate(json: &[u8]) -> Result<(Entry, Parsed), FormatError> {
             ));
         }
     }
-    let mut parsed = parse_proof_parts(cert.entry.as_bytes(), entry.received, &cert.proof, certs)?;
+    let mut parsed = parse_proof_parts(
+        cert.entry.as_bytes(),
+        (entry.submitter.clone(), entry.received),
+        &cert.proof,
+        certs,
+    )?;
     if cert.timestamps.len() > MAX_CERTIFICATES {
         return Err(FormatError::field("timestamps", format!("more than {MAX_CERTIFICATES}")));
     }
@@ -1068,7 +992,7 @@ fn parse_certificate(json: &[u8]) -> Result<(Entry, Parsed), FormatError> {
 
 fn parse_proof_parts(
     leaf: &[u8],
-    received: UtcMillis,
+    (submitter, received): (SubmitterId, UtcMillis),
     proof_text: &str,
     certs: Vec<CertInfo>,
 ) -> Result<Parsed, FormatError> {
@@ -1078,7 +1002,8 @@ fn parse_proof_parts(
         return Err(FormatError::Proof("not in canonical form".into()));
     }
     let checkpoint = Checkpoint::parse(proof.checkpoint.text())?;
-    Ok(Parsed { leaf: leaf.to_vec(), received, proof, checkpoint, certs, tokens: Vec::new() })
+    let tokens = Vec::new();
+    Ok(Parsed { leaf: leaf.to_vec(), submitter, received, proof, checkpoint, certs, tokens })
 }
 
 /// Counted before any is parsed (issue 19: 1,700 of them cost seconds).

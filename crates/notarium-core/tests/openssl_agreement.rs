@@ -39,7 +39,9 @@ fn core_decision(
             [one] => one.clone(),
             other => return Err(format!("{} certificates in the signer file", other.len())),
         };
-    roots.chain(&signer, &pool, at).map(|_| ()).map_err(|e| e.to_string())
+    notarium_core::identity::Chain::build(&roots, &signer, &pool, at)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Deserialize)]

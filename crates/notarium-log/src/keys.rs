@@ -2,7 +2,7 @@
 //! OS random source they sign with.
 
 use notarium_core::encoding::pem_decode_all;
-use notarium_core::keys::VerifyingKey;
+use notarium_core::identity::VerifyingKey;
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 
@@ -94,7 +94,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notarium_core::error::KeyError;
+    use notarium_core::error::IdentityError as KeyError;
 
     #[test]
     fn sign_verify_round_trip_and_key_ids_differ_by_purpose() {
@@ -108,12 +108,12 @@ mod tests {
         let again = VerifyingKey::from_spki_der(k.public().spki_der()).unwrap();
         assert_eq!(&again, k.public());
         assert_ne!(
-            k.public().notary_key_id(),
-            k.public().cosignature_key_id("w")
+            notarium_core::checkpoint::notary_key_id(k.public()),
+            notarium_core::cosignature::cosignature_key_id(k.public(), "w")
         );
         assert_ne!(
-            k.public().cosignature_key_id("w1"),
-            k.public().cosignature_key_id("w2")
+            notarium_core::cosignature::cosignature_key_id(k.public(), "w1"),
+            notarium_core::cosignature::cosignature_key_id(k.public(), "w2")
         );
         assert!(!format!("{k:?}").contains("pair"));
     }

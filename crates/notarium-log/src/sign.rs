@@ -29,7 +29,7 @@ impl SignCheckpoint for Checkpoint {
     fn sign(&self, key: &SigningKey) -> Result<NoteSignature, SignError> {
         Ok(NoteSignature {
             name: self.origin().to_string(),
-            key_id: key.public().notary_key_id(),
+            key_id: notarium_core::checkpoint::notary_key_id(key.public()),
             signature: key.sign(self.body().as_bytes())?,
         })
     }
@@ -52,7 +52,7 @@ pub fn cosign(
     check_key_name(name).map_err(|_| SignError::SigningFailed)?;
     Ok(Cosignature {
         name: name.to_string(),
-        key_id: key.public().cosignature_key_id(name),
+        key_id: notarium_core::cosignature::cosignature_key_id(key.public(), name),
         timestamp,
         signature: key.sign(&cosignature_message(timestamp, &checkpoint.body()))?,
     })
@@ -89,7 +89,7 @@ pub fn sign_receipts_for_leaves(
     group
         .add_signature(NoteSignature {
             name: origin.to_string(),
-            key_id: key.public().notary_key_id(),
+            key_id: notarium_core::checkpoint::notary_key_id(key.public()),
             signature: key.sign(body.as_bytes())?,
         })
         .map_err(|_| SignError::SigningFailed)?;

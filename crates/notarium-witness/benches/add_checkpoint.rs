@@ -19,7 +19,7 @@
 use actix_web::{App, HttpResponse, HttpServer, web};
 use notarium_core::checkpoint::Checkpoint;
 use notarium_core::encoding::b64;
-use notarium_core::identity::certs_from_pem_file;
+use notarium_core::identity::{Role, certs_from_pem_file};
 use notarium_log::SigningKey;
 use notarium_log::sign::SignCheckpoint;
 use notarium_log::tree::MemoryTree;
@@ -135,7 +135,7 @@ fn witness(dir: &Path, logs: Vec<LogKeys>) -> Witness<SqliteState> {
     Witness::new(
         Identity {
             name,
-            role: cert.role().unwrap(),
+            role: Role::of(&cert).unwrap(),
             key,
             certificate: cert,
         },

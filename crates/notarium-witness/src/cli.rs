@@ -12,6 +12,7 @@ use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::{Parser, Subcommand};
+use notarium_core::identity::seconds_text;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -396,12 +397,6 @@ fn parse_utc(s: &str) -> Option<i64> {
         .map(|t| t.unix_seconds())
 }
 
-fn utc_text(t: u64) -> String {
-    notarium_core::time::UtcMillis::from_unix_seconds(t)
-        .map(|t| t.to_text_seconds())
-        .unwrap_or_else(|_| t.to_string())
-}
-
 fn reset_clock(config: &Path, confirm_time: &str) -> anyhow::Result<Result<(), Setup>> {
     let file = match ConfigFile::read(config) {
         Ok(f) => f,
@@ -416,8 +411,8 @@ fn reset_clock(config: &Path, confirm_time: &str) -> anyhow::Result<Result<(), S
     if (clock - confirmed).abs() > CONFIRM_TOLERANCE_S {
         return Ok(Err(Setup(format!(
             "the system clock reads {} but --confirm-time says {}: correct the clock first (nothing was changed)",
-            utc_text(clock.max(0) as u64),
-            utc_text(confirmed.max(0) as u64)
+            seconds_text(clock),
+            seconds_text(confirmed)
         ))));
     }
     let clock = clock.max(0) as u64;
@@ -425,17 +420,17 @@ fn reset_clock(config: &Path, confirm_time: &str) -> anyhow::Result<Result<(), S
         Ok(ClockReset::NotBehind { last }) => {
             println!(
                 "nothing to reset: the clock ({}) is not behind the last cosignature ({}); nothing was changed",
-                utc_text(clock),
-                last.map_or_else(|| "none".to_string(), utc_text)
+                seconds_text(clock as i64),
+                last.map_or_else(|| "none".to_string(), |t| seconds_text(t as i64))
             );
             Ok(Ok(()))
         }
         Ok(ClockReset::Reset { from, to }) => {
             println!(
                 "the last cosignature time was {} ({} s ahead of the clock); it is now {}: the witness cosigns again from the clock's time. Cosignatures made while the clock was ahead keep their times (see `export`).",
-                utc_text(from),
+                seconds_text(from as i64),
                 from - to,
-                utc_text(to)
+                seconds_text(to as i64)
             );
             Ok(Ok(()))
         }

@@ -15,6 +15,7 @@
 
 use crate::witness::{Identity, LogKeys, TrustedKey};
 use notarium_core::checkpoint::Checkpoint;
+use notarium_core::identity::seconds_text;
 use notarium_core::identity::{CertInfo, Role, TrustRoots, certs_from_pem_file};
 use notarium_core::note::check_key_name;
 use notarium_core::time::UtcMillis;
@@ -199,12 +200,6 @@ pub struct Settings {
     pub logs: Vec<LogKeys>,
 }
 
-fn when(t: i64) -> String {
-    UtcMillis::from_unix_seconds(t.max(0) as u64)
-        .map(|t| t.to_text_seconds())
-        .unwrap_or_else(|_| t.to_string())
-}
-
 impl ConfigFile {
     /// Reads and parses the file, resolves relative paths, applies the
     /// environment overrides. Checks nothing else.
@@ -357,7 +352,7 @@ impl Settings {
                 cert.subject
             )
         };
-        let role = cert.role().filter(|r| r.is_witness()).ok_or_else(|| {
+        let role = Role::of(&cert).filter(|r| r.is_witness()).ok_or_else(|| {
             format!(
                 "{}: subject OU is {}; a witness certificate needs OU \"court\" or \"arbitration\"",
                 at(),
@@ -382,9 +377,9 @@ impl Settings {
             return Err(format!(
                 "{}: is valid from {} to {}, not now ({}); its cosignatures would not be accepted",
                 at(),
-                when(cert.not_before),
-                when(cert.not_after),
-                when(now)
+                seconds_text(cert.not_before),
+                seconds_text(cert.not_after),
+                seconds_text(now)
             ));
         }
         let key_text = std::fs::read_to_string(&w.key)
@@ -410,8 +405,7 @@ impl Settings {
             Some(TrustRoots::new(all).map_err(|e| format!("witness.trust_roots: {e}"))?)
         };
         if let Some(roots) = &roots {
-            roots
-                .chain(&cert, &intermediates, now)
+            notarium_core::identity::Chain::build(roots, &cert, &intermediates, now)
                 .map_err(|e| format!("witness.certificate: {e}"))?;
         }
 
@@ -440,7 +434,7 @@ impl Settings {
                 let (c, inter) = read_certs(&what, p)?;
                 check_signer(&what, p, &c)?;
                 let at = format!("{what}: {} (\"{}\")", p.display(), c.subject);
-                if c.role() != Some(Role::Notary) {
+                if Role::of(&c) != Some(Role::Notary) {
                     return Err(format!(
                         "{at}: subject OU is {}, not \"notary\"",
                         c.organizational_unit
@@ -459,9 +453,13 @@ impl Settings {
                     // Checked within the certificate's own validity: an
                     // expired notary key still verifies the checkpoints it
                     // signed while valid (see below for "valid now").
-                    roots
-                        .chain(&c, &inter, now.min(c.not_after - 1).max(c.not_before))
-                        .map_err(|e| format!("{what}: {}: {e}", p.display()))?;
+                    notarium_core::identity::Chain::build(
+                        roots,
+                        &c,
+                        &inter,
+                        now.min(c.not_after - 1).max(c.not_before),
+                    )
+                    .map_err(|e| format!("{what}: {}: {e}", p.display()))?;
                 }
                 let until = match &nc.until {
                     None => None,
@@ -474,8 +472,8 @@ impl Settings {
                         if u <= c.not_before {
                             return Err(format!(
                                 "{at}: until {} is not after the certificate's notBefore {}, so it would never be trusted",
-                                when(u),
-                                when(c.not_before)
+                                seconds_text(u),
+                                seconds_text(c.not_before)
                             ));
                         }
                         Some(u)
@@ -494,15 +492,15 @@ impl Settings {
             if !keys.iter().any(|k| k.valid_at(now)) {
                 return Err(format!(
                     "{setting}: no notary certificate is trusted now ({}): {}",
-                    when(now),
+                    seconds_text(now),
                     keys.iter()
                         .map(|k| format!(
                             "\"{}\" valid from {} to {}{}",
                             k.subject,
-                            when(k.not_before),
-                            when(k.not_after),
+                            seconds_text(k.not_before),
+                            seconds_text(k.not_after),
                             k.until
-                                .map(|u| format!(", trusted until {}", when(u)))
+                                .map(|u| format!(", trusted until {}", seconds_text(u)))
                                 .unwrap_or_default()
                         ))
                         .collect::<Vec<_>>()

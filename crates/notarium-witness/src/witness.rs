@@ -5,11 +5,11 @@
 use crate::protocol::AddCheckpoint;
 use crate::state::{Cosigned, Decision, Evidence, EvidenceKind, StoreError, View, WitnessState};
 use notarium_core::checkpoint::{Checkpoint, is_notary_signature_by, verify_notary_signature};
+use notarium_core::identity::VerifyingKey;
+use notarium_core::identity::seconds_text;
 use notarium_core::identity::{CertInfo, Role};
-use notarium_core::keys::VerifyingKey;
 use notarium_core::merkle::{EMPTY_TREE_ROOT, hashes_equal, verify_consistency};
 use notarium_core::note::{Note, NoteSignature};
-use notarium_core::time::UtcMillis;
 use notarium_log::SigningKey;
 use notarium_log::sign::cosign;
 use std::collections::HashMap;
@@ -29,7 +29,7 @@ pub struct Identity {
 impl Identity {
     /// Contract §3: the cosignature key ID.
     pub fn key_id(&self) -> [u8; 4] {
-        self.key.public().cosignature_key_id(&self.name)
+        notarium_core::cosignature::cosignature_key_id(self.key.public(), &self.name)
     }
 }
 
@@ -70,15 +70,15 @@ impl TrustedKey {
             Some(u) if t >= u && self.not_before <= t && t < self.not_after => format!(
                 "the notary certificate \"{}\" was trusted until {} (the end of its rotation overlap), not at {}",
                 self.subject,
-                time_text(u),
-                time_text(t)
+                seconds_text(u),
+                seconds_text(t)
             ),
             _ => format!(
                 "the certificate \"{}\" is valid from {} to {}, not at {}",
                 self.subject,
-                time_text(self.not_before),
-                time_text(self.not_after),
-                time_text(t)
+                seconds_text(self.not_before),
+                seconds_text(self.not_after),
+                seconds_text(t)
             ),
         }
     }
@@ -136,7 +136,7 @@ pub enum Refusal {
     /// (docs/operations.md).
     #[error(
         "witness cannot cosign now: the witness clock ({}) is {} s behind its last cosignature ({}); it refuses to cosign until the clock is corrected, or the operator runs `notarium-witness reset-clock` (see docs/operations.md)",
-        time_text(*clock as i64), last - clock, time_text(*last as i64)
+        seconds_text(*clock as i64), last - clock, seconds_text(*last as i64)
     )]
     ClockBehind { clock: u64, last: u64 },
 }
@@ -179,12 +179,6 @@ pub struct Witness<S> {
     logs: HashMap<String, LogKeys>,
     state: S,
     clock: Arc<dyn Clock>,
-}
-
-fn time_text(t: i64) -> String {
-    UtcMillis::from_unix_seconds(t.max(0) as u64)
-        .map(|t| t.to_text_seconds())
-        .unwrap_or_else(|_| t.to_string())
 }
 
 impl<S: WitnessState> Witness<S> {
@@ -440,9 +434,9 @@ impl Decide {
             );
             return Self::refuse(Refusal::Unavailable(format!(
                 "the witness certificate is valid from {} to {}, not now ({})",
-                time_text(cert.not_before),
-                time_text(cert.not_after),
-                time_text(now as i64)
+                seconds_text(cert.not_before),
+                seconds_text(cert.not_after),
+                seconds_text(now as i64)
             )));
         }
         let cosignature = match cosign(&self.identity.key, &self.identity.name, now, cp) {

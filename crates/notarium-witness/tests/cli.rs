@@ -14,7 +14,9 @@ fn init_creates_the_state_and_prints_the_public_identity() {
     assert!(st.success(), "{err}");
     assert!(s.state.exists());
     let court = cert(&certs("court.pem"));
-    let key_id = hex::encode(court.key.cosignature_key_id(COURT));
+    let key_id = hex::encode(notarium_core::cosignature::cosignature_key_id(
+        &court.key, COURT,
+    ));
     for line in [
         format!("name: {COURT}"),
         "role: court".to_string(),
@@ -44,7 +46,10 @@ fn init_json_for_an_arbitration_witness() {
     assert_eq!(v["role"], "arbitration");
     assert_eq!(
         v["key_id"],
-        hex::encode(arb.key.cosignature_key_id("arbitration.example/witness"))
+        hex::encode(notarium_core::cosignature::cosignature_key_id(
+            &arb.key,
+            "arbitration.example/witness"
+        ))
     );
     assert_eq!(v["spki"], b64(arb.key.spki_der()));
 }

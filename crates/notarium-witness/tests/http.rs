@@ -507,9 +507,7 @@ fn sample(text: &str, name: &str) -> Option<u64> {
 }
 
 fn utc_now_text() -> String {
-    notarium_core::time::UtcMillis::from_unix_seconds(now())
-        .unwrap()
-        .to_text_seconds()
+    notarium_core::identity::seconds_text(now() as i64)
 }
 
 /// A clock that jumped forward while cosigning blocks cosigning once it is
