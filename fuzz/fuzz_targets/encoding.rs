@@ -12,7 +12,7 @@ use notarium_core::encoding::{
 };
 use notarium_core::identity::{CertInfo, Crl, certs_from_pem_file};
 use notarium_core::identity::VerifyingKey;
-use notarium_core::{Policy, TrustRoots};
+use notarium_core::{Policy, Role, TrustRoots};
 
 fuzz_target!(|data: &[u8]| {
     // Binary: DER certificate, DER or PEM CRL, DER public key.
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             CertInfo::from_canonical_pem(&pem).map(|c| c.der),
             Ok(c.der.clone())
         );
-        let _ = (Role::of(c), c.valid_at(notarium_fuzz::T0 as i64));
+        let _ = (Role::of(&c), c.valid_at(notarium_fuzz::T0 as i64));
     }
     let _ = Crl::from_file(data);
     if let Ok(k) = VerifyingKey::from_spki_der(data) {

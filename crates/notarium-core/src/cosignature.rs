@@ -72,10 +72,8 @@ impl Cosignature {
 
     /// The note signature line that carries this cosignature.
     pub fn to_note_signature(&self) -> NoteSignature {
-        let mut s = Vec::with_capacity(8 + self.signature.len());
-        s.extend_from_slice(&self.timestamp.to_be_bytes());
-        s.extend_from_slice(&self.signature);
-        NoteSignature { name: self.name.clone(), key_id: self.key_id, signature: s }
+        let signature = [&self.timestamp.to_be_bytes()[..], &self.signature].concat();
+        NoteSignature { name: self.name.clone(), key_id: self.key_id, signature }
     }
 
     /// Whether this cosignature claims to be from `name` with `key`.

@@ -25,9 +25,7 @@ pub struct NoteSignature {
 impl NoteSignature {
     /// `— <name> <base64>\n`
     pub fn to_line(&self) -> String {
-        let mut raw = Vec::with_capacity(4 + self.signature.len());
-        raw.extend_from_slice(&self.key_id);
-        raw.extend_from_slice(&self.signature);
+        let raw = [&self.key_id[..], &self.signature].concat();
         format!("{SIGNATURE_PREFIX}{} {}\n", self.name, b64(&raw))
     }
 
@@ -144,13 +142,8 @@ impl Note {
 
     /// The note as text: text, blank line, signature lines.
     pub fn to_text(&self) -> String {
-        let mut out = String::with_capacity(self.text.len() + 1 + 120 * self.signatures.len());
-        out.push_str(&self.text);
-        out.push('\n');
-        for s in &self.signatures {
-            out.push_str(&s.to_line());
-        }
-        out
+        let sigs: String = self.signatures.iter().map(NoteSignature::to_line).collect();
+        format!("{}\n{sigs}", self.text)
     }
 }
 

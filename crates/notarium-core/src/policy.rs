@@ -113,30 +113,36 @@ impl Policy {
 
     /// Contract §9: for each requirement `group>=k`, the k-th earliest time
     /// among the distinct parties of that group (`parties`: one entry per
-    /// party, already made distinct by the caller); the policy is satisfied
-    /// at the latest of these. Returns that time, or why the policy is not
-    /// satisfied, and each requirement's figures either way.
-    pub fn satisfied_at(&self, parties: &[(Group, u64)]) -> (Result<u64, String>, Vec<GroupTime>) {
+    /// party, already made distinct by the caller), and `quorum` (a policy
+    /// file's, §9) if given; the policy is satisfied at the latest of these.
+    /// Returns that time, or why the policy is not satisfied, and each
+    /// group's figures either way.
+    pub fn satisfied_at(
+        &self,
+        parties: &[(Group, u64)],
+        quorum: Option<GroupTime>,
+    ) -> (Result<u64, String>, Vec<GroupTime>) {
         // SPEC: contract §9: "for each role group role>=k, the k-th earliest
         // counted cosignature time among distinct witnesses of that role; the
         // certificate's witnessed time is the latest of these over all groups".
-        let mut groups = Vec::with_capacity(self.reqs.len());
-        let mut missing = Vec::new();
-        for r in &self.reqs {
+        let group = |r: &Requirement| {
             let mut times: Vec<u64> =
                 parties.iter().filter(|(g, _)| *g == r.group).map(|(_, t)| *t).collect();
             times.sort_unstable();
-            let satisfied_at = times.get(r.count - 1).copied();
-            if satisfied_at.is_none() {
-                missing.push(format!("{} {} required, {} counted", r.count, r.group, times.len()));
-            }
-            groups.push(GroupTime {
+            let (required, counted) = (r.count, times.len());
+            GroupTime {
                 group: r.group,
-                required: r.count,
-                counted: times.len(),
-                satisfied_at,
-            });
-        }
+                required,
+                counted,
+                satisfied_at: times.get(r.count - 1).copied(),
+            }
+        };
+        let groups: Vec<GroupTime> = self.reqs.iter().map(group).chain(quorum).collect();
+        let missing: Vec<String> = groups
+            .iter()
+            .filter(|g| g.satisfied_at.is_none())
+            .map(|g| format!("{} {} required, {} counted", g.required, g.group, g.counted))
+            .collect();
         let at = match missing.is_empty() {
             true => Ok(groups.iter().filter_map(|g| g.satisfied_at).max().unwrap_or(0)),
             false => Err(missing.join("; ")),
@@ -164,8 +170,8 @@ mod tests {
         let p = Policy::default();
         assert_eq!(p.to_string(), "court>=1 arbitration>=1");
         assert_eq!(Policy::parse("court>=1 arbitration>=1").unwrap(), p);
-        assert_eq!(p.satisfied_at(&[(C, 10), (A, 20)]).0, Ok(20));
-        let (err, groups) = p.satisfied_at(&[(C, 10), (C, 11)]);
+        assert_eq!(p.satisfied_at(&[(C, 10), (A, 20)], None).0, Ok(20));
+        let (err, groups) = p.satisfied_at(&[(C, 10), (C, 11)], None);
         assert_eq!(err, Err("1 arbitration required, 0 counted".into()));
         assert_eq!(groups[0].satisfied_at, Some(10));
         assert_eq!(groups[1].counted, 0);
@@ -177,9 +183,9 @@ mod tests {
         // A backdated court time cannot move the result before the second
         // court witness, nor before the arbitration witness or the TSA.
         let parties = [(C, 5), (C, 100), (C, 50), (A, 70), (Group::Tsa, 60)];
-        assert_eq!(p.satisfied_at(&parties).0, Ok(70));
-        assert_eq!(Policy::parse("court>=3").unwrap().satisfied_at(&parties).0, Ok(100));
-        assert!(p.satisfied_at(&parties[..1]).0.is_err());
+        assert_eq!(p.satisfied_at(&parties, None).0, Ok(70));
+        assert_eq!(Policy::parse("court>=3").unwrap().satisfied_at(&parties, None).0, Ok(100));
+        assert!(p.satisfied_at(&parties[..1], None).0.is_err());
     }
 
     #[test]

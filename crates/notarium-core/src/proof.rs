@@ -59,18 +59,10 @@ impl TlogProof {
 
     /// The canonical text; a verifier compares it with what it parsed.
     pub fn to_text(&self) -> String {
-        let mut out = format!("{TLOG_PROOF_HEADER}\n");
-        if let Some(e) = &self.extra {
-            out.push_str(&format!("extra {}\n", b64(e)));
-        }
-        out.push_str(&format!("index {}\n", self.index));
-        for h in &self.path {
-            out.push_str(&b64(h));
-            out.push('\n');
-        }
-        out.push('\n');
-        out.push_str(&self.checkpoint.to_text());
-        out
+        let extra = self.extra.as_ref().map(|e| format!("extra {}\n", b64(e))).unwrap_or_default();
+        let path: String = self.path.iter().map(|h| b64(h) + "\n").collect();
+        let (index, checkpoint) = (self.index, self.checkpoint.to_text());
+        format!("{TLOG_PROOF_HEADER}\n{extra}index {index}\n{path}\n{checkpoint}")
     }
 }
 

@@ -119,16 +119,6 @@ impl Receipt {
 
 /// A receipt's text: its head (index, path), a blank line, the signed group.
 pub fn receipt_text(index: u64, path: &[Hash], group_text: &str) -> String {
-    let mut out = String::with_capacity(40 + path.len() * 45 + group_text.len());
-    out.push_str(RECEIPT_FORMAT);
-    out.push_str("\nindex ");
-    out.push_str(&index.to_string());
-    out.push('\n');
-    for h in path {
-        out.push_str(&b64(h));
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str(group_text);
-    out
+    let path: String = path.iter().map(|h| b64(h) + "\n").collect();
+    format!("{RECEIPT_FORMAT}\nindex {index}\n{path}\n{group_text}")
 }

@@ -208,6 +208,20 @@ impl PolicyFile {
             .ok_or_else(|| format!("\"{name}\" is not a witness or group defined above"))
     }
 
+    /// Whether a checkpoint of `origin` signed by the ECDSA key `spki` is by
+    /// a log this file lists.
+    pub fn check_log(&self, origin: &str, spki: &[u8]) -> Result<(), String> {
+        // SPEC: tlog-policy: a checkpoint is valid if "signed by any one of
+        // the listed logs" (none listed: the trust roots decide).
+        let listed = |l: &Vkey| l.key_type == VKEY_ECDSA && l.key == spki && l.name == origin;
+        match self.logs.is_empty() || self.logs.iter().any(listed) {
+            true => Ok(()),
+            false => Err(format!(
+                "the policy file lists no log with origin {origin} and this notary's ECDSA key"
+            )),
+        }
+    }
+
     /// The quorum as a group (`None` for `quorum none`): fewest witnesses
     /// that can meet it, witnesses counted, and when it was first met.
     /// `times[i]`: witness i's counted cosignature time.

@@ -18,7 +18,7 @@ use crate::policy::{Group, GroupTime, Policy};
 use crate::proof::TlogProof;
 use crate::receipt::Receipt;
 use crate::time::UtcMillis;
-use crate::tlog_policy::{COSIGNATURE_V1_LEN, PolicyFile, VKEY_ECDSA};
+use crate::tlog_policy::{COSIGNATURE_V1_LEN, PolicyFile};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -329,16 +329,6 @@ impl Attestation {
         let (name, key) = (name.to_string(), key.to_vec());
         Attestation { group, label, name, key, time, revoked: None, ignored: None, witness: 0 }
     }
-
-    /// Report order: X.509 witnesses, standard witnesses, TSAs, each by time.
-    fn order(&self) -> (u8, u64, Group, String) {
-        let kind = match self.group {
-            Group::Role(_) => 0,
-            Group::Standard => 1,
-            Group::Tsa => 2,
-        };
-        (kind, self.time, self.group, self.name.clone())
-    }
 }
 
 /// The verifier's configuration: trust roots, the expected log origin, the
@@ -358,15 +348,8 @@ impl Verifier {
     /// `origin`: the expected log origin; `None` accepts any origin that a
     /// notary certificate under the trust roots vouches for (its CN).
     pub fn new(roots: TrustRoots, origin: Option<String>, policy: Policy) -> Self {
-        Verifier {
-            roots,
-            origin,
-            policy,
-            max_skew: DEFAULT_MAX_SKEW,
-            crls: Vec::new(),
-            tsa: None,
-            standard: None,
-        }
+        let (max_skew, crls, tsa, standard) = (DEFAULT_MAX_SKEW, Vec::new(), None, None);
+        Verifier { roots, origin, policy, max_skew, crls, tsa, standard }
     }
 
     /// A cosignature dated more than `seconds` before the entry's received
@@ -421,14 +404,10 @@ impl Verifier {
                 format!("the file's SHA-256 is {}, the certificate is for {digest}", hex_lower(d)),
             ),
         }
-        report.result(
-            CheckId::Entry,
-            if entry.leaf_text().as_bytes() == parsed.leaf.as_slice() {
-                Ok("the entry text equals the one rebuilt from the evidence (salted commitments recomputed)".into())
-            } else {
-                Err("the entry text differs from the one rebuilt from evidence.sha256, salt, metadata, submitter and received_at".into())
-            },
-        );
+        match entry.leaf_text().as_bytes() == parsed.leaf.as_slice() {
+            true => report.pass(CheckId::Entry, "the entry text equals the one rebuilt from the evidence (salted commitments recomputed)"),
+            false => report.fail(CheckId::Entry, "the entry text differs from the one rebuilt from evidence.sha256, salt, metadata, submitter and received_at"),
+        }
         self.verify_logged(&mut report, &parsed);
         report.finish()
     }
@@ -477,18 +456,10 @@ impl Verifier {
         report.pass(CheckId::Format, "notarium/receipt/v1 and notarium/entry/v1");
         report.submitter = Some(fields.submitter.to_string());
         report.received_at = Some(fields.received.to_text());
-        report.result(
-            CheckId::Inclusion,
-            receipt
-                .check_entry(entry_text)
-                .map(|()| {
-                    format!(
-                        "the entry is item {} of a signed group of {}",
-                        receipt.index, receipt.group_size
-                    )
-                })
-                .map_err(|e| e.to_string()),
-        );
+        let (i, n) = (receipt.index, receipt.group_size);
+        let inclusion = receipt.check_entry(entry_text).map_err(|e| e.to_string());
+        let said = inclusion.map(|()| format!("the entry is item {i} of a signed group of {n}"));
+        report.result(CheckId::Inclusion, said);
         report.result(CheckId::Origin, self.check_origin(&receipt.origin));
         let sigs: Vec<&NoteSignature> = receipt.notary_signatures().collect();
         let claimed = fields.received.unix_seconds();
@@ -551,23 +522,11 @@ impl Verifier {
             tree_size: cp.size(),
             root_hash: b64(cp.root()),
         });
-        let inclusion = verify_inclusion(
-            &leaf_hash(&p.leaf),
-            p.proof.index,
-            cp.size(),
-            &p.proof.path,
-            cp.root(),
-        )
-        .map(|()| {
-            format!(
-                "the entry is leaf {} of the {}-leaf tree with root {}",
-                p.proof.index,
-                cp.size(),
-                b64(cp.root())
-            )
-        })
-        .map_err(|e| e.to_string());
-        report.result(CheckId::Inclusion, inclusion);
+        let (i, n, root) = (p.proof.index, cp.size(), b64(cp.root()));
+        let inclusion = verify_inclusion(&leaf_hash(&p.leaf), i, n, &p.proof.path, cp.root());
+        let said = inclusion
+            .map(|()| format!("the entry is leaf {i} of the {n}-leaf tree with root {root}"));
+        report.result(CheckId::Inclusion, said.map_err(|e| e.to_string()));
         report.result(CheckId::Origin, self.check_origin(cp.origin()));
 
         let (notary_sigs, cosig_lines): (Vec<&NoteSignature>, Vec<&NoteSignature>) =
@@ -624,7 +583,8 @@ impl Verifier {
             };
             report.push(CheckId::Timestamp, status, format!("an RFC 3161 token: {why}"));
         }
-        all.sort_by_key(Attestation::order);
+        // Report order: X.509 witnesses, standard witnesses, TSAs, each by time.
+        all.sort_by_key(|a| (a.group == Group::Tsa, a.group == Group::Standard, a.time, a.group));
         let witnessed = self.count(&mut all, p.received.unix_seconds());
         for a in &all {
             let time = seconds_text(a.time as i64);
@@ -688,19 +648,8 @@ impl Verifier {
             {
                 return Err(format!("{why}, not after the witnessed time"));
             }
-            // SPEC: tlog-policy: a checkpoint is valid if "signed by any one
-            // of the listed logs" (none listed: the trust roots decide).
-            let spki = chain.signer().key.spki_der();
-            let logs = pf.map_or(&[][..], |f| &f.logs);
-            if !logs.is_empty()
-                && !logs.iter().any(|l| {
-                    l.key_type == VKEY_ECDSA && l.key == spki && l.name == cp.origin()
-                })
-            {
-                return Err(format!(
-                    "the policy file lists no log with origin {} and this notary's ECDSA key",
-                    cp.origin()
-                ));
+            if let Some(f) = pf {
+                f.check_log(cp.origin(), chain.signer().key.spki_der())?;
             }
             Ok(format!(
                 "signed by notary {} (certificate {}), valid at the earliest counted cosignature time",
@@ -733,16 +682,13 @@ impl Verifier {
             .filter(|c| !used.contains(&c.fingerprint))
             .map(|c| c.subject.as_str())
             .collect();
-        report.result(
-            CheckId::Certificates,
-            match unused.is_empty() {
-                true => Ok("every certificate included is used by a verified signature".into()),
-                false => Err(format!(
-                    "certificates not used by any verified signature: {}",
-                    unused.join("; ")
-                )),
-            },
-        );
+        let said = match unused.join("; ") {
+            u if u.is_empty() => {
+                Ok("every certificate included is used by a verified signature".into())
+            }
+            u => Err(format!("certificates not used by any verified signature: {u}")),
+        };
+        report.result(CheckId::Certificates, said);
     }
 
     fn revocation(&self, chain: &Chain) -> Result<Option<(i64, String)>, String> {
@@ -750,7 +696,7 @@ impl Verifier {
     }
 
     /// Decides which verified signatures count (contract §9) and when the
-    /// policy was first satisfied. `all` is in [`Attestation::order`].
+    /// policy was first satisfied. `all` is sorted by time within each group.
     fn count(
         &self,
         all: &mut [Attestation],
@@ -796,7 +742,7 @@ impl Verifier {
         // if the witnessed time computed without it precedes the
         // revocation's invalidityDate (else its revocationDate)." Here
         // "without it" means without any revoked signer, the stricter reading.
-        let (before, _) = self.policy.satisfied_at(&parties(all, false));
+        let (before, _) = self.policy.satisfied_at(&parties(all, false), None);
         for a in all.iter_mut().filter(|a| a.ignored.is_none()) {
             if let Some((r, why)) = &a.revoked
                 && !before.as_ref().is_ok_and(|&w| (w as i64) < *r)
@@ -805,27 +751,16 @@ impl Verifier {
                     Some(format!("{why}, and the policy was not met without it before then"));
             }
         }
-        let (at, mut groups) = self.policy.satisfied_at(&parties(all, true));
         // The policy file's quorum is one more group: each witness counts
         // once, at its earliest counted time.
-        let Some(pf) = &self.standard else { return (at, groups) };
-        let mut times = vec![None; pf.witnesses.len()];
-        for a in all.iter().filter(|a| a.group == Group::Standard && a.ignored.is_none()) {
-            times[a.witness].get_or_insert(a.time);
-        }
-        let Some(q) = pf.quorum_time(&times) else { return (at, groups) };
-        let missing = format!(
-            "the policy file's quorum needs {} standard witnesses, {} counted",
-            q.required, q.counted
-        );
-        let at = match (at, q.satisfied_at) {
-            (Ok(a), Some(b)) => Ok(a.max(b)),
-            (Ok(_), None) => Err(missing),
-            (Err(e), Some(_)) => Err(e),
-            (Err(e), None) => Err(format!("{e}; {missing}")),
-        };
-        groups.push(q);
-        (at, groups)
+        let quorum = self.standard.as_ref().and_then(|pf| {
+            let mut times = vec![None; pf.witnesses.len()];
+            for a in all.iter().filter(|a| a.group == Group::Standard && a.ignored.is_none()) {
+                times[a.witness].get_or_insert(a.time);
+            }
+            pf.quorum_time(&times)
+        });
+        self.policy.satisfied_at(&parties(all, true), quorum)
     }
 
     fn check_cosignature(
@@ -854,11 +789,10 @@ impl Verifier {
                 false => Err(format!("\"{}\" is not a court or arbitration witness", cert.subject)),
                 true => Chain::build(&self.roots, cert, certs, time).map_err(|e| e.to_string()),
             };
-            match checked.and_then(|chain| {
-                let ok = cosig.verify(cp, &cert.key).is_ok();
-                ok.then_some(chain)
-                    .ok_or("the cosignature does not verify over this checkpoint and time".into())
-            }) {
+            match checked {
+                Ok(_) if cosig.verify(cp, &cert.key).is_err() => {
+                    why = "the cosignature does not verify over this checkpoint and time".into()
+                }
                 Ok(chain) => {
                     found = Some(chain);
                     break;
@@ -963,13 +897,11 @@ fn parse_certificate(json: &[u8]) -> Result<(Entry, Parsed), FormatError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    for (i, c) in certs.iter().enumerate() {
-        if certs[..i].iter().any(|d| d.fingerprint == c.fingerprint) {
-            return Err(FormatError::field(
-                "certificates",
-                format!("certificate {} is included twice", i + 1),
-            ));
-        }
+    if let Some(i) =
+        (0..certs.len()).find(|&i| certs[..i].iter().any(|d| d.fingerprint == certs[i].fingerprint))
+    {
+        let why = format!("certificate {} is included twice", i + 1);
+        return Err(FormatError::field("certificates", why));
     }
     let mut parsed = parse_proof_parts(
         cert.entry.as_bytes(),

@@ -949,7 +949,7 @@ fn policy_file_is_combined_with_the_role_policy() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(
-        stdout(&o).contains("quorum needs 1 standard witnesses, 0 counted"),
+        stdout(&o).contains("1 standard required, 0 counted"),
         "{}",
         stdout(&o)
     );
