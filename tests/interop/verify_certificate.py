@@ -403,7 +403,7 @@ def main():
                 Ed25519PublicKey.from_public_bytes(std_keys[std[0]][1]).verify(sig, msg)
             except Exception:
                 fail(f"standard witness {std[0]}'s cosignature")
-            standard.append({"witness": std[0], "name": name, "time": ts, "why": None})
+            standard.append({"witness": std[0], "name": name, "key": std_keys[std[0]][1], "time": ts, "why": None})
             continue
         if len(rest) == 72 and not any(attr(w, NameOID.COMMON_NAME) == name for w in certs):
             print(f"NOT CHECKED: {name}: a standard witness's cosignature whose key no policy file names")
@@ -474,7 +474,12 @@ def main():
     if witnessed is None:
         fail("policy " + " ".join(f"{g}>={k}" for g, k in reqs))
     times = {}
-    for s in sorted(standard, key=lambda s: s["time"]):
+    standard.sort(key=lambda s: s["time"])
+    # Section 6 again: one key or one name is one standard witness.
+    for i, s in enumerate(standard):
+        if s["why"] is None and any(t["why"] is None and (t["key"] == s["key"] or t["name"] == s["name"]) for t in standard[:i]):
+            s["why"] = "the same witness as an earlier cosignature"
+    for s in standard:
         if s["why"] is None:
             times.setdefault(s["witness"], s["time"])
         else:
