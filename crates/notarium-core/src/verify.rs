@@ -278,6 +278,36 @@ impl Report {
         self.received_at = Some(p.received.to_text());
     }
 
+    /// A signature that verified: its check, counted or ignored, and its
+    /// line in the report (`file_name`: a standard witness's, in the file).
+    fn attested(&mut self, a: &Attestation, file_name: Option<&str>) {
+        let time = seconds_text(a.time as i64);
+        let said = format!("{} at {time}", a.label);
+        let id = if a.group == Group::Tsa { CheckId::Timestamp } else { CheckId::Cosignature };
+        match &a.ignored {
+            None => self.pass(id, said),
+            Some(why) => self.push(id, Status::Ignored, format!("{said}, not counted: {why}")),
+        }
+        let (name, unix_time, counted, reason) =
+            (a.name.clone(), a.time, a.ignored.is_none(), a.ignored.clone());
+        match a.group {
+            Group::Role(role) => {
+                self.witnesses.push(Witnessed { role, name, time, unix_time, counted, reason })
+            }
+            Group::Standard => self.standard_witnesses.push(StandardWitnessed {
+                name: file_name.expect("a standard witness is in a policy file").to_string(),
+                key_name: name,
+                time,
+                unix_time,
+                counted,
+                reason,
+            }),
+            Group::Tsa => {
+                self.timestamps.push(Timestamped { tsa: name, time, unix_time, counted, reason })
+            }
+        }
+    }
+
     fn finish(mut self) -> Self {
         self.verified =
             !self.checks.is_empty() && self.checks.iter().all(|c| c.status != Status::Fail);
@@ -516,116 +546,22 @@ impl Verifier {
     /// certificates.
     fn verify_logged(&self, report: &mut Report, p: &Parsed) {
         let cp = &p.checkpoint;
-        report.log = Some(LogPosition {
-            origin: cp.origin().to_string(),
-            index: p.proof.index,
-            tree_size: cp.size(),
-            root_hash: b64(cp.root()),
-        });
-        let (i, n, root) = (p.proof.index, cp.size(), b64(cp.root()));
+        let (i, n, root, origin) = (p.proof.index, cp.size(), b64(cp.root()), cp.origin().into());
         let inclusion = verify_inclusion(&leaf_hash(&p.leaf), i, n, &p.proof.path, cp.root());
         let said = inclusion
             .map(|()| format!("the entry is leaf {i} of the {n}-leaf tree with root {root}"));
         report.result(CheckId::Inclusion, said.map_err(|e| e.to_string()));
+        report.log = Some(LogPosition { origin, index: i, tree_size: n, root_hash: root });
         report.result(CheckId::Origin, self.check_origin(cp.origin()));
 
         let (notary_sigs, cosig_lines): (Vec<&NoteSignature>, Vec<&NoteSignature>) =
             p.proof.checkpoint.signatures().iter().partition(|s| s.name == cp.origin());
         let mut used: BTreeSet<Hash> = BTreeSet::new();
-        let mut all = Vec::new();
-        let pf = self.standard.as_ref();
-        for line in &cosig_lines {
-            let found = pf.and_then(|f| f.witnesses.iter().position(|(_, k)| k.is_signer_of(line)));
-            if let (Some(f), Some(witness)) = (pf, found) {
-                let (name, key) = &f.witnesses[witness];
-                match key.verify_cosignature(line, &cp.body()) {
-                    Ok(time) => {
-                        let label = format!("standard witness {name} ({}) cosigned", key.name);
-                        let a = Attestation::new(Group::Standard, label, &key.name, &key.key, time);
-                        all.push(Attestation { witness, ..a });
-                    }
-                    Err(why) => {
-                        report.fail(CheckId::Cosignature, format!("standard witness {name}: {why}"))
-                    }
-                }
-                continue;
-            }
-            // SPEC: signed-note: "Verifiers MUST ignore signatures from
-            // unknown keys": a standard witness's line, unless a policy
-            // file names its key (no X.509 witness has its name).
-            let x509 = p.certs.iter().any(|c| c.common_name.as_deref() == Some(&line.name));
-            if !x509 && line.signature.len() == COSIGNATURE_V1_LEN {
-                let why = "no --policy-file names its key: not checked, not counted";
-                let said =
-                    format!("{}: a standard witness's Ed25519 cosignature; {why}", line.name);
-                report.push(CheckId::Cosignature, Status::Ignored, said);
-                continue;
-            }
-            match self.check_cosignature(line, cp, &p.certs) {
-                Ok((chain, a)) => {
-                    used.extend(chain.certs.iter().map(|c| c.fingerprint));
-                    all.push(a);
-                }
-                Err(why) => report.fail(CheckId::Cosignature, format!("{}: {why}", line.name)),
-            }
-        }
-        // Contract §9: RFC 3161 tokens over SHA-256 of the checkpoint body.
-        let imprint = sha256(p.proof.checkpoint.text().as_bytes());
-        for token in &p.tokens {
-            let (status, why) = match self.tsa.as_ref().map(|t| t.check(token, &imprint)) {
-                Some(Ok(t)) => {
-                    let label = format!("TSA {} timestamped the checkpoint", t.name);
-                    all.push(Attestation::new(Group::Tsa, label, &t.name, &t.spki, t.time));
-                    continue;
-                }
-                Some(Err(why)) => (Status::Fail, why),
-                None => (Status::Skipped, "not checked: no TSA trust root".into()),
-            };
-            report.push(CheckId::Timestamp, status, format!("an RFC 3161 token: {why}"));
-        }
-        // Report order: X.509 witnesses, standard witnesses, TSAs, each by time.
-        all.sort_by_key(|a| (a.group == Group::Tsa, a.group == Group::Standard, a.time, a.group));
+        let mut all = self.attestations(report, p, &cosig_lines, &mut used);
         let witnessed = self.count(&mut all, p.received.unix_seconds());
+        let pf = self.standard.as_ref();
         for a in &all {
-            let time = seconds_text(a.time as i64);
-            let said = format!("{} at {time}", a.label);
-            let id = match a.group {
-                Group::Tsa => CheckId::Timestamp,
-                _ => CheckId::Cosignature,
-            };
-            match &a.ignored {
-                None => report.pass(id, said),
-                Some(why) => {
-                    report.push(id, Status::Ignored, format!("{said}, not counted: {why}"))
-                }
-            }
-            let (name, unix_time, counted, reason) =
-                (a.name.clone(), a.time, a.ignored.is_none(), a.ignored.clone());
-            match a.group {
-                Group::Role(role) => report.witnesses.push(Witnessed {
-                    role,
-                    name,
-                    time,
-                    unix_time,
-                    counted,
-                    reason,
-                }),
-                Group::Standard => report.standard_witnesses.push(StandardWitnessed {
-                    name: pf.expect("from a policy file").witnesses[a.witness].0.clone(),
-                    key_name: name,
-                    time,
-                    unix_time,
-                    counted,
-                    reason,
-                }),
-                Group::Tsa => report.timestamps.push(Timestamped {
-                    tsa: name,
-                    time,
-                    unix_time,
-                    counted,
-                    reason,
-                }),
-            }
+            report.attested(a, pf.and_then(|f| f.witnesses.get(a.witness)).map(|w| w.0.as_str()));
         }
 
         // The notary signed before any witness saw the checkpoint: its
@@ -689,6 +625,73 @@ impl Verifier {
             u => Err(format!("certificates not used by any verified signature: {u}")),
         };
         report.result(CheckId::Certificates, said);
+    }
+
+    /// Every cosignature line and timestamp token that verifies, before
+    /// counting; each that does not is a failed (or ignored) check. `used`
+    /// gains the certificates of the X.509 witnesses' chains.
+    fn attestations(
+        &self,
+        report: &mut Report,
+        p: &Parsed,
+        lines: &[&NoteSignature],
+        used: &mut BTreeSet<Hash>,
+    ) -> Vec<Attestation> {
+        let cp = &p.checkpoint;
+        let mut all = Vec::new();
+        let pf = self.standard.as_ref();
+        for line in lines {
+            let found = pf.and_then(|f| f.witnesses.iter().position(|(_, k)| k.is_signer_of(line)));
+            if let (Some(f), Some(witness)) = (pf, found) {
+                let (name, key) = &f.witnesses[witness];
+                match key.verify_cosignature(line, &cp.body()) {
+                    Ok(time) => {
+                        let label = format!("standard witness {name} ({}) cosigned", key.name);
+                        let a = Attestation::new(Group::Standard, label, &key.name, &key.key, time);
+                        all.push(Attestation { witness, ..a });
+                    }
+                    Err(why) => {
+                        report.fail(CheckId::Cosignature, format!("standard witness {name}: {why}"))
+                    }
+                }
+                continue;
+            }
+            // SPEC: signed-note: "Verifiers MUST ignore signatures from
+            // unknown keys": a standard witness's line, unless a policy
+            // file names its key (no X.509 witness has its name).
+            let x509 = p.certs.iter().any(|c| c.common_name.as_deref() == Some(&line.name));
+            if !x509 && line.signature.len() == COSIGNATURE_V1_LEN {
+                let why = "no --policy-file names its key: not checked, not counted";
+                let said =
+                    format!("{}: a standard witness's Ed25519 cosignature; {why}", line.name);
+                report.push(CheckId::Cosignature, Status::Ignored, said);
+                continue;
+            }
+            match self.check_cosignature(line, cp, &p.certs) {
+                Ok((chain, a)) => {
+                    used.extend(chain.certs.iter().map(|c| c.fingerprint));
+                    all.push(a);
+                }
+                Err(why) => report.fail(CheckId::Cosignature, format!("{}: {why}", line.name)),
+            }
+        }
+        // Contract §9: RFC 3161 tokens over SHA-256 of the checkpoint body.
+        let imprint = sha256(p.proof.checkpoint.text().as_bytes());
+        for token in &p.tokens {
+            let (status, why) = match self.tsa.as_ref().map(|t| t.check(token, &imprint)) {
+                Some(Ok(t)) => {
+                    let label = format!("TSA {} timestamped the checkpoint", t.name);
+                    all.push(Attestation::new(Group::Tsa, label, &t.name, &t.spki, t.time));
+                    continue;
+                }
+                Some(Err(why)) => (Status::Fail, why),
+                None => (Status::Skipped, "not checked: no TSA trust root".into()),
+            };
+            report.push(CheckId::Timestamp, status, format!("an RFC 3161 token: {why}"));
+        }
+        // Report order: X.509 witnesses, standard witnesses, TSAs, each by time.
+        all.sort_by_key(|a| (a.group == Group::Tsa, a.group == Group::Standard, a.time, a.group));
+        all
     }
 
     fn revocation(&self, chain: &Chain) -> Result<Option<(i64, String)>, String> {
