@@ -310,16 +310,29 @@ impl Stamping {
         }
     }
 
-    /// One step: the first final checkpoint after `stamped`; asks the TSAs
-    /// it lacks a token from (those whose backoff has passed). True when it
-    /// got all it needs (the next one can be worked on at once).
+    /// One step: the first final checkpoint after `stamped` that lacks
+    /// tokens; asks the TSAs it lacks a token from (those whose backoff has
+    /// passed). True when it got all it needs (the next one can be worked
+    /// on at once).
     async fn step(
         &self,
         http: &reqwest::Client,
         states: &mut [TsaState],
         stamped: &mut u64,
     ) -> anyhow::Result<bool> {
-        let Some(fin) = self.store.first_final_covering(*stamped).await? else {
+        // The latest final checkpoint first, then the first one up to it
+        // that lacks tokens (one query however far back it is, so a
+        // restarted notary does not walk its history): a checkpoint
+        // finalized in between is larger and waits for the next round.
+        let Some(latest) = self.store.latest_final().await? else {
+            return Ok(false);
+        };
+        let required = self.tsa.required;
+        let lacking = self
+            .store
+            .first_final_lacking_tokens(*stamped, latest.size, required);
+        let Some(fin) = lacking.await? else {
+            *stamped = latest.size;
             return Ok(false);
         };
         let have = self.store.timestamp_tokens(fin.size).await?;

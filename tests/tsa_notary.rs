@@ -59,6 +59,8 @@ struct Notary {
     key: String,
     log: PathBuf,
     dir: TempDir,
+    cfg: PathBuf,
+    policy: String,
 }
 
 fn start_notary_with(tag: &str, db: Option<&PgDb>, tsa: &str, policy: &str) -> Notary {
@@ -70,25 +72,33 @@ fn start_notary_with(tag: &str, db: Option<&PgDb>, tsa: &str, policy: &str) -> N
     let db_url = db.map(|d| d.url.as_str());
     let key = tenant_with_key(&cfg, db_url, "acme");
     let log = dir.path().join("notary.log");
-    let mut cmd = Command::new(notarium_bin());
-    cmd.args(["serve", "--config"])
-        .arg(&cfg)
-        .env("RUST_LOG", "warn,notarium::tsa=info")
-        .env("NOTARIUM_POLICY", policy)
-        .env("NOTARIUM_LOG_FORMAT", "json");
-    match db_url {
-        Some(url) => cmd.env("DATABASE_URL", url),
-        None => cmd.env_remove("DATABASE_URL"),
-    };
-    let file = std::fs::File::create(&log).unwrap();
-    let proc = spawn_until_listening_to(cmd, "notarium listening on ", Stdio::from(file));
+    let proc = serve(&cfg, db, policy, &log);
+    let policy = policy.to_string();
     Notary {
         _witnesses: (court, arb),
         proc,
         key,
         log,
         dir,
+        cfg,
+        policy,
     }
+}
+
+/// `notarium serve` with `cfg`, logging JSON to `log`.
+fn serve(cfg: &Path, db: Option<&PgDb>, policy: &str, log: &Path) -> Proc {
+    let mut cmd = Command::new(notarium_bin());
+    cmd.args(["serve", "--config"])
+        .arg(cfg)
+        .env("RUST_LOG", "warn,notarium::tsa=info")
+        .env("NOTARIUM_POLICY", policy)
+        .env("NOTARIUM_LOG_FORMAT", "json");
+    match db {
+        Some(d) => cmd.env("DATABASE_URL", &d.url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let file = std::fs::File::create(log).unwrap();
+    spawn_until_listening_to(cmd, "notarium listening on ", Stdio::from(file))
 }
 
 fn log_text(n: &Notary) -> String {
@@ -228,6 +238,65 @@ async fn sqlite_a_tsa_down_keeps_the_checkpoint_pending_until_it_is_up() {
 async fn postgres_a_tsa_down_keeps_the_checkpoint_pending_until_it_is_up() {
     let db = PgDb::new("tsa_down_up");
     tsa_down_then_up(Some(&db)).await;
+}
+
+// ---------------------------------------------------------------------
+// A restart: the stamping task finds its place in one query.
+
+/// The sizes of the checkpoints a notary's log says it timestamped.
+fn stamped_sizes(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter(|l| l.contains("checkpoint timestamped"))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| v["fields"]["size"].as_u64().or(v["size"].as_u64()).unwrap())
+        .collect()
+}
+
+async fn restart_resumes_stamping(db: Option<&PgDb>) {
+    let port = free_port();
+    let _tsa = start_dev_tsa(&format!("127.0.0.1:{port}"));
+    let url = format!("http://127.0.0.1:{port}/");
+    let tsa = tsa_section(std::slice::from_ref(&url), &cert("root.pem"));
+    let mut n = start_notary_with("tsa-restart", db, &tsa, POLICY);
+    let http = http_client();
+    let id = submit_text(&http, &n.proc.url, &n.key, "filed before the restart").await;
+    let first = issued(&http, &n.proc.url, &n.key, &id).await;
+    let before = stamped_sizes(&log_text(&n));
+    assert!(!before.is_empty(), "{}", log_text(&n));
+
+    // The same store, a new process (the old one is killed first).
+    n.proc.kill9();
+    let log = n.dir.path().join("notary-after-restart.log");
+    n.proc = serve(&n.cfg, db, &n.policy, &log);
+    let base = n.proc.url.clone();
+    let id2 = submit_text(&http, &base, &n.key, "filed after the restart").await;
+    let second: serde_json::Value =
+        serde_json::from_slice(&issued(&http, &base, &n.key, &id2).await).unwrap();
+    assert_eq!(
+        second["timestamps"].as_array().unwrap().len(),
+        1,
+        "{second}"
+    );
+    // The certificate issued before is unchanged, and no checkpoint stamped
+    // before the restart is stamped again: the new process starts after them.
+    assert_eq!(issued(&http, &base, &n.key, &id).await, first);
+    let after = stamped_sizes(&std::fs::read_to_string(&log).unwrap());
+    let last_before = *before.iter().max().unwrap();
+    assert!(
+        !after.is_empty() && after.iter().all(|&s| s > last_before),
+        "{before:?} then {after:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_restarted_notary_stamps_only_what_lacks_tokens() {
+    restart_resumes_stamping(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_restarted_notary_stamps_only_what_lacks_tokens() {
+    let db = PgDb::new("tsa_restart");
+    restart_resumes_stamping(Some(&db)).await;
 }
 
 // ---------------------------------------------------------------------

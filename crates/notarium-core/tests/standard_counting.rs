@@ -89,6 +89,12 @@ fn python_accepts(json: &str, policy_file: &str) -> bool {
     out.status.success()
 }
 
+/// A policy file whose quorum needs both witnesses A and B.
+fn both_needed(a: &Standard, b: &Standard) -> String {
+    let (a, b) = (a.vkey_text(), b.vkey_text());
+    format!("witness A {a}\nwitness B {b}\ngroup AB all A B\nquorum AB\n")
+}
+
 fn detail(r: &Report, id: &str) -> String {
     r.checks.iter().filter(|c| c.id.as_str() == id).map(|c| c.detail.as_str()).collect()
 }
@@ -96,11 +102,7 @@ fn detail(r: &Report, id: &str) -> String {
 #[test]
 fn two_standard_witnesses_count_when_keys_and_names_differ() {
     let (a, b) = (standard(1, "a.example/w"), standard(2, "b.example/w"));
-    let file = format!(
-        "witness A {}\nwitness B {}\ngroup AB all A B\nquorum AB\n",
-        a.vkey_text(),
-        b.vkey_text()
-    );
+    let file = both_needed(&a, &b);
     let r = verify(&[(&a, T0 + 3), (&b, T0 + 4)], &file);
     assert!(r.valid, "{:#?}", r.first_failure());
     // The quorum is met when the second standard witness cosigns.
@@ -113,11 +115,7 @@ fn two_standard_keys_with_one_name_are_one_witness_and_count_once() {
     // Two lines of the file, two keys, one key name: §9 counts a name once,
     // so a quorum of two is not met by one party holding two keys.
     let (a, b) = (standard(1, "same.example/w"), standard(2, "same.example/w"));
-    let file = format!(
-        "witness A {}\nwitness B {}\ngroup AB all A B\nquorum AB\n",
-        a.vkey_text(),
-        b.vkey_text()
-    );
+    let file = both_needed(&a, &b);
     let r = verify(&[(&a, T0 + 3), (&b, T0 + 4)], &file);
     assert!(!r.valid);
     assert!(detail(&r, "policy").contains("2 standard required, 1 counted"), "{r:#?}");

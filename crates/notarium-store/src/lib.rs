@@ -333,6 +333,16 @@ pub trait Store: Send + Sync + 'static {
     async fn add_timestamp_token(&self, t: &TimestampToken) -> Result<()>;
     /// The tokens stored for final checkpoint `size`, ordered by TSA.
     async fn timestamp_tokens(&self, size: u64) -> Result<Vec<TimestampToken>>;
+    /// The smallest final checkpoint with a size in `after+1 ..= through`
+    /// that holds fewer than `required` timestamp tokens: what the stamping
+    /// task works on next. One query, however many checkpoints it passes,
+    /// so a restarted notary finds its place without walking its history.
+    async fn first_final_lacking_tokens(
+        &self,
+        after: u64,
+        through: u64,
+        required: usize,
+    ) -> Result<Option<FinalCheckpoint>>;
 
     /// Store reachable (for /readyz).
     async fn ping(&self) -> Result<()>;

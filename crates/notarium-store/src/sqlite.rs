@@ -409,6 +409,11 @@ const TIMESTAMP_TOKENS: &str = "SELECT size, tsa, token, gen_time, stored_ms FRO
      WHERE size = ?1 ORDER BY tsa";
 const LATEST_FINAL: &str = "SELECT size, note, certificates, finalized_ms FROM final_checkpoints
      ORDER BY size DESC LIMIT 1";
+const FIRST_FINAL_LACKING_TOKENS: &str =
+    "SELECT size, note, certificates, finalized_ms FROM final_checkpoints f
+     WHERE size > ?1 AND size <= ?2
+       AND (SELECT count(*) FROM timestamp_tokens t WHERE t.size = f.size) < ?3
+     ORDER BY size ASC LIMIT 1";
 const FIRST_FINAL_COVERING: &str =
     "SELECT size, note, certificates, finalized_ms FROM final_checkpoints
      WHERE size > ?1 ORDER BY size ASC LIMIT 1";
@@ -1169,6 +1174,29 @@ impl Store for SqliteStore {
                 }
                 _ => db_err(e),
             })
+        })
+        .await
+    }
+
+    async fn first_final_lacking_tokens(
+        &self,
+        after: u64,
+        through: u64,
+        required: usize,
+    ) -> Result<Option<FinalCheckpoint>> {
+        // No size exceeds i64::MAX: clamp the bounds into range.
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        let required = i64::try_from(required).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            conn.prepare_cached(FIRST_FINAL_LACKING_TOKENS)
+                .and_then(|mut s| {
+                    s.query_row(params![after, through, required], final_from_row)
+                        .optional()
+                })
+                .map_err(db_err)?
+                .map(final_check)
+                .transpose()
         })
         .await
     }

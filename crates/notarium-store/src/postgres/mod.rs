@@ -279,6 +279,16 @@ impl Store for PostgresStore {
         tree::first_final_covering(&self.client().await?, index).await
     }
 
+    async fn first_final_lacking_tokens(
+        &self,
+        after: u64,
+        through: u64,
+        required: usize,
+    ) -> Result<Option<FinalCheckpoint>> {
+        let client = self.client().await?;
+        tree::first_final_lacking_tokens(&client, after, through, required).await
+    }
+
     async fn add_timestamp_token(&self, t: &TimestampToken) -> Result<()> {
         tree::add_timestamp_token(&self.client().await?, t).await
     }

@@ -385,6 +385,32 @@ pub(super) async fn timestamp_tokens(
         .collect()
 }
 
+pub(super) async fn first_final_lacking_tokens(
+    client: &impl GenericClient,
+    after: u64,
+    through: u64,
+    required: usize,
+) -> Result<Option<FinalCheckpoint>> {
+    // No size exceeds i64::MAX: clamp the bounds into range.
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let through = i64::try_from(through).unwrap_or(i64::MAX);
+    let required = i64::try_from(required).unwrap_or(i64::MAX);
+    let stmt = client
+        .prepare_cached(
+            "SELECT size, note, certificates, finalized_ms FROM final_checkpoints f
+             WHERE size > $1 AND size <= $2
+               AND (SELECT count(*) FROM timestamp_tokens t WHERE t.size = f.size) < $3
+             ORDER BY size ASC LIMIT 1",
+        )
+        .await
+        .map_err(db_err)?;
+    let row = client
+        .query_opt(&stmt, &[&after, &through, &required])
+        .await
+        .map_err(db_err)?;
+    row.as_ref().map(final_from_row).transpose()
+}
+
 pub(super) async fn first_final_covering(
     client: &impl GenericClient,
     index: u64,

@@ -794,6 +794,49 @@ pub(crate) async fn timestamp_tokens_add_keep_list(fx: &Fixture) {
     store_timestamp_tokens(fx.store()).await;
 }
 
+/// The stamping task's next checkpoint: the smallest final one in range
+/// with fewer tokens than required, whatever precedes it.
+pub(crate) async fn first_final_lacking_tokens_in_one_query(fx: &Fixture) {
+    let s = fx.store();
+    with_tenants(s).await;
+    put(s, (0..6).map(|n| entry(TENANT, n)).collect()).await;
+    let lease = s.acquire_sequencer("seq").await.unwrap().unwrap();
+    let mut seq = Seq::new();
+    for n in [2, 1, 3] {
+        seq.sequence(s, &lease, n).await;
+    }
+    // Checkpoints 2, 3 and 6; 2 and 6 final, 3 never.
+    s.finalize(&final_cp(2, "f")).await.unwrap();
+    s.finalize(&final_cp(6, "f")).await.unwrap();
+    let next = |after, through, required| async move {
+        let got = s
+            .first_final_lacking_tokens(after, through, required)
+            .await
+            .unwrap();
+        got.map(|f| f.size)
+    };
+    assert_eq!(next(0, u64::MAX, 1).await, Some(2));
+    assert_eq!(next(2, u64::MAX, 1).await, Some(6), "3 is not final");
+    assert_eq!(next(0, 5, 1).await, Some(2));
+    assert_eq!(next(2, 5, 1).await, None, "6 is beyond the bound");
+    assert_eq!(next(0, u64::MAX, 0).await, None, "no token required");
+    s.add_timestamp_token(&token(2, "http://tsa-a.example/tsr", "a"))
+        .await
+        .unwrap();
+    assert_eq!(next(0, u64::MAX, 1).await, Some(6), "2 holds its one token");
+    assert_eq!(
+        next(0, u64::MAX, 2).await,
+        Some(2),
+        "2 lacks a second token"
+    );
+    s.add_timestamp_token(&token(6, "http://tsa-a.example/tsr", "a"))
+        .await
+        .unwrap();
+    assert_eq!(next(0, u64::MAX, 1).await, None);
+    assert_eq!(next(u64::MAX, u64::MAX, 1).await, None);
+    assert_eq!(next(0, u64::MAX, usize::MAX).await, Some(2));
+}
+
 pub(crate) async fn read_hashes_missing_is_not_found(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
@@ -1063,6 +1106,7 @@ macro_rules! every_case {
             cosignatures_add_replace_list,
             finalize_is_idempotent_and_covering,
             timestamp_tokens_add_keep_list,
+            first_final_lacking_tokens_in_one_query,
             read_hashes_missing_is_not_found,
             proofs_over_stored_tree_match_memory_tree,
             levels_and_entry_ranges,
