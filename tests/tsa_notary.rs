@@ -5,7 +5,8 @@
 //! it; wrong answers (garbage, a wrong imprint, a wrong nonce, an untrusted
 //! signer) are refused, logged and never issued; tokens of an OpenSSL TSA
 //! (`openssl ts -reply` behind a few lines of HTTP) are accepted and
-//! verified.
+//! verified. A restarted notary stamps only the checkpoints that lack
+//! tokens, and serves the same sealed PDF, its seal's token kept in the store.
 
 mod common;
 
@@ -241,7 +242,8 @@ async fn postgres_a_tsa_down_keeps_the_checkpoint_pending_until_it_is_up() {
 }
 
 // ---------------------------------------------------------------------
-// A restart: the stamping task finds its place in one query.
+// A restart: the stamping task finds its place in one query, and the PDF
+// seal's timestamp is the one kept.
 
 /// The sizes of the checkpoints a notary's log says it timestamped.
 fn stamped_sizes(log: &str) -> Vec<u64> {
@@ -252,15 +254,29 @@ fn stamped_sizes(log: &str) -> Vec<u64> {
         .collect()
 }
 
+/// A certificate's sealed PDF (the seal timestamped by the notary's TSA).
+async fn pdf(http: &reqwest::Client, base: &str, key: &str, id: &str) -> Vec<u8> {
+    let r = http.get(format!("{base}/v1/evidence/{id}/certificate.pdf"));
+    let r = r.bearer_auth(key).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    r.bytes().await.unwrap().to_vec()
+}
+
 async fn restart_resumes_stamping(db: Option<&PgDb>) {
     let port = free_port();
-    let _tsa = start_dev_tsa(&format!("127.0.0.1:{port}"));
+    let mut tsa_proc = start_dev_tsa(&format!("127.0.0.1:{port}"));
     let url = format!("http://127.0.0.1:{port}/");
     let tsa = tsa_section(std::slice::from_ref(&url), &cert("root.pem"));
-    let mut n = start_notary_with("tsa-restart", db, &tsa, POLICY);
+    let seal = format!(
+        "[seal]\nkey_file = \"{}\"\ncert_file = \"{}\"\ntsa_url = \"{url}\"\n",
+        cert("seal.key").display(),
+        cert("seal.pem").display()
+    );
+    let mut n = start_notary_with("tsa-restart", db, &format!("{tsa}\n{seal}"), POLICY);
     let http = http_client();
     let id = submit_text(&http, &n.proc.url, &n.key, "filed before the restart").await;
     let first = issued(&http, &n.proc.url, &n.key, &id).await;
+    let sealed = pdf(&http, &n.proc.url, &n.key, &id).await;
     let before = stamped_sizes(&log_text(&n));
     assert!(!before.is_empty(), "{}", log_text(&n));
 
@@ -286,15 +302,39 @@ async fn restart_resumes_stamping(db: Option<&PgDb>) {
         !after.is_empty() && after.iter().all(|&s| s > last_before),
         "{before:?} then {after:?}"
     );
+
+    // The sealed PDF is the same file after the restart, with the TSA gone:
+    // its seal's timestamp token was kept in the store, not asked again.
+    tsa_proc.kill9();
+    assert_eq!(pdf(&http, &base, &n.key, &id).await, sealed);
+    let path = n.dir.path().join("certificate.pdf");
+    std::fs::write(&path, &sealed).unwrap();
+    let root = cert("root.pem");
+    let out = Command::new(verify_bin())
+        .arg(&path)
+        .args([
+            "--trust".as_ref(),
+            root.as_os_str(),
+            "--tsa-trust".as_ref(),
+            root.as_os_str(),
+        ])
+        .output();
+    let out = String::from_utf8_lossy(&out.unwrap().stdout).to_string();
+    let seal = out
+        .lines()
+        .find(|l| l.contains("pdf_seal"))
+        .unwrap_or_default();
+    assert!(seal.contains("PASS") && seal.contains("by TSA"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_a_restarted_notary_stamps_only_what_lacks_tokens() {
+async fn sqlite_a_restarted_notary_stamps_only_what_lacks_tokens_and_serves_the_same_sealed_pdf() {
     restart_resumes_stamping(None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_restarted_notary_stamps_only_what_lacks_tokens() {
+async fn postgres_a_restarted_notary_stamps_only_what_lacks_tokens_and_serves_the_same_sealed_pdf()
+{
     let db = PgDb::new("tsa_restart");
     restart_resumes_stamping(Some(&db)).await;
 }

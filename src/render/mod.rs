@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use notarium_pdf::{PdfError, Renderer, Seal, TemplateSource};
+use notarium_store::Store;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
@@ -32,17 +33,17 @@ pub enum RenderError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Signature timestamps kept in memory, at most this many.
+/// Signature timestamps also kept in memory, at most this many.
 const SEAL_TOKENS_KEPT: usize = 10_000;
 
 /// The notary's PDF seal (`[seal]`) and the signature timestamps it got.
 ///
 /// Rendering is deterministic, so the seal's signature value, and the
 /// imprint a TSA timestamps, are the same each time a certificate's PDF is
-/// served: the token is requested once and kept, keyed by that imprint (a
-/// function of the certificate, the template and the seal), in an LRU in
-/// memory. (Kept durably, a restart would not ask the TSA again; that is
-/// still to do.)
+/// served: the token is requested once and kept in the store, keyed by that
+/// imprint (a function of the certificate, the template and the seal), so
+/// the PDF is the same file after a restart; an LRU in memory saves the
+/// store a read per download.
 #[derive(Debug)]
 pub struct PdfSeal {
     seal: Seal,
@@ -65,28 +66,32 @@ impl PdfSeal {
         }
     }
 
-    /// A token over `imprint`: the kept one, else the TSA's (checked by
-    /// `tsa::request_timestamp`: the imprint, the nonce, the TSA's chain to
-    /// the configured roots). Runs on a blocking thread of the runtime.
-    fn timestamp(&self, url: &str, imprint: &[u8; 32]) -> Result<Vec<u8>, String> {
+    /// A token over `imprint`: the kept one (in memory, else in the store),
+    /// else the TSA's (checked by `tsa::request_timestamp`: the imprint, the
+    /// nonce, the TSA's chain to the configured roots), kept in the store
+    /// before it is used. Runs on a blocking thread of the runtime.
+    fn timestamp(
+        &self,
+        store: &dyn Store,
+        url: &str,
+        imprint: &[u8; 32],
+    ) -> Result<Vec<u8>, String> {
         if let Some(t) = self.tokens.lock().expect("not poisoned").get(imprint) {
             return Ok(t.clone());
         }
-        let client = self.client.get_or_init(|| {
-            reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .expect("an HTTP client builds")
-        });
-        let (token, _) = tokio::runtime::Handle::current()
-            .block_on(crate::tsa::request_timestamp(
-                client,
-                url,
-                *imprint,
-                &self.tsa_roots,
-                &[],
-            ))
+        let rt = tokio::runtime::Handle::current();
+        let kept = rt
+            .block_on(store.seal_token(imprint))
             .map_err(|e| e.to_string())?;
+        let token = match kept {
+            Some(token) => token,
+            None => {
+                let token = self.ask_tsa(&rt, url, imprint)?;
+                let now = notarium_log::clock::now().millis();
+                rt.block_on(store.keep_seal_token(imprint, &token, now))
+                    .map_err(|e| e.to_string())?
+            }
+        };
         self.tokens
             .lock()
             .expect("not poisoned")
@@ -94,8 +99,26 @@ impl PdfSeal {
         Ok(token)
     }
 
+    fn ask_tsa(
+        &self,
+        rt: &tokio::runtime::Handle,
+        url: &str,
+        imprint: &[u8; 32],
+    ) -> Result<Vec<u8>, String> {
+        let client = self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .expect("an HTTP client builds")
+        });
+        let asked = crate::tsa::request_timestamp(client, url, *imprint, &self.tsa_roots, &[]);
+        let (token, _) = rt.block_on(asked).map_err(|e| e.to_string())?;
+        Ok(token)
+    }
+
     fn render(
         &self,
+        store: &dyn Store,
         r: &Renderer,
         json: &[u8],
         id: &str,
@@ -105,7 +128,7 @@ impl PdfSeal {
         let Some(tsa) = &self.tsa_url else {
             return r.render_sealed(json, id, url, verifier, &self.seal, None);
         };
-        let ask = |imprint: &[u8; 32]| self.timestamp(tsa, imprint);
+        let ask = |imprint: &[u8; 32]| self.timestamp(store, tsa, imprint);
         match r.render_sealed(json, id, url, verifier, &self.seal, Some(&ask)) {
             // A TSA that does not answer does not stop the PDF: it is
             // sealed without a timestamp (B-B) and the next download asks
@@ -123,6 +146,7 @@ impl PdfSeal {
 /// `[seal]` is configured. What the page states comes from `verifier`'s
 /// report on it.
 pub async fn pdf(
+    store: &Arc<dyn Store>,
     renderer: &Arc<Renderer>,
     config: &Config,
     verifier: &notarium_core::Verifier,
@@ -131,9 +155,9 @@ pub async fn pdf(
 ) -> Result<Vec<u8>, RenderError> {
     let (r, url, id) = (renderer.clone(), verify_url(config), id.to_string());
     let verifier = verifier.clone();
-    let seal = config.seal.clone();
+    let (seal, store) = (config.seal.clone(), store.clone());
     Ok(tokio::task::spawn_blocking(move || match &seal {
-        Some(seal) => seal.render(&r, json.as_bytes(), &id, &url, &verifier),
+        Some(seal) => seal.render(&*store, &r, json.as_bytes(), &id, &url, &verifier),
         None => r.render(json.as_bytes(), &id, &url, &verifier),
     })
     .await??)

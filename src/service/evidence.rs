@@ -147,6 +147,14 @@ impl AppState {
     /// `GET /v1/evidence/{id}/certificate.pdf`
     pub async fn certificate_pdf(&self, caller: &Caller, id: &str) -> Result<Vec<u8>, Error> {
         let json = self.final_certificate(caller, id).await?;
-        Ok(crate::render::pdf(&self.renderer, &self.config, &self.verifier, id, json).await?)
+        Ok(crate::render::pdf(
+            &self.store,
+            &self.renderer,
+            &self.config,
+            &self.verifier,
+            id,
+            json,
+        )
+        .await?)
     }
 }

@@ -45,6 +45,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "0004_timestamp_tokens",
         sql: include_str!("../../../migrations/sqlite/0004_timestamp_tokens.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_seal_tokens",
+        sql: include_str!("../../../migrations/sqlite/0005_seal_tokens.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -102,6 +107,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 11,
         name: "0011_timestamp_tokens",
         sql: include_str!("../../../migrations/postgres/0011_timestamp_tokens.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "0012_seal_tokens",
+        sql: include_str!("../../../migrations/postgres/0012_seal_tokens.sql"),
     },
 ];
 
@@ -254,7 +264,7 @@ mod tests {
                 assert!(m.name.starts_with(&format!("{:04}_", m.version)));
             }
         }
-        for (current, pending) in [(None, 4), (Some(1), 3), (Some(3), 1), (Some(4), 0)] {
+        for (current, pending) in [(None, 5), (Some(1), 4), (Some(4), 1), (Some(5), 0)] {
             assert_eq!(
                 pending_migrations(SQLITE_MIGRATIONS, current)
                     .unwrap()
@@ -263,6 +273,6 @@ mod tests {
                 "{current:?}"
             );
         }
-        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(5)).is_err());
+        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(6)).is_err());
     }
 }

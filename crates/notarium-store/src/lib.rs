@@ -344,6 +344,19 @@ pub trait Store: Send + Sync + 'static {
         required: usize,
     ) -> Result<Option<FinalCheckpoint>>;
 
+    /// The RFC 3161 token kept for the PDF seal signature whose imprint
+    /// (SHA-256 of the signature value) this is, if any.
+    async fn seal_token(&self, imprint: &Hash) -> Result<Option<Vec<u8>>>;
+    /// Keeps a checked token for a PDF seal signature's imprint (durable
+    /// when this returns) and returns the token kept: the first one given
+    /// for an imprint stays, so every later PDF embeds the same token.
+    async fn keep_seal_token(
+        &self,
+        imprint: &Hash,
+        token: &[u8],
+        stored_ms: i64,
+    ) -> Result<Vec<u8>>;
+
     /// Store reachable (for /readyz).
     async fn ping(&self) -> Result<()>;
 }

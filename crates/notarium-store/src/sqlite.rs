@@ -409,6 +409,7 @@ const TIMESTAMP_TOKENS: &str = "SELECT size, tsa, token, gen_time, stored_ms FRO
      WHERE size = ?1 ORDER BY tsa";
 const LATEST_FINAL: &str = "SELECT size, note, certificates, finalized_ms FROM final_checkpoints
      ORDER BY size DESC LIMIT 1";
+const SEAL_TOKEN: &str = "SELECT token FROM seal_tokens WHERE imprint = ?1";
 const FIRST_FINAL_LACKING_TOKENS: &str =
     "SELECT size, note, certificates, finalized_ms FROM final_checkpoints f
      WHERE size > ?1 AND size <= ?2
@@ -1174,6 +1175,37 @@ impl Store for SqliteStore {
                 }
                 _ => db_err(e),
             })
+        })
+        .await
+    }
+
+    async fn seal_token(&self, imprint: &Hash) -> Result<Option<Vec<u8>>> {
+        let imprint = imprint.to_vec();
+        self.read(move |conn| {
+            conn.prepare_cached(SEAL_TOKEN)
+                .and_then(|mut s| s.query_row([imprint], |r| r.get(0)).optional())
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn keep_seal_token(
+        &self,
+        imprint: &Hash,
+        token: &[u8],
+        stored_ms: i64,
+    ) -> Result<Vec<u8>> {
+        let (imprint, token) = (imprint.to_vec(), token.to_vec());
+        self.write(move |conn, _| {
+            conn.execute(
+                "INSERT INTO seal_tokens (imprint, token, stored_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (imprint) DO NOTHING",
+                params![imprint, token, stored_ms],
+            )
+            .map_err(db_err)?;
+            conn.prepare_cached(SEAL_TOKEN)
+                .and_then(|mut s| s.query_row([imprint], |r| r.get(0)))
+                .map_err(db_err)
         })
         .await
     }

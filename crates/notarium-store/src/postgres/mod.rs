@@ -289,6 +289,31 @@ impl Store for PostgresStore {
         tree::first_final_lacking_tokens(&client, after, through, required).await
     }
 
+    async fn seal_token(&self, imprint: &Hash) -> Result<Option<Vec<u8>>> {
+        tree::seal_token(&self.client().await?, imprint).await
+    }
+
+    async fn keep_seal_token(
+        &self,
+        imprint: &Hash,
+        token: &[u8],
+        stored_ms: i64,
+    ) -> Result<Vec<u8>> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO seal_tokens (imprint, token, stored_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (imprint) DO NOTHING",
+                &[&imprint.as_slice(), &token, &stored_ms],
+            )
+            .await
+            .map_err(db_err)?;
+        // A separate statement: it sees a row another process committed
+        // while the insert waited on it.
+        let kept = tree::seal_token(&client, imprint).await?;
+        kept.ok_or_else(|| StoreError::Database("a kept seal token is gone".into()))
+    }
+
     async fn add_timestamp_token(&self, t: &TimestampToken) -> Result<()> {
         tree::add_timestamp_token(&self.client().await?, t).await
     }

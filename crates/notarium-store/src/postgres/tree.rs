@@ -385,6 +385,21 @@ pub(super) async fn timestamp_tokens(
         .collect()
 }
 
+pub(super) async fn seal_token(
+    client: &impl GenericClient,
+    imprint: &Hash,
+) -> Result<Option<Vec<u8>>> {
+    let stmt = client
+        .prepare_cached("SELECT token FROM seal_tokens WHERE imprint = $1")
+        .await
+        .map_err(db_err)?;
+    let row = client
+        .query_opt(&stmt, &[&imprint.as_slice()])
+        .await
+        .map_err(db_err)?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 pub(super) async fn first_final_lacking_tokens(
     client: &impl GenericClient,
     after: u64,

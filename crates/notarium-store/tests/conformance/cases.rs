@@ -837,6 +837,36 @@ pub(crate) async fn first_final_lacking_tokens_in_one_query(fx: &Fixture) {
     assert_eq!(next(0, u64::MAX, usize::MAX).await, Some(2));
 }
 
+/// A PDF seal's timestamp token is kept by imprint; the first one stays.
+pub(crate) async fn seal_tokens_keep_the_first(fx: &Fixture) {
+    let s = fx.store();
+    let (a, b) = ([1u8; 32], [2u8; 32]);
+    assert_eq!(s.seal_token(&a).await.unwrap(), None);
+    assert_eq!(
+        s.keep_seal_token(&a, b"token a", 1).await.unwrap(),
+        b"token a"
+    );
+    // Another token for the same imprint (a second process, a retry): the
+    // first is kept and returned, so every PDF embeds the same one.
+    assert_eq!(
+        s.keep_seal_token(&a, b"token a2", 2).await.unwrap(),
+        b"token a"
+    );
+    assert_eq!(
+        s.seal_token(&a).await.unwrap().as_deref(),
+        Some(&b"token a"[..])
+    );
+    assert_eq!(s.seal_token(&b).await.unwrap(), None);
+    assert_eq!(
+        s.keep_seal_token(&b, b"token b", 3).await.unwrap(),
+        b"token b"
+    );
+    assert_eq!(
+        s.seal_token(&a).await.unwrap().as_deref(),
+        Some(&b"token a"[..])
+    );
+}
+
 pub(crate) async fn read_hashes_missing_is_not_found(fx: &Fixture) {
     let s = fx.store();
     with_tenants(s).await;
@@ -1107,6 +1137,7 @@ macro_rules! every_case {
             finalize_is_idempotent_and_covering,
             timestamp_tokens_add_keep_list,
             first_final_lacking_tokens_in_one_query,
+            seal_tokens_keep_the_first,
             read_hashes_missing_is_not_found,
             proofs_over_stored_tree_match_memory_tree,
             levels_and_entry_ranges,
