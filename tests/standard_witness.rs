@@ -345,6 +345,29 @@ async fn a_standard_witness_cosigns_beside_the_role_witnesses() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("STANDARD WITNESS: std"), "{out}");
 
+    // The PDF states the standard witness the notary's verifier counted.
+    let r = http.get(format!("{}/v1/evidence/{id}/certificate.pdf", notary.url));
+    let pdf = r
+        .bearer_auth(&api)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let pdf_path = dir.path().join("certificate.pdf");
+    std::fs::write(&pdf_path, &pdf).unwrap();
+    let shown = Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("C2SP witness") && shown.contains(&format!("std ({NAME})")),
+        "the PDF shows no standard witness row: {shown}"
+    );
+
     // Tampered: one bit of the Ed25519 signature.
     let line_start = text.find(&format!("\u{2014} {NAME} ")).unwrap();
     let line_end = line_start + text[line_start..].find("\\n").unwrap();

@@ -150,7 +150,8 @@ fn signed_data(cms: &[u8]) -> Result<SignedData, TimestampError> {
 
 #[cfg(feature = "sign")]
 pub use sign::SealSigner;
-#[cfg(feature = "sign")]
+// The development TSA's (feature `tsa`) use of the seal's key loader.
+#[cfg(feature = "tsa")]
 pub(crate) use sign::key_and_certificate;
 
 #[cfg(feature = "sign")]

@@ -29,6 +29,19 @@ pub struct TimestampFact {
     pub unix_time: u64,
 }
 
+/// A standard C2SP witness's Ed25519 cosignature shown on the page: one the
+/// verifier counted under the notary's tlog-policy file (contract §9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StandardWitnessFact {
+    /// The policy file's name for the witness.
+    pub name: String,
+    /// Its key name (the cosignature line's).
+    pub key_name: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ`, the witness's clock.
+    pub time: String,
+    pub unix_time: u64,
+}
+
 /// Everything the certificate page states.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateFacts {
@@ -46,6 +59,8 @@ pub struct CertificateFacts {
     pub witnesses: Vec<WitnessFact>,
     /// The verified RFC 3161 tokens, earliest first.
     pub timestamps: Vec<TimestampFact>,
+    /// The counted standard witness cosignatures, earliest first.
+    pub standard_witnesses: Vec<StandardWitnessFact>,
     /// Contract §9: when the witness policy was first met
     /// (`YYYY-MM-DDTHH:MM:SSZ`): the evidence existed no later than this.
     pub witnessed_at: String,
@@ -105,6 +120,17 @@ impl CertificateFacts {
                     tsa: t.tsa,
                     time: t.time,
                     unix_time: t.unix_time,
+                })
+                .collect(),
+            standard_witnesses: report
+                .standard_witnesses
+                .into_iter()
+                .filter(|s| s.counted)
+                .map(|s| StandardWitnessFact {
+                    name: s.name,
+                    key_name: s.key_name,
+                    time: s.time,
+                    unix_time: s.unix_time,
                 })
                 .collect(),
             witnessed_at,

@@ -189,6 +189,14 @@ fn draw_with(
     for ts in &f.timestamps {
         rows.row(&t.labels.tsa, &ts.time, Some(&ts.tsa));
     }
+    // Standard C2SP witnesses: the time, then the policy file's name and
+    // the key name.
+    for s in &f.standard_witnesses {
+        let who = format!("{} ({})", s.name, s.key_name);
+        rows.row(&t.labels.standard_witness, &s.time, Some(&who));
+    }
+    // Last, the time all of them together prove.
+    rows.witnessed_time(f);
 
     // 3. Log position.
     rows.heading(&t.text.log_zh, &t.text.log_en);
@@ -453,15 +461,25 @@ impl Rows<'_, '_> {
             );
             self.y += l.row_mm;
         }
-        // The one time the certificate proves (contract §9), as the
-        // verifier computed it.
+    }
+
+    /// The one time the certificate proves (contract §9), as the verifier
+    /// computed it over every group, and what it means.
+    fn witnessed_time(&mut self, f: &CertificateFacts) {
+        let t = self.t;
+        let (l, c, x_role) = (&t.layout, &t.colors, self.left + 2.0);
         let local = local_time_plain(t, f.witnessed_unix as i64 * 1000);
         self.row(&t.labels.witnessed_time, &f.witnessed_at, local.as_deref());
+        // What that time means, in both languages, wrapped inside the
+        // frame (the English sentence alone is wider than the page).
         let ns = Style::new(l.label_en_size_pt + 0.5, c.muted);
-        let end = self.cv.text(x_role, self.y - 1.0, ns, &t.text.witnessed_zh);
-        self.cv
-            .text(end + 1.5, self.y - 1.0, ns, &t.text.witnessed_en);
-        self.y += l.row_mm - 1.5;
+        let note = format!("{} {}", t.text.witnessed_zh, t.text.witnessed_en);
+        let lines = self.cv.wrap(&note, ns.size, self.right - x_role, 3);
+        for line in &lines {
+            self.cv.text(x_role, self.y - 1.0, ns, line);
+            self.y += mm_of_pt(ns.size) * 1.45;
+        }
+        self.y += l.row_mm - 1.5 - mm_of_pt(ns.size) * 1.45;
     }
 
     /// The "how to verify" heading and content; returns its bottom.

@@ -149,6 +149,10 @@ pub(crate) struct Labels {
     pub witnessed_time: Label,
     /// An RFC 3161 timestamp row: the TSA's time and name.
     pub tsa: Label,
+    /// A standard C2SP witness row: its time and names. Optional in an
+    /// operator's template (written before it existed).
+    #[serde(default = "standard_witness_label")]
+    pub standard_witness: Label,
     pub local_time: Label,
     pub court: Label,
     pub arbitration: Label,
@@ -157,6 +161,14 @@ pub(crate) struct Labels {
     pub index: Label,
     pub tree_size: Label,
     pub root_hash: Label,
+}
+
+fn standard_witness_label() -> Label {
+    let (zh, en) = ("标准见证方", "C2SP witness (UTC)");
+    Label {
+        zh: zh.into(),
+        en: en.into(),
+    }
 }
 
 /// A colour written `"#RRGGBB"`.
