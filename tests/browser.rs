@@ -6,77 +6,14 @@
 
 mod common;
 
+use common::page::{browser_dir, chromium, node_ready, run_verify_page};
 use common::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 const TENANT: &str = "acme-trading";
-
-fn browser_dir() -> PathBuf {
-    repo().join("tests").join("browser")
-}
-
-fn chromium() -> PathBuf {
-    let p = PathBuf::from(
-        std::env::var("NOTARIUM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-    );
-    assert!(
-        p.exists(),
-        "{} is missing: this test needs Chromium (apt-get update && apt-get install -y chromium, \
-         as scripts/test does), or NOTARIUM_CHROMIUM=/path/to/chromium",
-        p.display()
-    );
-    p
-}
-
-/// Checks node and npm, and installs the locked node packages if needed.
-fn node_ready() {
-    let mut node_version = String::new();
-    for tool in ["node", "npm"] {
-        let out = Command::new(tool).arg("--version").output();
-        match &out {
-            Ok(o) if o.status.success() => {
-                if tool == "node" {
-                    node_version = String::from_utf8_lossy(&o.stdout).trim().to_string();
-                }
-            }
-            _ => panic!(
-                "`{tool}` is required for the browser test (Node 20 or later, with npm) and was not found: {out:?}"
-            ),
-        }
-    }
-    let major: u32 = node_version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    assert!(
-        major >= 20,
-        "the browser test needs Node 20 or later (playwright-core), found {node_version}"
-    );
-    let dir = browser_dir();
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .output()
-            .expect("npm ci");
-        assert!(
-            out.status.success(),
-            "npm ci in {} failed:\n{}\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
 
 /// Deterministic bytes, 9 MiB and a bit: three 4 MiB slices for the page's
 /// streaming hash, not a multiple of 64.
@@ -511,28 +448,8 @@ async fn judge_page_in_headless_chromium() {
              "insecure": true, "vectors": true},
         ]
     });
-    let config_path = dir.path().join("browser.json");
-    std::fs::write(&config_path, config.to_string()).unwrap();
-
     let t_browser = Instant::now();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("verify_page.js")
-            .arg(&config_path)
-            .current_dir(browser_dir())
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "verify_page.js failed ({}):\n{stderr}",
-        out.status
-    );
-    let result: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("verify_page.js output is not JSON: {e}\n{stderr}"));
+    let result = run_verify_page(&config, dir.path()).await;
     let cases: Vec<&Value> = result["cases"].as_array().unwrap().iter().collect();
     assert_eq!(cases.len(), 6);
     for c in &cases {

@@ -345,6 +345,30 @@ async fn a_standard_witness_cosigns_beside_the_role_witnesses() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("STANDARD WITNESS: std"), "{out}");
 
+    // The judge's page (headless Chromium) lists it among the witnesses,
+    // as counted, beside the court and arbitration witnesses.
+    let config = serde_json::json!({
+        "base": notary.url,
+        "insecure_host": "notary.test",
+        "screenshots": dir.path(),
+        "chromium": common::page::chromium(),
+        "cases": [{"name": "standard", "certificate": cert_path, "evidence": null}],
+    });
+    let page = common::page::run_verify_page(&config, dir.path()).await;
+    let shown = &page["cases"][0]["shown"];
+    assert_eq!(shown["valid"], "true", "{shown}");
+    let rows = shown["witnesses"].as_array().unwrap();
+    let roles: Vec<&str> = rows.iter().map(|w| w["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["court", "arbitration", "standard"], "{shown}");
+    assert_eq!(rows[2]["name"], format!("std ({NAME})"), "{shown}");
+    assert_eq!(rows[2]["counted"], true, "{shown}");
+    assert_eq!(rows[2]["time"], sw["time"], "{shown}");
+    let meaning = shown["meaning"].as_str().unwrap();
+    assert!(
+        meaning.contains(&format!("the standard witnesses (std ({NAME}))")),
+        "{meaning}"
+    );
+
     // The PDF states the standard witness the notary's verifier counted.
     let r = http.get(format!("{}/v1/evidence/{id}/certificate.pdf", notary.url));
     let pdf = r

@@ -2,6 +2,8 @@
 //! loopback, real SQLite files or a fresh PostgreSQL database per test.
 #![allow(dead_code)]
 
+pub(crate) mod page;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
