@@ -21,6 +21,18 @@ pub struct WitnessMetrics {
     pub cosignatures: AtomicU64,
 }
 
+/// One configured RFC 3161 TSA, as the stamping task sees it.
+#[derive(Debug, Default)]
+pub struct TsaMetrics {
+    /// Tokens checked and stored.
+    pub tokens: AtomicU64,
+    /// No answer, or not an answer (HTTP, timeouts): retried with backoff.
+    pub unavailable: AtomicU64,
+    /// An answer that failed its checks (imprint, nonce, signature, chain):
+    /// never stored.
+    pub refused: AtomicU64,
+}
+
 impl Default for WitnessMetrics {
     fn default() -> Self {
         WitnessMetrics {
@@ -49,6 +61,10 @@ pub struct Metrics {
     /// API key lookups in the store: (found, unknown).
     key_lookups: (AtomicU64, AtomicU64),
     witnesses: Mutex<BTreeMap<String, std::sync::Arc<WitnessMetrics>>>,
+    tsas: Mutex<BTreeMap<String, std::sync::Arc<TsaMetrics>>>,
+    /// The size of the last final checkpoint known to hold its timestamp
+    /// tokens (with `[tsa]`): certificates up to it can be issued.
+    pub stamped_size: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -67,6 +83,8 @@ impl Default for Metrics {
             leader: AtomicBool::default(),
             key_lookups: Default::default(),
             witnesses: Mutex::default(),
+            tsas: Mutex::default(),
+            stamped_size: AtomicU64::default(),
         }
     }
 }
@@ -111,6 +129,12 @@ impl Metrics {
             .entry(name.to_string())
             .or_default()
             .clone()
+    }
+
+    /// The counters of the TSA at `url`.
+    pub fn tsa(&self, url: &str) -> std::sync::Arc<TsaMetrics> {
+        let mut tsas = self.tsas.lock().expect("metrics lock");
+        tsas.entry(url.to_string()).or_default().clone()
     }
 
     /// Prometheus text exposition. `pending` and `log_size` are read from
@@ -272,6 +296,43 @@ impl Metrics {
                 w.cosignatures.load(Ordering::Relaxed)
             );
         }
+        let tsas = self.tsas.lock().expect("metrics lock");
+        write_header(
+            &mut o,
+            "notarium_tsa_tokens_total",
+            "RFC 3161 tokens checked and stored, per TSA.",
+            Kind::Counter,
+        );
+        for (url, t) in tsas.iter() {
+            let (url, n) = (escape_label_value(url), t.tokens.load(Ordering::Relaxed));
+            let _ = writeln!(o, "notarium_tsa_tokens_total{{tsa=\"{url}\"}} {n}");
+        }
+        write_header(
+            &mut o,
+            "notarium_tsa_failures_total",
+            "TSA requests that got no token, per TSA: unavailable (retried), or refused (an answer that failed its checks, never stored).",
+            Kind::Counter,
+        );
+        for (url, t) in tsas.iter() {
+            let url = escape_label_value(url);
+            for (kind, n) in [("unavailable", &t.unavailable), ("refused", &t.refused)] {
+                let n = n.load(Ordering::Relaxed);
+                let _ = writeln!(
+                    o,
+                    "notarium_tsa_failures_total{{tsa=\"{url}\",kind=\"{kind}\"}} {n}"
+                );
+            }
+        }
+        if !tsas.is_empty() {
+            single(
+                &mut o,
+                "notarium_tsa_stamped_size",
+                "The size of the last final checkpoint known to hold its timestamp tokens (behind notarium_final_size: certificates wait).",
+                Kind::Gauge,
+                self.stamped_size.load(Ordering::Relaxed),
+            );
+        }
+        drop(tsas);
         write_header(
             &mut o,
             "notarium_key_lookups_total",
@@ -315,6 +376,11 @@ mod tests {
         m.key_lookup(true);
         m.key_lookup(false);
         m.key_lookup(false);
+        let t = m.tsa("https://tsa.example/tsr");
+        t.tokens.store(4, Ordering::Relaxed);
+        t.unavailable.store(2, Ordering::Relaxed);
+        t.refused.store(1, Ordering::Relaxed);
+        m.stamped_size.store(8, Ordering::Relaxed);
         let text = m.render(Some(3), Some(10), (1, 2));
         assert_eq!(text, EXPECTED);
     }
@@ -442,6 +508,16 @@ notarium_witness_failures_total{witness="court.example/witness"} 1
 # TYPE notarium_witness_cosignatures_total counter
 notarium_witness_cosignatures_total{witness="arbitration.example/witness"} 0
 notarium_witness_cosignatures_total{witness="court.example/witness"} 2
+# HELP notarium_tsa_tokens_total RFC 3161 tokens checked and stored, per TSA.
+# TYPE notarium_tsa_tokens_total counter
+notarium_tsa_tokens_total{tsa="https://tsa.example/tsr"} 4
+# HELP notarium_tsa_failures_total TSA requests that got no token, per TSA: unavailable (retried), or refused (an answer that failed its checks, never stored).
+# TYPE notarium_tsa_failures_total counter
+notarium_tsa_failures_total{tsa="https://tsa.example/tsr",kind="unavailable"} 2
+notarium_tsa_failures_total{tsa="https://tsa.example/tsr",kind="refused"} 1
+# HELP notarium_tsa_stamped_size The size of the last final checkpoint known to hold its timestamp tokens (behind notarium_final_size: certificates wait).
+# TYPE notarium_tsa_stamped_size gauge
+notarium_tsa_stamped_size 8
 # HELP notarium_key_lookups_total API keys looked up in the store (not in the cache of valid keys), by result.
 # TYPE notarium_key_lookups_total counter
 notarium_key_lookups_total{result="found"} 1

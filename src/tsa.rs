@@ -20,6 +20,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sha2::Digest;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// RFC 3161 §3.4's media types.
@@ -282,6 +283,10 @@ impl Stamping {
             };
             self.tsa.urls.len()
         ];
+        // Every configured TSA is on /metrics from the start, at 0.
+        for url in &self.tsa.urls {
+            self.metrics.tsa(url);
+        }
         // The size of the last final checkpoint known to hold its tokens.
         let mut stamped = 0u64;
         loop {
@@ -289,11 +294,7 @@ impl Stamping {
                 return;
             }
             let mut more = false;
-            if self
-                .metrics
-                .leader
-                .load(std::sync::atomic::Ordering::Relaxed)
-            {
+            if self.metrics.leader.load(Relaxed) {
                 match self.step(&http, &mut states, &mut stamped).await {
                     Ok(m) => more = m,
                     Err(e) => tracing::warn!(error = %e, "timestamping round failed"),
@@ -332,12 +333,12 @@ impl Stamping {
             .store
             .first_final_lacking_tokens(*stamped, latest.size, required);
         let Some(fin) = lacking.await? else {
-            *stamped = latest.size;
+            self.stamped(stamped, latest.size);
             return Ok(false);
         };
         let have = self.store.timestamp_tokens(fin.size).await?;
         if have.len() >= self.tsa.required {
-            *stamped = fin.size;
+            self.stamped(stamped, fin.size);
             return Ok(true);
         }
         let note = notarium_core::note::Note::parse(&fin.note)?;
@@ -378,9 +379,15 @@ impl Stamping {
                         .await?;
                     st.failures = 0;
                     got += 1;
+                    self.metrics.tsa(url).tokens.fetch_add(1, Relaxed);
                     tracing::info!(size = fin.size, tsa = %url, signer = %info.tsa, time = %info.gen_time_text(), "checkpoint timestamped");
                 }
                 Err(e) => {
+                    let counters = self.metrics.tsa(url);
+                    match &e {
+                        TsaClientError::Refused { .. } => counters.refused.fetch_add(1, Relaxed),
+                        _ => counters.unavailable.fetch_add(1, Relaxed),
+                    };
                     st.failures += 1;
                     let backoff = Duration::from_millis((100u64 << st.failures.min(6)).min(5_000));
                     st.next_try = tokio::time::Instant::now() + backoff;
@@ -397,9 +404,15 @@ impl Stamping {
             }
         }
         if got >= self.tsa.required {
-            *stamped = fin.size;
+            self.stamped(stamped, fin.size);
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Every final checkpoint up to `size` holds its tokens.
+    fn stamped(&self, stamped: &mut u64, size: u64) {
+        *stamped = size;
+        self.metrics.stamped_size.store(size, Relaxed);
     }
 }

@@ -116,6 +116,19 @@ async fn final_size(http: &reqwest::Client, base: &str) -> u64 {
     text.lines().nth(1).unwrap_or("0").parse().unwrap_or(0)
 }
 
+/// One sample of the notary's /metrics, by its name and labels as written
+/// (0 when absent).
+async fn metric(base: &str, series: &str) -> u64 {
+    let r = http_client()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(common::METRICS_TOKEN);
+    let text = r.send().await.unwrap().text().await.unwrap();
+    let wanted = format!("{series} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&wanted)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Writes `json` and runs notarium-verify on it with `args`; (exit code, output).
 fn run_verify(dir: &Path, json: &[u8], args: &[&str]) -> (i32, String) {
     let bin = verify_bin();
@@ -191,6 +204,10 @@ async fn tsa_down_then_up(db: Option<&PgDb>) {
     let log = log_text(&n);
     assert!(log.contains(r#""level":"WARN""#), "{log}");
     assert!(log.contains(&url), "{log}");
+    // ... and counted on /metrics, where the stamped size stays behind.
+    let down = format!("notarium_tsa_failures_total{{tsa=\"{url}\",kind=\"unavailable\"}}");
+    assert!(metric(&base, &down).await >= 2);
+    assert_eq!(metric(&base, "notarium_tsa_stamped_size").await, 0);
     // ... but the entry waits for its certificate.
     let status = get_json(&http, &format!("{base}/v1/evidence/{id}"), &n.key).await;
     assert_ne!(status["status"], "final", "{status}");
@@ -228,6 +245,15 @@ async fn tsa_down_then_up(db: Option<&PgDb>) {
     let status = get_json(&http, &format!("{base}/v1/evidence/{id}"), &n.key).await;
     assert_eq!(status["status"], "final", "{status}");
     assert!(log_text(&n).contains("checkpoint timestamped"));
+    let tokens = format!("notarium_tsa_tokens_total{{tsa=\"{url}\"}}");
+    assert!(
+        metric(&base, &tokens).await >= 2,
+        "a token per final checkpoint"
+    );
+    eventually("the stamped size", Duration::from_secs(10), || async {
+        (metric(&base, "notarium_tsa_stamped_size").await >= 2).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -630,6 +656,18 @@ async fn bad_answers_are_refused(tag: &str, db: Option<&PgDb>) {
     }
     let log = log_text(&n);
     assert!(log.contains("timestamp token refused, not stored"), "{log}");
+    for url in &urls {
+        let refused = format!("notarium_tsa_failures_total{{tsa=\"{url}\",kind=\"refused\"}}");
+        assert!(metric(&base, &refused).await >= 2, "{refused}");
+        assert_eq!(
+            metric(
+                &base,
+                &format!("notarium_tsa_tokens_total{{tsa=\"{url}\"}}")
+            )
+            .await,
+            0
+        );
+    }
     assert!(!log.contains("checkpoint timestamped"), "{log}");
     // Never issued: the entry waits, its certificate is refused.
     let status = get_json(&http, &format!("{base}/v1/evidence/{id}"), &n.key).await;
