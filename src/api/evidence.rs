@@ -174,13 +174,20 @@ pub async fn certificate_json(
         .authenticate(authorization(&req), client_ip(&req))
         .await?;
     let json = state.certificate_json(&caller, &id).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header((
-            "Content-Disposition",
-            "attachment; filename=\"certificate.json\"",
-        ))
-        .body(json))
+    Ok(attachment(
+        "application/json",
+        "certificate.json",
+        json.into_bytes(),
+    ))
+}
+
+/// A download: `body` as `content_type`, saved as `name`.
+fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Content-Disposition", disposition))
+        .body(body)
 }
 
 /// `GET /v1/evidence/{id}/certificate.pdf`
@@ -193,11 +200,5 @@ pub async fn certificate_pdf(
         .authenticate(authorization(&req), client_ip(&req))
         .await?;
     let pdf = state.certificate_pdf(&caller, &id).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            "Content-Disposition",
-            "attachment; filename=\"certificate.pdf\"",
-        ))
-        .body(pdf))
+    Ok(attachment("application/pdf", "certificate.pdf", pdf))
 }
