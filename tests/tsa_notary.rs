@@ -446,8 +446,9 @@ fn imprint_at(req: &[u8]) -> usize {
     oid + SHA256_OID.len() + octets + 2
 }
 
-/// An OpenSSL TSA: its own EC P-256 root and TSA certificate (critical
-/// timeStamping EKU), `openssl ts -reply` for every request.
+/// An OpenSSL TSA (tests/fixtures/make-openssl-tsa.sh): its own EC P-256
+/// root and TSA certificate (critical timeStamping EKU), `openssl ts
+/// -reply` for every request.
 struct OpensslTsa {
     dir: TempDir,
 }
@@ -470,84 +471,14 @@ fn openssl(dir: &Path, args: &[&str]) -> String {
 impl OpensslTsa {
     fn new(tag: &str) -> Self {
         let dir = TempDir::new(tag);
-        let d = dir.path();
-        std::fs::write(
-            d.join("ext.cnf"),
-            "[root]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
-             subjectKeyIdentifier = hash\n[tsa]\nbasicConstraints = critical, CA:FALSE\n\
-             keyUsage = critical, digitalSignature, nonRepudiation\nextendedKeyUsage = critical, timeStamping\n",
-        )
-        .unwrap();
-        let ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
-        openssl(d, &[&["genpkey"][..], &ec, &["-out", "root.key"]].concat());
-        openssl(
-            d,
-            &[
-                "req",
-                "-new",
-                "-x509",
-                "-key",
-                "root.key",
-                "-subj",
-                "/CN=OpenSSL Test Root",
-                "-days",
-                "3650",
-                "-sha256",
-                "-config",
-                "ext.cnf",
-                "-extensions",
-                "root",
-                "-out",
-                "root.pem",
-            ],
-        );
-        openssl(d, &[&["genpkey"][..], &ec, &["-out", "tsa.key"]].concat());
-        openssl(
-            d,
-            &[
-                "req",
-                "-new",
-                "-key",
-                "tsa.key",
-                "-subj",
-                "/CN=OpenSSL Test TSA",
-                "-out",
-                "tsa.csr",
-            ],
-        );
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "tsa.csr",
-                "-CA",
-                "root.pem",
-                "-CAkey",
-                "root.key",
-                "-set_serial",
-                "7",
-                "-days",
-                "3650",
-                "-sha256",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                "tsa",
-                "-out",
-                "tsa.pem",
-            ],
-        );
-        std::fs::write(
-            d.join("tsa.cnf"),
-            "[tsa]\ndefault_tsa = tsa_config\n[tsa_config]\nserial = ./serial\n\
-             signer_cert = ./tsa.pem\nsigner_key = ./tsa.key\nsigner_digest = sha256\n\
-             default_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\n\
-             ordering = no\ntsa_name = yes\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
-        )
-        .unwrap();
-        std::fs::write(d.join("serial"), "01\n").unwrap();
+        let script = common::repo().join("tests/fixtures/make-openssl-tsa.sh");
+        let out = Command::new("sh")
+            .arg(script)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let why = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "make-openssl-tsa.sh: {why}");
         OpensslTsa { dir }
     }
 

@@ -77,9 +77,9 @@ fn dev_tsa() -> DevTsa {
 const NOW: u64 = 1_764_900_000; // 2025-12-05, inside every certificate's validity
 const SERIAL: [u8; 16] = [0x9c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
-/// A TSA made with openssl for a test: EC P-256 root and TSA certificate
-/// (the TSA's extension section given), and an openssl config for
-/// `openssl ts -reply`.
+/// A TSA made with openssl for a test (tests/fixtures/make-openssl-tsa.sh):
+/// EC P-256 root and TSA certificate (the TSA's extension lines given), and
+/// an openssl config for `openssl ts -reply`.
 struct OpensslTsa {
     dir: TempDir,
 }
@@ -87,78 +87,18 @@ struct OpensslTsa {
 impl OpensslTsa {
     fn new(tag: &str, tsa_ext: &str, ess_cert_id_alg: &str) -> Self {
         let dir = TempDir::new(tag);
-        std::fs::write(
-            dir.join("ext.cnf"),
-            format!(
-                "[root]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
-                 subjectKeyIdentifier = hash\n[tsa]\nbasicConstraints = critical, CA:FALSE\n{tsa_ext}\n"
-            ),
-        )
-        .unwrap();
-        let ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
-        openssl_ok(&dir, &[&["genpkey"][..], &ec, &["-out", "root.key"]].concat());
-        openssl_ok(
-            &dir,
-            &[
-                "req",
-                "-new",
-                "-x509",
-                "-key",
-                "root.key",
-                "-subj",
-                "/CN=OpenSSL Test Root",
-                "-days",
-                "3650",
-                "-sha256",
-                "-config",
-                "ext.cnf",
-                "-extensions",
-                "root",
-                "-out",
-                "root.pem",
-            ],
+        let script = repo().join("tests/fixtures/make-openssl-tsa.sh");
+        let out = Command::new("sh")
+            .arg(script)
+            .arg(&dir.0)
+            .args([tsa_ext, ess_cert_id_alg])
+            .output()
+            .expect("sh and openssl must be installed");
+        assert!(
+            out.status.success(),
+            "make-openssl-tsa.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        openssl_ok(&dir, &[&["genpkey"][..], &ec, &["-out", "tsa.key"]].concat());
-        openssl_ok(
-            &dir,
-            &["req", "-new", "-key", "tsa.key", "-subj", "/CN=OpenSSL Test TSA", "-out", "tsa.csr"],
-        );
-        openssl_ok(
-            &dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "tsa.csr",
-                "-CA",
-                "root.pem",
-                "-CAkey",
-                "root.key",
-                "-set_serial",
-                "7",
-                "-days",
-                "3650",
-                "-sha256",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                "tsa",
-                "-out",
-                "tsa.pem",
-            ],
-        );
-        std::fs::write(
-            dir.join("tsa.cnf"),
-            format!(
-                "[tsa]\ndefault_tsa = tsa_config\n[tsa_config]\nserial = ./serial\n\
-                 signer_cert = ./tsa.pem\nsigner_key = ./tsa.key\nsigner_digest = sha256\n\
-                 default_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\n\
-                 ordering = no\ntsa_name = yes\ness_cert_id_chain = no\n\
-                 ess_cert_id_alg = {ess_cert_id_alg}\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(dir.join("serial"), "01\n").unwrap();
         OpensslTsa { dir }
     }
 
