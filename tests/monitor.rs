@@ -668,3 +668,77 @@ async fn monitor_catch_up_rate() {
         size as f64 / n as f64
     );
 }
+
+/// The monitor as a court runs it, without `--once`: it keeps following the
+/// log as it grows, round after round, and a witness that goes away is
+/// reported as not compared while the monitor keeps running.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_monitor_keeps_following_a_growing_log() {
+    let dir = TempDir::new("monitor-follow");
+    let court = start_witness(dir.path(), "court");
+    let arb = start_witness(dir.path(), "arbitration");
+    let cfg = write_notary_config(dir.path(), &court.url, &arb.url, "");
+    let key = tenant_with_key(&cfg, None, "acme-trading");
+    let notary = start_notary(&cfg, None);
+    let http = http_client();
+    notarize(&http, &notary.url, &key, &["one", "two"]).await;
+
+    let witnesses = [(COURT, court.url.as_str()), (ARB, arb.url.as_str())];
+    let child = monitor_cmd(dir.path(), &notary.url, &witnesses)
+        .args(["--interval", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed however the test ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut monitor = Running(child);
+    let prom = dir.path().join("monitor.prom");
+    let at = |size: u64, court_compared: u8| {
+        let prom = prom.clone();
+        move || {
+            let prom = prom.clone();
+            async move {
+                let text = std::fs::read_to_string(&prom).ok()?;
+                let want = [
+                    format!("notarium_monitor_verified_size {size}"),
+                    "notarium_monitor_round_ok 1".to_string(),
+                    format!(
+                        "notarium_monitor_witness_compared{{witness=\"{COURT}\"}} {court_compared}"
+                    ),
+                    format!("notarium_monitor_witness_compared{{witness=\"{ARB}\"}} 1"),
+                    "notarium_monitor_split_view 0".to_string(),
+                ];
+                want.iter()
+                    .all(|w| text.lines().any(|l| l == w))
+                    .then_some(())
+            }
+        }
+    };
+    eventually("the monitor at size 2", Duration::from_secs(60), at(2, 1)).await;
+
+    // The log grows; the same process follows it.
+    notarize(&http, &notary.url, &key, &["three", "four", "five"]).await;
+    eventually("the monitor at size 5", Duration::from_secs(60), at(5, 1)).await;
+
+    // The court's witness goes away (so the log cannot grow: the policy
+    // needs it): the next rounds still verify the log and say the court
+    // was not compared; the monitor does not stop.
+    drop(court);
+    eventually(
+        "a round without the court",
+        Duration::from_secs(60),
+        at(5, 0),
+    )
+    .await;
+    assert!(
+        monitor.0.try_wait().unwrap().is_none(),
+        "the monitor stopped"
+    );
+}
