@@ -94,7 +94,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notarium_core::error::IdentityError as KeyError;
+    use notarium_core::error::IdentityError;
 
     #[test]
     fn sign_verify_round_trip_and_key_ids_differ_by_purpose() {
@@ -103,7 +103,7 @@ mod tests {
         k.public().verify(b"hello", &sig).unwrap();
         assert_eq!(
             k.public().verify(b"hellO", &sig),
-            Err(KeyError::BadSignature)
+            Err(IdentityError::BadSignature)
         );
         let again = VerifyingKey::from_spki_der(k.public().spki_der()).unwrap();
         assert_eq!(&again, k.public());
