@@ -742,3 +742,63 @@ async fn the_monitor_keeps_following_a_growing_log() {
         "the monitor stopped"
     );
 }
+
+/// A witness that has cosigned further than the log the monitor reads (a
+/// mirror of the tiles that lags, or a notary that shows the witness more
+/// than it publishes): compared once the tiles for its size are there, and
+/// until then reported as ahead, with no exhibit and the log still verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_witness_ahead_of_the_published_log_is_compared_once_its_tiles_are_out() {
+    let dir = TempDir::new("monitor-ahead");
+    let court = start_witness(dir.path(), "court");
+    let arb = start_witness(dir.path(), "arbitration");
+    let (notary, key, public) = tiles_notary(dir.path(), &court.url, &arb.url);
+    let base = notary.url.trim_end_matches('/').to_string();
+    let http = http_client();
+    notarize(&http, &base, &key, &["a1", "a2"]).await;
+    directory_at(&public, 2).await;
+    // The monitor reads a copy of the tiles frozen at size 2 ...
+    let stale = dir.path().join("stale");
+    copy_dir(&public, &stale);
+    let cdn = static_server(stale.clone(), u64::MAX).await;
+    // ... while the witnesses go on to size 5.
+    notarize(&http, &base, &key, &["a3", "a4", "a5"]).await;
+    directory_at(&public, 5).await;
+    let witnesses = [(COURT, court.url.as_str()), (ARB, arb.url.as_str())];
+
+    let out = monitor_once(dir.path(), &cdn.url, &witnesses);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(
+        said.contains(&format!(
+            "witness {COURT}: not compared: it is at size 5, ahead of the log's published tiles (2)"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("log verified at size 2"), "{said}");
+    assert!(!said.contains("exhibit"), "{said}");
+    assert_eq!(metric(dir.path(), "notarium_monitor_verified_size"), "2");
+    let court_compared = format!("notarium_monitor_witness_compared{{witness=\"{COURT}\"}}");
+    assert_eq!(metric(dir.path(), &court_compared), "0");
+
+    // The tiles for size 5 come out (the copy's checkpoint still says 2):
+    // the monitor checks the witnesses' checkpoint against them.
+    copy_dir(&public.join("tile"), &stale.join("tile"));
+    let out = monitor_once(dir.path(), &cdn.url, &witnesses);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(
+        said.contains(&format!("witness {COURT}: consistent at size 5")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("witness {ARB}: consistent at size 5")),
+        "{said}"
+    );
+    assert_eq!(metric(dir.path(), &court_compared), "1");
+    assert_eq!(
+        mirror_counts(dir.path()).0,
+        5,
+        "the mirror verified the witnesses' size"
+    );
+}
