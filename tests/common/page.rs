@@ -51,24 +51,27 @@ pub(crate) fn node_ready() {
         major >= 20,
         "the browser test needs Node 20 or later (playwright-core), found {node_version}"
     );
+    // Two tests use the page (the browser test and the standard witness
+    // test) and nextest runs them at once: `npm ci` runs under a lock, and
+    // only if no test installed the packages while this one waited.
     let dir = browser_dir();
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .output()
-            .expect("npm ci");
-        assert!(
-            out.status.success(),
-            "npm ci in {} failed:\n{}\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let out = Command::new("flock")
+        .arg(dir.join(".npm-ci.lock"))
+        .args([
+            "sh",
+            "-c",
+            "[ -f node_modules/playwright-core/package.json ] || npm ci --no-audit --no-fund",
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("flock (util-linux) and sh");
+    assert!(
+        out.status.success(),
+        "npm ci in {} failed:\n{}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs verify_page.js with `config` (its format is at the top of the
