@@ -160,6 +160,35 @@ fn pyhanko_finds_the_seal_intact_trusted_and_timestamped() {
     );
 }
 
+/// qpdf, a third reader: no syntax or stream encoding error in the sealed
+/// PDF nor in the plain one.
+#[test]
+fn qpdf_finds_no_structural_error_in_the_sealed_or_the_plain_pdf() {
+    let qpdf = |pdf: &[u8], name: &str| {
+        let file = temp_pdf(name, pdf);
+        let out = Command::new("qpdf")
+            .arg("--check")
+            .arg(&file.0)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run qpdf ({e}): apt-get install qpdf"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let plain = renderer().render(cert(), CERT_ID, VERIFY_URL, &verifier());
+    for (pdf, name) in [
+        (sealed().to_vec(), "qpdf-sealed"),
+        (plain.unwrap(), "qpdf-plain"),
+    ] {
+        let (code, text) = qpdf(&pdf, name);
+        assert_eq!(code, Some(0), "{name}: {text}");
+        assert!(
+            text.contains("No syntax or stream encoding errors found"),
+            "{name}: {text}"
+        );
+    }
+}
+
 #[test]
 fn pdfsig_finds_the_seal_valid() {
     let report = pdfsig(sealed(), "good");
