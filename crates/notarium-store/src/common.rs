@@ -50,6 +50,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "0005_seal_tokens",
         sql: include_str!("../../../migrations/sqlite/0005_seal_tokens.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_timestamp_tokens_by_size",
+        sql: include_str!("../../../migrations/sqlite/0006_timestamp_tokens_by_size.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -264,7 +269,7 @@ mod tests {
                 assert!(m.name.starts_with(&format!("{:04}_", m.version)));
             }
         }
-        for (current, pending) in [(None, 5), (Some(1), 4), (Some(4), 1), (Some(5), 0)] {
+        for (current, pending) in [(None, 6), (Some(1), 5), (Some(5), 1), (Some(6), 0)] {
             assert_eq!(
                 pending_migrations(SQLITE_MIGRATIONS, current)
                     .unwrap()
@@ -273,6 +278,6 @@ mod tests {
                 "{current:?}"
             );
         }
-        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(6)).is_err());
+        assert!(pending_migrations(SQLITE_MIGRATIONS, Some(7)).is_err());
     }
 }

@@ -17,4 +17,5 @@ mod fixture;
 mod linearity;
 mod postgres;
 mod sqlite;
+mod stamping;
 mod upgrades;
