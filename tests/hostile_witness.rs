@@ -183,20 +183,8 @@ async fn a_hostile_witness_leaves_the_notary_flat_and_the_honest_one_cosigning()
         "an entry took {slowest:?} to become final: the hostile witness held back the honest one"
     );
     // The honest witness cosigned them all; the hostile one none.
-    let m = http
-        .get(format!("{}/metrics", notary.url))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let metric = |name: &str| -> u64 {
-        m.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or(0)
-    };
+    let m = notary_metrics(&notary.url).await;
+    let metric = |name: &str| -> u64 { sample(&m, name).unwrap_or(0) };
     assert_eq!(
         metric("notarium_witness_cosignatures_total{witness=\"arbitration.example/witness\"}"),
         0

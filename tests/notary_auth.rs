@@ -14,23 +14,8 @@ use std::net::IpAddr;
 const ZEROS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 fn lookups(metrics: &str, result: &str) -> u64 {
-    let name = format!("notarium_key_lookups_total{{result=\"{result}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&name)?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
-}
-
-async fn metrics(base: &str) -> String {
-    http_client()
-        .get(format!("{base}/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let name = format!("notarium_key_lookups_total{{result=\"{result}\"}}");
+    sample(metrics, &name).unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
 }
 
 /// A client whose connections come from `ip` (any 127/8 address reaches
@@ -84,7 +69,7 @@ async fn random_keys_cost_bounded_lookups_evict_no_valid_key_and_are_limited_per
     // The valid key, looked up once.
     let attacker = client_from("127.0.0.1");
     assert_eq!(lookup(&attacker, &base, &key).await.0, 200);
-    let m = metrics(&base).await;
+    let m = notary_metrics(&base).await;
     assert_eq!((lookups(&m, "found"), lookups(&m, "unknown")), (1, 0));
 
     // Many clients, each under its limit, with 250 random keys: every one
@@ -100,7 +85,7 @@ async fn random_keys_cost_bounded_lookups_evict_no_valid_key_and_are_limited_per
         }
     }
     assert_eq!(lookup(&attacker, &base, &key).await.0, 200);
-    let m = metrics(&base).await;
+    let m = notary_metrics(&base).await;
     assert_eq!(lookups(&m, "found"), 1, "the valid key was not evicted");
     assert_eq!(lookups(&m, "unknown"), 250);
 
@@ -116,7 +101,7 @@ async fn random_keys_cost_bounded_lookups_evict_no_valid_key_and_are_limited_per
             assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "{retry:?}");
         }
     }
-    let m = metrics(&base).await;
+    let m = notary_metrics(&base).await;
     assert_eq!(lookups(&m, "unknown"), 255, "the flood cost 5 lookups");
     assert!(
         m.contains("notarium_rejections_total{reason=\"auth_failures\"} 195\n"),
@@ -129,6 +114,6 @@ async fn random_keys_cost_bounded_lookups_evict_no_valid_key_and_are_limited_per
     let other = client_from("127.0.0.2");
     assert_eq!(lookup(&other, &base, &random_key(0)).await.0, 401);
     assert_eq!(lookup(&other, &base, &other_key).await.0, 200);
-    let m = metrics(&base).await;
+    let m = notary_metrics(&base).await;
     assert_eq!((lookups(&m, "found"), lookups(&m, "unknown")), (2, 256));
 }

@@ -84,15 +84,7 @@ async fn an_unreachable_store_is_503_with_retry_after_and_the_notary_recovers() 
         assert_store_unreachable(&format!("GET {path}"), req.send().await.unwrap()).await;
     }
     // The refusal was counted.
-    let metrics = http
-        .get(format!("{base}/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = notary_metrics(&base).await;
     assert!(
         metrics.contains("notarium_rejections_total{reason=\"store\"}"),
         "{metrics}"

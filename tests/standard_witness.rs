@@ -72,22 +72,8 @@ fn ed25519_log_vkey(name: &str, key: &ed25519_dalek::SigningKey) -> String {
 
 /// `notarium_witness_failures_total` of the standard witness.
 async fn failures(notary: &str) -> u64 {
-    // A connection of its own: the test's pooled one may have idled out
-    // while the verifiers ran.
-    let http = http_builder().pool_max_idle_per_host(0).build().unwrap();
-    let m = http
-        .get(format!("{notary}/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let wanted = format!("notarium_witness_failures_total{{witness=\"{NAME}\"}} ");
-    m.lines()
-        .find_map(|l| l.strip_prefix(&wanted)?.trim().parse().ok())
-        .unwrap_or(0)
+    let wanted = format!("notarium_witness_failures_total{{witness=\"{NAME}\"}}");
+    sample(&notary_metrics(notary).await, &wanted).unwrap_or(0)
 }
 
 /// The notary's key as a signed_note Verifier (signature type 0x02:

@@ -116,17 +116,9 @@ async fn final_size(http: &reqwest::Client, base: &str) -> u64 {
     text.lines().nth(1).unwrap_or("0").parse().unwrap_or(0)
 }
 
-/// One sample of the notary's /metrics, by its name and labels as written
-/// (0 when absent).
+/// One sample of the notary's /metrics (0 when absent).
 async fn metric(base: &str, series: &str) -> u64 {
-    let r = http_client()
-        .get(format!("{base}/metrics"))
-        .bearer_auth(common::METRICS_TOKEN);
-    let text = r.send().await.unwrap().text().await.unwrap();
-    let wanted = format!("{series} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&wanted)?.trim().parse().ok())
-        .unwrap_or(0)
+    common::sample(&common::notary_metrics(base).await, series).unwrap_or(0)
 }
 
 /// Writes `json` and runs notarium-verify on it with `args`; (exit code, output).

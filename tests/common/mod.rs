@@ -410,6 +410,28 @@ pub(crate) fn http_client() -> reqwest::Client {
     http_builder().build().expect("an HTTP client")
 }
 
+/// A notary's `/metrics` text, with the test token. A client of its own:
+/// a caller's pooled connection may have idled out meanwhile.
+pub(crate) async fn notary_metrics(base: &str) -> String {
+    let http = http_builder().pool_max_idle_per_host(0).build().unwrap();
+    let r = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN);
+    r.send().await.unwrap().text().await.unwrap()
+}
+
+/// One sample of a Prometheus exposition, by its name and labels as
+/// written (`None` when absent).
+pub(crate) fn sample(metrics: &str, series: &str) -> Option<u64> {
+    metrics.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
 /// The same, to be configured further.
 pub(crate) fn http_builder() -> reqwest::ClientBuilder {
     notarium_http::tls::install_default_provider();
